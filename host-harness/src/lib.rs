@@ -1,0 +1,6 @@
+//! The `host-harness` library: the embedding API of [`swamp_host`] (load a
+//! datastore component, sandbox it, call it through typed handles) together
+//! with the [`conformance`] suite that the `host-harness` binary runs.
+
+pub use conformance;
+pub use swamp_host::*;

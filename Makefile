@@ -1,0 +1,33 @@
+# Named entry points; each only calls cargo or a script.
+GUESTS := -p fs-datastore -p hostile-guest
+WASM_TARGET := wasm32-wasip2
+
+.PHONY: build guests host run test fmt lint clean
+
+## build: the guest components (target/wasm32-wasip2/release/*.wasm) and the host
+build: guests host
+
+guests:
+	cargo build --release --target $(WASM_TARGET) $(GUESTS)
+
+host:
+	cargo build -p host-harness
+
+## run: check the bundled fs-datastore on a temporary directory
+run:
+	cargo run -p host-harness
+
+## test: every test of the workspace (guests are built first: tests load them)
+test: guests
+	cargo test --workspace
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --target $(WASM_TARGET) $(GUESTS) -- -D warnings
+
+clean:
+	cargo clean

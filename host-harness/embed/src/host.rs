@@ -1,0 +1,212 @@
+//! The process-wide part of the embedding: one engine configured once, one
+//! linker built once, an epoch ticker, and the compiled-component cache.
+
+use crate::bindings::{DatastoreProvider, DatastoreProviderPre};
+use crate::error::{HostError, HostResult};
+use crate::instance::GuestState;
+use crate::plugin::Plugin;
+use crate::sandbox::Limits;
+use crate::types::HolderIdentity;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+/// How often the epoch advances; the granularity of CPU deadlines.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Settings of a [`Host`].
+#[derive(Clone)]
+pub struct HostOptions {
+    /// Where compiled components are cached between runs (none: no disk
+    /// cache, compile on every load).
+    pub cache_dir: Option<PathBuf>,
+    /// Default limits of every instance.
+    pub limits: Limits,
+    /// The identity written into lock files.
+    pub identity: HolderIdentity,
+    /// Where passed-through environment variables are read from. The
+    /// default reads the host process's environment; tests substitute it.
+    pub env_source: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        Self {
+            cache_dir: default_cache_dir(),
+            limits: Limits::default(),
+            identity: HolderIdentity::of_this_process(),
+            env_source: Arc::new(|k| std::env::var(k).ok()),
+        }
+    }
+}
+
+impl std::fmt::Debug for HostOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostOptions")
+            .field("cache_dir", &self.cache_dir)
+            .field("limits", &self.limits)
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `$XDG_CACHE_HOME/swamp-host` or `~/.cache/swamp-host`.
+fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|d| d.join("swamp-host"))
+}
+
+pub(crate) struct HostInner {
+    pub(crate) engine: Engine,
+    linker: Linker<GuestState>,
+    pub(crate) options: HostOptions,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for HostInner {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The embedding: cheap to clone, share one per process.
+#[derive(Clone)]
+pub struct Host {
+    pub(crate) inner: Arc<HostInner>,
+}
+
+impl Host {
+    pub fn new(options: HostOptions) -> HostResult<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).map_err(|e| HostError::Load {
+            component: "(engine)".into(),
+            reason: format!("{e:#}"),
+        })?;
+        let mut linker = Linker::new(&engine);
+        let link = |r: wasmtime::Result<()>| {
+            r.map_err(|e| HostError::Load {
+                component: "(linker)".into(),
+                reason: format!("{e:#}"),
+            })
+        };
+        link(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
+        link(wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))?;
+        link(DatastoreProvider::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+
+        // The ticker holds only a weak reference so dropping the host ends it.
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let stop = ticker_stop.clone();
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("swamp-host-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| HostError::Load {
+                component: "(epoch ticker)".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            inner: Arc::new(HostInner {
+                engine,
+                linker,
+                options,
+                ticker_stop,
+            }),
+        })
+    }
+
+    pub fn options(&self) -> &HostOptions {
+        &self.inner.options
+    }
+
+    /// Load a component: compile it (or reuse the cached compiled form),
+    /// link it, read its identity and schema.
+    pub async fn load(&self, path: &Path) -> HostResult<Plugin> {
+        let component = self.compile(path)?;
+        let load_err = |e: wasmtime::Error| HostError::Load {
+            component: path.display().to_string(),
+            reason: format!("{e:#}"),
+        };
+        let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(load_err)?;
+        let pre = DatastoreProviderPre::new(instance_pre).map_err(load_err)?;
+        Plugin::new(self.clone(), path, pre).await
+    }
+
+    /// Compile `path`, going through the on-disk cache keyed by the
+    /// component's hash and the engine's compatibility hash.
+    fn compile(&self, path: &Path) -> HostResult<Component> {
+        let err = |reason: String| HostError::Load {
+            component: path.display().to_string(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let engine = &self.inner.engine;
+        let cached = self.inner.options.cache_dir.as_ref().map(|dir| {
+            let mut h = Sha256::new();
+            h.update(&bytes);
+            std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut HashWriter(&mut h));
+            dir.join(format!("{}.cwasm", hex::encode(h.finalize())))
+        });
+        if let Some(file) = &cached {
+            if file.exists() {
+                // SAFETY: the file was written by `Component::serialize` of an
+                // engine with the same compatibility hash (it is in the name),
+                // in a cache directory private to this user.
+                match unsafe { Component::deserialize_file(engine, file) } {
+                    Ok(c) => return Ok(c),
+                    Err(e) => tracing::warn!(file = %file.display(), "ignoring unusable compiled cache: {e:#}"),
+                }
+            }
+        }
+        let component =
+            Component::new(engine, &bytes).map_err(|e| err(format!("not a valid component: {e:#}")))?;
+        if let Some(file) = &cached {
+            if let Err(e) = write_cache(&component, file) {
+                tracing::warn!(file = %file.display(), "cannot cache compiled component: {e:#}");
+            }
+        }
+        Ok(component)
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+}
+
+fn write_cache(component: &Component, file: &Path) -> anyhow::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let bytes = component.serialize().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    // Write then rename, so a concurrent loader never reads a torn file.
+    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::fs::write(tmp.path(), bytes)?;
+    tmp.persist(file)?;
+    Ok(())
+}
+
+/// Feeds `Hash` output into a SHA-256 digest.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::hash::Hasher for HashWriter<'_> {
+    fn finish(&self) -> u64 {
+        0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}

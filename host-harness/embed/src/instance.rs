@@ -1,0 +1,229 @@
+//! One guest instance: a store with its sandboxed WASI context, and the one
+//! place where calls into the guest are made, bounded in time and memory.
+//!
+//! Every call goes through [`Instance::call`], which sets an epoch deadline
+//! (stops a guest spinning on the CPU) and a wall-clock timeout (stops a
+//! guest waiting inside a host call, which epochs cannot interrupt). A trap
+//! or a timeout poisons the store, so the instance remembers it and refuses
+//! further calls with a clear error instead of wasmtime's generic one.
+
+use crate::bindings::{DatastoreProvider, DatastoreProviderPre};
+use crate::error::{DatastoreError, HostError, HostResult};
+use crate::host::EPOCH_TICK;
+use crate::sandbox::{HttpPolicy, SandboxPolicy};
+use crate::types::HolderIdentity;
+use futures::future::BoxFuture;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// The data of one store.
+pub(crate) struct GuestState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    http_policy: HttpPolicy,
+    table: ResourceTable,
+    limits: StoreLimits,
+    pub(crate) identity: HolderIdentity,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for GuestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_policy,
+        }
+    }
+}
+
+impl GuestState {
+    pub(crate) fn new(policy: &SandboxPolicy, identity: HolderIdentity) -> HostResult<Self> {
+        let mut wasi = WasiCtx::builder();
+        // Guest diagnostics go to the host's stderr; nothing else is shared.
+        wasi.inherit_stderr();
+        for dir in policy.mounted() {
+            let guest_path = dir.to_str().ok_or_else(|| {
+                HostError::Sandbox(format!("mount {} is not valid UTF-8", dir.display()))
+            })?;
+            wasi.preopened_dir(dir, guest_path, FsPerms::ReadWrite)
+                .map_err(|e| HostError::Sandbox(format!("cannot mount {}: {e}", dir.display())))?;
+        }
+        wasi.envs(&policy.env);
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(policy.limits.memory_bytes)
+            .table_elements(1_000_000)
+            .instances(64)
+            .trap_on_grow_failure(true)
+            .build();
+        Ok(Self {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            http_policy: HttpPolicy {
+                allowed: policy.allowed_authorities.clone(),
+                timeout: policy.limits.http_timeout,
+            },
+            table: ResourceTable::new(),
+            limits,
+            identity,
+        })
+    }
+}
+
+impl crate::bindings::swamp::datastore::types::Host for GuestState {}
+
+impl crate::bindings::swamp::datastore::host_info::Host for GuestState {
+    fn identity(&mut self) -> wasmtime::Result<crate::bindings::wit::HolderIdentity> {
+        Ok(crate::bindings::wit::HolderIdentity {
+            user: self.identity.user.clone(),
+            hostname: self.identity.hostname.clone(),
+            pid: self.identity.pid,
+        })
+    }
+}
+
+struct Live {
+    store: Store<GuestState>,
+    bindings: Arc<DatastoreProvider>,
+    /// Why the instance was stopped, once it was.
+    stopped: Option<String>,
+}
+
+/// A live guest instance shared by the handles made in it.
+pub(crate) struct Instance {
+    live: Mutex<Live>,
+    pub(crate) policy: SandboxPolicy,
+}
+
+/// The body of a call: given the store and the bindings, the guest call.
+pub(crate) type GuestCall<'a, T> = BoxFuture<
+    'a,
+    wasmtime::Result<Result<T, crate::bindings::wit::Error>>,
+>;
+
+impl Instance {
+    pub(crate) async fn new(
+        engine: &wasmtime::Engine,
+        pre: &DatastoreProviderPre<GuestState>,
+        policy: SandboxPolicy,
+        identity: HolderIdentity,
+    ) -> HostResult<Arc<Self>> {
+        let state = GuestState::new(&policy, identity)?;
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(ticks(policy.limits.call_timeout));
+        let bindings = tokio::time::timeout(policy.limits.call_timeout, pre.instantiate_async(&mut store))
+            .await
+            .map_err(|_| HostError::Deadline {
+                call: "instantiate".into(),
+                after: policy.limits.call_timeout,
+            })?
+            .map_err(|e| HostError::Trap {
+                call: "instantiate".into(),
+                reason: format!("{e:#}"),
+            })?;
+        Ok(Arc::new(Self {
+            live: Mutex::new(Live {
+                store,
+                bindings: Arc::new(bindings),
+                stopped: None,
+            }),
+            policy,
+        }))
+    }
+
+    /// Call into the guest with a time budget. `budget` is the call's own
+    /// allowance (none: the policy's default call timeout); the host adds
+    /// its grace period on top before stopping the guest.
+    pub(crate) async fn call<T: Send>(
+        &self,
+        name: &str,
+        budget: Option<Duration>,
+        f: impl for<'a> FnOnce(&'a mut Store<GuestState>, &'a DatastoreProvider) -> GuestCall<'a, T>,
+    ) -> HostResult<T> {
+        self.call_raw(name, budget, f)
+            .await?
+            .map_err(|e| HostError::Datastore(DatastoreError::from(e)))
+    }
+
+    /// As [`call`](Self::call), for guest functions that cannot fail.
+    pub(crate) async fn call_infallible<R: Send>(
+        &self,
+        name: &str,
+        f: impl for<'a> FnOnce(&'a mut Store<GuestState>, &'a DatastoreProvider) -> BoxFuture<'a, wasmtime::Result<R>>,
+    ) -> HostResult<R> {
+        self.call_raw(name, None, f).await
+    }
+
+    async fn call_raw<R: Send>(
+        &self,
+        name: &str,
+        budget: Option<Duration>,
+        f: impl for<'a> FnOnce(&'a mut Store<GuestState>, &'a DatastoreProvider) -> BoxFuture<'a, wasmtime::Result<R>>,
+    ) -> HostResult<R> {
+        let mut live = self.live.lock().await;
+        if let Some(why) = &live.stopped {
+            return Err(HostError::InstanceStopped(why.clone()));
+        }
+        let limit = budget.unwrap_or(self.policy.limits.call_timeout) + self.policy.limits.grace;
+        live.store.set_epoch_deadline(ticks(limit));
+        let bindings = live.bindings.clone();
+        let outcome = tokio::time::timeout(limit, f(&mut live.store, &bindings)).await;
+        match outcome {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(trap)) => {
+                let reason = describe_trap(&trap);
+                live.stopped = Some(format!("{name} trapped: {reason}"));
+                Err(HostError::Trap {
+                    call: name.to_string(),
+                    reason,
+                })
+            }
+            Err(_) => {
+                live.stopped = Some(format!("{name} exceeded its deadline"));
+                Err(HostError::Deadline {
+                    call: name.to_string(),
+                    after: limit,
+                })
+            }
+        }
+    }
+}
+
+fn ticks(d: Duration) -> u64 {
+    (d.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
+}
+
+/// Name the trap in words: an epoch interruption is a deadline, a failed
+/// memory grow is the memory limit.
+fn describe_trap(e: &wasmtime::Error) -> String {
+    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
+        return match trap {
+            wasmtime::Trap::Interrupt => "CPU deadline exceeded (epoch interruption)".into(),
+            wasmtime::Trap::UnreachableCodeReached => {
+                format!("guest panicked or aborted (unreachable): {e:#}")
+            }
+            other => format!("{other}: {e:#}"),
+        };
+    }
+    let text = format!("{e:#}");
+    if text.contains("memory") && (text.contains("limit") || text.contains("grow")) {
+        format!("memory limit exceeded: {text}")
+    } else {
+        text
+    }
+}

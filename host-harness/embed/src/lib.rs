@@ -1,0 +1,33 @@
+//! Embeds swamp datastore components as sandboxed plugins.
+//!
+//! One [`Host`] per process owns the wasmtime engine, the linker and the
+//! epoch ticker. [`Host::load`] compiles a component once (and caches the
+//! compiled form on disk), reads its identity and config schema, and returns
+//! a [`Plugin`]. [`Plugin::open`] validates a config against the schema,
+//! derives the sandbox from it, instantiates the component in a fresh store
+//! and returns a [`Provider`], from which typed [`Lock`], [`Verifier`] and
+//! [`SyncService`] handles are made.
+
+mod bindings;
+mod convert;
+pub mod error;
+mod host;
+mod instance;
+mod lock;
+mod plugin;
+mod provider;
+pub mod sandbox;
+mod schema;
+mod sync;
+pub mod types;
+mod verifier;
+
+pub use error::{DatastoreError, HostError, HostResult};
+pub use host::{Host, HostOptions};
+pub use lock::{Lock, WithLockError};
+pub use plugin::Plugin;
+pub use provider::{OpenOptions, Provider};
+pub use sandbox::{Limits, SandboxPolicy};
+pub use sync::SyncService;
+pub use types::*;
+pub use verifier::Verifier;

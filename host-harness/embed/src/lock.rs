@@ -1,0 +1,265 @@
+//! The lock handle: acquire/release/inspect/force-release through the guest,
+//! plus what cannot cross the component boundary and so lives here: the
+//! heartbeat scheduler (design decision 5) and `with_lock` (decision 4).
+
+use crate::error::{DatastoreError, HostError, HostResult};
+use crate::instance::Instance;
+use crate::types::{LockInfo, LockOptions};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use wasmtime::component::ResourceAny;
+
+/// A distributed lock in an instance of its own.
+#[derive(Clone)]
+pub struct Lock {
+    inner: Arc<LockInner>,
+}
+
+struct LockInner {
+    instance: Arc<Instance>,
+    resource: ResourceAny,
+    options: LockOptions,
+    key: String,
+    ttl: Duration,
+    state: Mutex<HeartbeatState>,
+}
+
+#[derive(Default)]
+struct HeartbeatState {
+    /// Tells the running heartbeat task to stop (set on release).
+    stop: Option<watch::Sender<bool>>,
+    /// Why the lock was lost while held, once a heartbeat found out.
+    lost: Option<String>,
+    /// Heartbeats are skipped while paused (tests freeze a holder this way).
+    paused: bool,
+    heartbeats: u64,
+}
+
+/// Why `with_lock` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WithLockError<E> {
+    #[error("could not acquire the lock: {0}")]
+    Acquire(HostError),
+    #[error(transparent)]
+    Body(E),
+    /// The body finished but the lock was lost while it ran: its work was
+    /// not protected and must not be trusted.
+    #[error("the lock was lost while the work ran: {0}")]
+    Lost(String),
+    #[error("the work finished but the lock could not be released: {0}")]
+    Release(HostError),
+}
+
+impl Lock {
+    pub(crate) async fn new(
+        instance: Arc<Instance>,
+        resource: ResourceAny,
+        options: LockOptions,
+    ) -> HostResult<Self> {
+        let key = instance
+            .call_infallible("lock.lock-key", move |s, b| {
+                Box::pin(async move { b.swamp_datastore_lock().distributed_lock().call_lock_key(s, resource).await })
+            })
+            .await?;
+        let ttl_ms = instance
+            .call_infallible("lock.ttl-ms", move |s, b| {
+                Box::pin(async move { b.swamp_datastore_lock().distributed_lock().call_ttl_ms(s, resource).await })
+            })
+            .await?;
+        Ok(Self {
+            inner: Arc::new(LockInner {
+                instance,
+                resource,
+                options,
+                key,
+                ttl: Duration::from_millis(ttl_ms),
+                state: Mutex::new(HeartbeatState::default()),
+            }),
+        })
+    }
+
+    /// The key this lock guards.
+    pub fn key(&self) -> &str {
+        &self.inner.key
+    }
+
+    /// The lease length the guest writes.
+    pub fn ttl(&self) -> Duration {
+        self.inner.ttl
+    }
+
+    /// Acquire (the guest retries until max-wait), then start heartbeats
+    /// every ttl/3.
+    pub async fn acquire(&self) -> HostResult<()> {
+        let r = self.inner.resource;
+        let budget = Duration::from_millis(self.inner.options.effective_max_wait_ms());
+        self.inner
+            .instance
+            .call("lock.acquire", Some(budget), move |s, b| {
+                Box::pin(async move { b.swamp_datastore_lock().distributed_lock().call_acquire(s, r).await })
+            })
+            .await?;
+        self.start_heartbeats();
+        Ok(())
+    }
+
+    /// Stop heartbeats, then release through the guest (which deletes the
+    /// stored lock only if it is still ours).
+    pub async fn release(&self) -> HostResult<()> {
+        self.stop_heartbeats();
+        let r = self.inner.resource;
+        self.inner
+            .instance
+            .call("lock.release", None, move |s, b| {
+                Box::pin(async move { b.swamp_datastore_lock().distributed_lock().call_release(s, r).await })
+            })
+            .await
+    }
+
+    pub async fn inspect(&self) -> HostResult<Option<LockInfo>> {
+        let r = self.inner.resource;
+        self.inner
+            .instance
+            .call("lock.inspect", None, move |s, b| {
+                Box::pin(async move { b.swamp_datastore_lock().distributed_lock().call_inspect(s, r).await })
+            })
+            .await
+            .map(|o| o.map(Into::into))
+    }
+
+    pub async fn force_release(&self, expected_nonce: &str) -> HostResult<bool> {
+        let (r, nonce) = (self.inner.resource, expected_nonce.to_string());
+        self.inner
+            .instance
+            .call("lock.force-release", None, move |s, b| {
+                Box::pin(async move {
+                    b.swamp_datastore_lock()
+                        .distributed_lock()
+                        .call_force_release(s, r, &nonce)
+                        .await
+                })
+            })
+            .await
+    }
+
+    /// One heartbeat now (the scheduler calls this every ttl/3).
+    pub async fn heartbeat(&self) -> HostResult<()> {
+        let r = self.inner.resource;
+        let result = self
+            .inner
+            .instance
+            .call("lock.heartbeat", None, move |s, b| {
+                Box::pin(async move { b.swamp_datastore_lock().distributed_lock().call_heartbeat(s, r).await })
+            })
+            .await;
+        let mut state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(()) => state.heartbeats += 1,
+            Err(HostError::Datastore(DatastoreError::LockLost(why))) => {
+                state.lost.get_or_insert_with(|| why.clone());
+            }
+            Err(e @ (HostError::Trap { .. } | HostError::Deadline { .. } | HostError::InstanceStopped(_))) => {
+                state.lost.get_or_insert_with(|| format!("heartbeat instance failed: {e}"));
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Why the lock was lost while held, if a heartbeat found that out.
+    pub fn lost(&self) -> Option<String> {
+        self.state().lost.clone()
+    }
+
+    /// How many heartbeats succeeded since this handle was made.
+    pub fn heartbeats(&self) -> u64 {
+        self.state().heartbeats
+    }
+
+    /// Skip scheduled heartbeats (true) or resume them (false). Tests use it
+    /// to freeze a holder past its TTL.
+    pub fn pause_heartbeats(&self, paused: bool) {
+        self.state().paused = paused;
+    }
+
+    /// Acquire, run `body`, release, also when `body` fails or panics. A
+    /// lock lost while the body ran is reported even if the body succeeded.
+    pub async fn with_lock<T, E, F, Fut>(&self, body: F) -> Result<T, WithLockError<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.acquire().await.map_err(WithLockError::Acquire)?;
+        let outcome = AssertUnwindSafe(body()).catch_unwind().await;
+        let lost = self.lost();
+        let released = self.release().await;
+        let value = match outcome {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => return Err(WithLockError::Body(e)),
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        if let Some(why) = lost {
+            return Err(WithLockError::Lost(why));
+        }
+        released.map_err(WithLockError::Release)?;
+        Ok(value)
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, HeartbeatState> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn start_heartbeats(&self) {
+        let (tx, mut rx) = watch::channel(false);
+        {
+            let mut state = self.state();
+            state.lost = None;
+            if let Some(old) = state.stop.replace(tx) {
+                let _ = old.send(true);
+            }
+        }
+        let interval = (self.inner.ttl / 3).max(Duration::from_millis(10));
+        // The task holds only a weak reference: a dropped lock stops beating.
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = rx.changed() => return,
+                }
+                if *rx.borrow() {
+                    return;
+                }
+                let Some(inner) = weak.upgrade() else { return };
+                let lock = Lock { inner };
+                if lock.state().paused {
+                    continue;
+                }
+                if let Err(e) = lock.heartbeat().await {
+                    if lock.lost().is_some() {
+                        tracing::warn!(key = %lock.key(), "lock lost: {e}");
+                        return;
+                    }
+                    tracing::warn!(key = %lock.key(), "heartbeat failed, will retry: {e}");
+                }
+            }
+        });
+    }
+
+    fn stop_heartbeats(&self) {
+        if let Some(tx) = self.state().stop.take() {
+            let _ = tx.send(true);
+        }
+    }
+}
+
+impl Drop for LockInner {
+    fn drop(&mut self) {
+        if let Some(tx) = self.state.get_mut().ok().and_then(|s| s.stop.take()) {
+            let _ = tx.send(true);
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! What a guest may touch, as data: the directories it sees, the HTTP
+//! authorities it may reach, the environment it reads, and how much memory
+//! and time it gets. A policy is derived from the component's config schema
+//! (its `x-swamp-*` annotations) and the operator's config values, so a
+//! guest can never reach more than the config it was given names.
+
+use crate::error::{HostError, HostResult};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use wasmtime_wasi_http::{RequestOptions, WasiHttpHooks};
+
+/// Schema keyword marking a string property as a directory to mount.
+pub const MOUNT_KEYWORD: &str = "x-swamp-mount";
+/// Schema keyword marking a string property as a URL the guest may reach.
+pub const ENDPOINT_KEYWORD: &str = "x-swamp-endpoint";
+/// Root schema keyword listing the environment variables passed through.
+pub const ENV_KEYWORD: &str = "x-swamp-env";
+
+/// Memory and time bounds of one guest instance.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest linear memory (and table growth) the guest may reach.
+    pub memory_bytes: usize,
+    /// Deadline of a call that has no deadline of its own (inspect, verify,
+    /// create-*), enforced by epoch interruption and a wall-clock timeout.
+    pub call_timeout: Duration,
+    /// Extra time granted beyond a call's own budget (max-wait of acquire,
+    /// timeout-ms of a sync call) before the host stops it.
+    pub grace: Duration,
+    /// Longest wait for a connection and for the first byte of an HTTP
+    /// response (the wasi:http default is 600 s).
+    pub http_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 256 * 1024 * 1024,
+            call_timeout: Duration::from_secs(60),
+            grace: Duration::from_secs(10),
+            http_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// An HTTP authority the guest may reach: host and effective port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authority {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Authority {
+    /// Parse the authority of an absolute `http`/`https` URL.
+    pub fn from_url(raw: &str) -> HostResult<Self> {
+        let url = url::Url::parse(raw)
+            .map_err(|e| HostError::Sandbox(format!("endpoint {raw:?} is not a URL: {e}")))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(HostError::Sandbox(format!(
+                "endpoint {raw:?} must use http or https"
+            )));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| HostError::Sandbox(format!("endpoint {raw:?} has no host")))?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| HostError::Sandbox(format!("endpoint {raw:?} has no port")))?;
+        Ok(Self {
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+
+    fn matches(&self, uri: &http::Uri) -> bool {
+        let Some(host) = uri.host() else {
+            return false;
+        };
+        let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+            Some("http") => 80,
+            _ => 443,
+        });
+        host.eq_ignore_ascii_case(&self.host) && port == self.port
+    }
+}
+
+impl std::fmt::Display for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+/// Everything one instance is allowed.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxPolicy {
+    /// Directories mounted read-write at the same absolute path.
+    pub mounts: Vec<PathBuf>,
+    /// Directories named by the config that did not exist when the instance
+    /// was made, and so are not mounted (the guest sees them as missing).
+    pub missing_mounts: Vec<PathBuf>,
+    /// HTTP authorities the guest may reach; everything else is denied.
+    pub allowed_authorities: Vec<Authority>,
+    /// Environment variables the guest sees, with their values.
+    pub env: Vec<(String, String)>,
+    pub limits: Limits,
+}
+
+impl SandboxPolicy {
+    /// Derive the policy from a (schema-valid) config: every property marked
+    /// `x-swamp-mount` is a directory, every one marked `x-swamp-endpoint` a
+    /// reachable authority, and `x-swamp-env` the variables passed through
+    /// from `env_source` (the host's environment, unless a test overrides
+    /// it). `extra_mounts` are the repo and cache directories of the call.
+    pub fn derive(
+        schema: &Value,
+        config: &Value,
+        extra_mounts: &[PathBuf],
+        env_source: &dyn Fn(&str) -> Option<String>,
+        limits: Limits,
+    ) -> HostResult<Self> {
+        let mut policy = SandboxPolicy {
+            limits,
+            ..Self::default()
+        };
+        let mut mounts = Vec::new();
+        let mut endpoints = Vec::new();
+        collect_annotated(schema, config, &mut mounts, &mut endpoints);
+        for m in mounts.iter().map(PathBuf::from).chain(extra_mounts.iter().cloned()) {
+            policy.add_mount(m)?;
+        }
+        for e in endpoints {
+            let a = Authority::from_url(&e)?;
+            if !policy.allowed_authorities.contains(&a) {
+                policy.allowed_authorities.push(a);
+            }
+        }
+        if let Some(names) = schema.get(ENV_KEYWORD).and_then(Value::as_array) {
+            for name in names.iter().filter_map(Value::as_str) {
+                if let Some(v) = env_source(name) {
+                    policy.env.push((name.to_string(), v));
+                }
+            }
+        }
+        Ok(policy)
+    }
+
+    /// Mount `dir` (absolute) at the same path; a directory that does not
+    /// exist yet is remembered as missing rather than failing, so a verifier
+    /// can report it.
+    pub fn add_mount(&mut self, dir: PathBuf) -> HostResult<()> {
+        if !dir.is_absolute() {
+            return Err(HostError::Sandbox(format!(
+                "mount {} is not an absolute path",
+                dir.display()
+            )));
+        }
+        if self.mounts.contains(&dir) || self.missing_mounts.contains(&dir) {
+            return Ok(());
+        }
+        match std::fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => self.mounts.push(dir),
+            Ok(_) => self.missing_mounts.push(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.missing_mounts.push(dir),
+            Err(e) => {
+                return Err(HostError::Sandbox(format!(
+                    "cannot mount {}: {e}",
+                    dir.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Is a request to `uri` allowed?
+    pub fn allows(&self, uri: &http::Uri) -> bool {
+        self.allowed_authorities.iter().any(|a| a.matches(uri))
+    }
+
+    pub(crate) fn mounted(&self) -> impl Iterator<Item = &Path> {
+        self.mounts.iter().map(PathBuf::as_path)
+    }
+}
+
+/// Walk schema and config together, collecting the string values of
+/// annotated properties (nested objects included).
+fn collect_annotated(
+    schema: &Value,
+    config: &Value,
+    mounts: &mut Vec<String>,
+    endpoints: &mut Vec<String>,
+) {
+    let (Some(props), Some(values)) = (
+        schema.get("properties").and_then(Value::as_object),
+        config.as_object(),
+    ) else {
+        return;
+    };
+    for (name, prop) in props {
+        let Some(value) = values.get(name) else {
+            continue;
+        };
+        let flag = |k: &str| prop.get(k).and_then(Value::as_bool).unwrap_or(false);
+        if let Some(s) = value.as_str() {
+            if flag(MOUNT_KEYWORD) {
+                mounts.push(s.to_string());
+            }
+            if flag(ENDPOINT_KEYWORD) {
+                endpoints.push(s.to_string());
+            }
+        }
+        collect_annotated(prop, value, mounts, endpoints);
+    }
+}
+
+/// The wasi:http hooks of one instance: the allow-list check, and request
+/// timeouts capped by the policy (wasi:http's own default is 600 s).
+pub(crate) struct HttpPolicy {
+    pub allowed: Vec<Authority>,
+    pub timeout: Duration,
+}
+
+impl WasiHttpHooks for HttpPolicy {
+    fn send_request(
+        &mut self,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<wasmtime_wasi_http::WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        _ = fut;
+        let uri = request.uri().clone();
+        if !self.allowed.iter().any(|a| a.matches(&uri)) {
+            tracing::warn!(%uri, "guest HTTP request denied: authority not in the allow-list");
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        let cap = self.timeout;
+        let capped = |t: Option<Duration>| Some(t.map_or(cap, |t| t.min(cap)));
+        let options = options.unwrap_or_default();
+        let options = RequestOptions {
+            connect_timeout: capped(options.connect_timeout),
+            first_byte_timeout: capped(options.first_byte_timeout),
+            between_bytes_timeout: capped(options.between_bytes_timeout),
+        };
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            let (res, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            Ok((
+                res.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn mounts_and_endpoints_come_only_from_annotated_properties() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = json!({
+            "properties": {
+                "path": {"type": "string", "x-swamp-mount": true},
+                "other": {"type": "string"},
+                "endpoint": {"type": "string", "x-swamp-endpoint": true},
+            }
+        });
+        let config = json!({
+            "path": dir.path(),
+            "other": "/etc",
+            "endpoint": "http://127.0.0.1:8333",
+        });
+        let p = SandboxPolicy::derive(&schema, &config, &[], &no_env, Limits::default()).unwrap();
+        assert_eq!(p.mounts, vec![dir.path().to_path_buf()]);
+        assert_eq!(p.allowed_authorities, vec![Authority { host: "127.0.0.1".into(), port: 8333 }]);
+        assert!(p.allows(&"http://127.0.0.1:8333/b/k".parse().unwrap()));
+        assert!(!p.allows(&"http://127.0.0.1:8334/b/k".parse().unwrap()));
+        assert!(!p.allows(&"http://localhost:8333/b/k".parse().unwrap()));
+    }
+
+    #[test]
+    fn missing_directories_are_not_mounted() {
+        let mut p = SandboxPolicy::default();
+        p.add_mount(PathBuf::from("/definitely/not/here")).unwrap();
+        assert!(p.mounts.is_empty());
+        assert_eq!(p.missing_mounts, vec![PathBuf::from("/definitely/not/here")]);
+        assert!(p.add_mount(PathBuf::from("relative")).is_err());
+    }
+
+    #[test]
+    fn only_listed_variables_pass_through() {
+        let schema = json!({"x-swamp-env": ["AWS_ACCESS_KEY_ID"]});
+        let env = |k: &str| Some(format!("value-of-{k}"));
+        let p = SandboxPolicy::derive(&schema, &json!({}), &[], &env, Limits::default()).unwrap();
+        assert_eq!(
+            p.env,
+            vec![("AWS_ACCESS_KEY_ID".to_string(), "value-of-AWS_ACCESS_KEY_ID".to_string())]
+        );
+    }
+
+    #[test]
+    fn default_ports_follow_the_scheme() {
+        let a = Authority::from_url("https://s3.eu-west-1.amazonaws.com").unwrap();
+        assert_eq!(a.port, 443);
+        assert!(a.matches(&"https://s3.eu-west-1.amazonaws.com/x".parse().unwrap()));
+        assert!(Authority::from_url("ftp://x").is_err());
+        assert!(Authority::from_url("not a url").is_err());
+    }
+}

@@ -1,0 +1,87 @@
+//! The sync-service handle. Each call's deadline is the options'
+//! `timeout_ms` (swamp's default sync timeout, 300 s, when absent); the host
+//! stops the guest when it runs past it, whether or not the guest honours it.
+
+use crate::bindings::guest::sync as wit_sync;
+use crate::error::HostResult;
+use crate::instance::Instance;
+use crate::types::{PushManifest, PushPreview, SyncCapabilities, SyncOptions};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::ResourceAny;
+
+/// swamp's default time a push or a pull may take.
+pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A sync service between one cache and one remote, in its own instance.
+#[derive(Clone)]
+pub struct SyncService {
+    instance: Arc<Instance>,
+    resource: ResourceAny,
+}
+
+/// Expands to one guest call of the sync-service resource.
+macro_rules! sync_call {
+    ($self:ident, $name:literal, $opts:expr, |$s:ident, $svc:ident, $r:ident, $o:ident| $call:expr) => {{
+        let $r = $self.resource;
+        let $o: wit_sync::SyncOptions = $opts.into();
+        let budget = Some($o.timeout_ms.map_or(DEFAULT_SYNC_TIMEOUT, Duration::from_millis));
+        $self
+            .instance
+            .call($name, budget, move |$s, b| {
+                Box::pin(async move {
+                    let $svc = b.swamp_datastore_sync().sync_service();
+                    $call.await
+                })
+            })
+            .await
+    }};
+}
+
+impl SyncService {
+    pub(crate) fn new(instance: Arc<Instance>, resource: ResourceAny) -> Self {
+        Self { instance, resource }
+    }
+
+    pub async fn pull_changed(&self, options: &SyncOptions) -> HostResult<u32> {
+        sync_call!(self, "sync.pull-changed", options, |s, svc, r, o| svc.call_pull_changed(s, r, &o))
+    }
+
+    pub async fn push_changed(&self, options: &SyncOptions) -> HostResult<u32> {
+        sync_call!(self, "sync.push-changed", options, |s, svc, r, o| svc.call_push_changed(s, r, &o))
+    }
+
+    pub async fn mark_dirty(&self, options: &SyncOptions) -> HostResult<()> {
+        sync_call!(self, "sync.mark-dirty", options, |s, svc, r, o| svc.call_mark_dirty(s, r, &o))
+    }
+
+    pub async fn hydrate_file(&self, rel_path: &str, options: &SyncOptions) -> HostResult<bool> {
+        let rel = rel_path.to_string();
+        sync_call!(self, "sync.hydrate-file", options, |s, svc, r, o| svc.call_hydrate_file(s, r, &rel, &o))
+    }
+
+    pub async fn prepare_push(&self, options: &SyncOptions) -> HostResult<PushManifest> {
+        sync_call!(self, "sync.prepare-push", options, |s, svc, r, o| svc.call_prepare_push(s, r, &o))
+            .map(Into::into)
+    }
+
+    pub async fn commit_push(&self, manifest: &PushManifest, options: &SyncOptions) -> HostResult<u32> {
+        let m = wit_sync::PushManifest::from(manifest);
+        sync_call!(self, "sync.commit-push", options, |s, svc, r, o| svc.call_commit_push(s, r, &m, &o))
+    }
+
+    pub async fn preview_push(&self, options: &SyncOptions) -> HostResult<PushPreview> {
+        sync_call!(self, "sync.preview-push", options, |s, svc, r, o| svc.call_preview_push(s, r, &o))
+            .map(Into::into)
+    }
+
+    pub async fn capabilities(&self) -> HostResult<SyncCapabilities> {
+        let r = self.resource;
+        self.instance
+            .call_infallible("sync.capabilities", move |s, b| {
+                Box::pin(async move { b.swamp_datastore_sync().sync_service().call_capabilities(s, r).await })
+            })
+            .await
+            .map(Into::into)
+    }
+}
