@@ -98,8 +98,13 @@ impl Host {
             })
         };
         link(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
-        link(wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))?;
-        link(DatastoreProvider::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+        link(wasmtime_wasi_http::p2::add_only_http_to_linker_async(
+            &mut linker,
+        ))?;
+        link(DatastoreProvider::add_to_linker::<_, HasSelf<_>>(
+            &mut linker,
+            |s| s,
+        ))?;
 
         // The ticker holds only a weak reference so dropping the host ends it.
         let ticker_stop = Arc::new(AtomicBool::new(false));
@@ -142,7 +147,11 @@ impl Host {
             component: path.display().to_string(),
             reason: format!("{e:#}"),
         };
-        let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(load_err)?;
+        let instance_pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(load_err)?;
         let pre = DatastoreProviderPre::new(instance_pre).map_err(load_err)?;
         Plugin::new(self.clone(), path, pre).await
     }
@@ -159,7 +168,10 @@ impl Host {
         let cached = self.inner.options.cache_dir.as_ref().map(|dir| {
             let mut h = Sha256::new();
             h.update(&bytes);
-            std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut HashWriter(&mut h));
+            std::hash::Hash::hash(
+                &engine.precompile_compatibility_hash(),
+                &mut HashWriter(&mut h),
+            );
             dir.join(format!("{}.cwasm", hex::encode(h.finalize())))
         });
         if let Some(file) = &cached {
@@ -169,12 +181,14 @@ impl Host {
                 // in a cache directory private to this user.
                 match unsafe { Component::deserialize_file(engine, file) } {
                     Ok(c) => return Ok(c),
-                    Err(e) => tracing::warn!(file = %file.display(), "ignoring unusable compiled cache: {e:#}"),
+                    Err(e) => {
+                        tracing::warn!(file = %file.display(), "ignoring unusable compiled cache: {e:#}")
+                    }
                 }
             }
         }
-        let component =
-            Component::new(engine, &bytes).map_err(|e| err(format!("not a valid component: {e:#}")))?;
+        let component = Component::new(engine, &bytes)
+            .map_err(|e| err(format!("not a valid component: {e:#}")))?;
         if let Some(file) = &cached {
             if let Err(e) = write_cache(&component, file) {
                 tracing::warn!(file = %file.display(), "cannot cache compiled component: {e:#}");
@@ -191,7 +205,9 @@ impl Host {
 fn write_cache(component: &Component, file: &Path) -> anyhow::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let bytes = component.serialize().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let bytes = component
+        .serialize()
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     // Write then rename, so a concurrent loader never reads a torn file.
     let tmp = tempfile::NamedTempFile::new_in(dir)?;
     std::fs::write(tmp.path(), bytes)?;

@@ -51,7 +51,11 @@ impl WasiHttpView for GuestState {
 }
 
 impl GuestState {
-    pub(crate) fn new(policy: &SandboxPolicy, identity: HolderIdentity) -> HostResult<Self> {
+    pub(crate) fn new(
+        policy: &SandboxPolicy,
+        identity: HolderIdentity,
+        denied: &Arc<std::sync::Mutex<Vec<String>>>,
+    ) -> HostResult<Self> {
         let mut wasi = WasiCtx::builder();
         // Guest diagnostics go to the host's stderr; nothing else is shared.
         wasi.inherit_stderr();
@@ -75,6 +79,7 @@ impl GuestState {
             http_policy: HttpPolicy {
                 allowed: policy.allowed_authorities.clone(),
                 timeout: policy.limits.http_timeout,
+                denied: denied.clone(),
             },
             table: ResourceTable::new(),
             limits,
@@ -106,13 +111,13 @@ struct Live {
 pub(crate) struct Instance {
     live: Mutex<Live>,
     pub(crate) policy: SandboxPolicy,
+    /// HTTP requests the sandbox refused, in order.
+    pub(crate) denied_requests: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// The body of a call: given the store and the bindings, the guest call.
-pub(crate) type GuestCall<'a, T> = BoxFuture<
-    'a,
-    wasmtime::Result<Result<T, crate::bindings::wit::Error>>,
->;
+pub(crate) type GuestCall<'a, T> =
+    BoxFuture<'a, wasmtime::Result<Result<T, crate::bindings::wit::Error>>>;
 
 impl Instance {
     pub(crate) async fn new(
@@ -121,21 +126,25 @@ impl Instance {
         policy: SandboxPolicy,
         identity: HolderIdentity,
     ) -> HostResult<Arc<Self>> {
-        let state = GuestState::new(&policy, identity)?;
+        let denied_requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let state = GuestState::new(&policy, identity, &denied_requests)?;
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(ticks(policy.limits.call_timeout));
-        let bindings = tokio::time::timeout(policy.limits.call_timeout, pre.instantiate_async(&mut store))
-            .await
-            .map_err(|_| HostError::Deadline {
-                call: "instantiate".into(),
-                after: policy.limits.call_timeout,
-            })?
-            .map_err(|e| HostError::Trap {
-                call: "instantiate".into(),
-                reason: format!("{e:#}"),
-            })?;
+        let bindings = tokio::time::timeout(
+            policy.limits.call_timeout,
+            pre.instantiate_async(&mut store),
+        )
+        .await
+        .map_err(|_| HostError::Deadline {
+            call: "instantiate".into(),
+            after: policy.limits.call_timeout,
+        })?
+        .map_err(|e| HostError::Trap {
+            call: "instantiate".into(),
+            reason: format!("{e:#}"),
+        })?;
         Ok(Arc::new(Self {
             live: Mutex::new(Live {
                 store,
@@ -143,6 +152,7 @@ impl Instance {
                 stopped: None,
             }),
             policy,
+            denied_requests,
         }))
     }
 
@@ -164,7 +174,10 @@ impl Instance {
     pub(crate) async fn call_infallible<R: Send>(
         &self,
         name: &str,
-        f: impl for<'a> FnOnce(&'a mut Store<GuestState>, &'a DatastoreProvider) -> BoxFuture<'a, wasmtime::Result<R>>,
+        f: impl for<'a> FnOnce(
+            &'a mut Store<GuestState>,
+            &'a DatastoreProvider,
+        ) -> BoxFuture<'a, wasmtime::Result<R>>,
     ) -> HostResult<R> {
         self.call_raw(name, None, f).await
     }
@@ -173,14 +186,23 @@ impl Instance {
         &self,
         name: &str,
         budget: Option<Duration>,
-        f: impl for<'a> FnOnce(&'a mut Store<GuestState>, &'a DatastoreProvider) -> BoxFuture<'a, wasmtime::Result<R>>,
+        f: impl for<'a> FnOnce(
+            &'a mut Store<GuestState>,
+            &'a DatastoreProvider,
+        ) -> BoxFuture<'a, wasmtime::Result<R>>,
     ) -> HostResult<R> {
         let mut live = self.live.lock().await;
         if let Some(why) = &live.stopped {
             return Err(HostError::InstanceStopped(why.clone()));
         }
-        let limit = budget.unwrap_or(self.policy.limits.call_timeout) + self.policy.limits.grace;
-        live.store.set_epoch_deadline(ticks(limit));
+        // The CPU deadline falls half-way through the grace period, the
+        // wall-clock one at its end: a guest spinning on the CPU is stopped by
+        // an epoch trap, one waiting inside a host call (which epochs cannot
+        // interrupt) by the timeout.
+        let budget = budget.unwrap_or(self.policy.limits.call_timeout);
+        let limit = budget + self.policy.limits.grace;
+        live.store
+            .set_epoch_deadline(ticks(budget + self.policy.limits.grace / 2));
         let bindings = live.bindings.clone();
         let outcome = tokio::time::timeout(limit, f(&mut live.store, &bindings)).await;
         match outcome {

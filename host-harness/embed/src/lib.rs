@@ -8,6 +8,7 @@
 //! and returns a [`Provider`], from which typed [`Lock`], [`Verifier`] and
 //! [`SyncService`] handles are made.
 
+pub mod artifacts;
 mod bindings;
 mod convert;
 pub mod error;

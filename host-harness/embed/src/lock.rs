@@ -61,12 +61,22 @@ impl Lock {
     ) -> HostResult<Self> {
         let key = instance
             .call_infallible("lock.lock-key", move |s, b| {
-                Box::pin(async move { b.swamp_datastore_lock().distributed_lock().call_lock_key(s, resource).await })
+                Box::pin(async move {
+                    b.swamp_datastore_lock()
+                        .distributed_lock()
+                        .call_lock_key(s, resource)
+                        .await
+                })
             })
             .await?;
         let ttl_ms = instance
             .call_infallible("lock.ttl-ms", move |s, b| {
-                Box::pin(async move { b.swamp_datastore_lock().distributed_lock().call_ttl_ms(s, resource).await })
+                Box::pin(async move {
+                    b.swamp_datastore_lock()
+                        .distributed_lock()
+                        .call_ttl_ms(s, resource)
+                        .await
+                })
             })
             .await?;
         Ok(Self {
@@ -99,7 +109,12 @@ impl Lock {
         self.inner
             .instance
             .call("lock.acquire", Some(budget), move |s, b| {
-                Box::pin(async move { b.swamp_datastore_lock().distributed_lock().call_acquire(s, r).await })
+                Box::pin(async move {
+                    b.swamp_datastore_lock()
+                        .distributed_lock()
+                        .call_acquire(s, r)
+                        .await
+                })
             })
             .await?;
         self.start_heartbeats();
@@ -114,7 +129,12 @@ impl Lock {
         self.inner
             .instance
             .call("lock.release", None, move |s, b| {
-                Box::pin(async move { b.swamp_datastore_lock().distributed_lock().call_release(s, r).await })
+                Box::pin(async move {
+                    b.swamp_datastore_lock()
+                        .distributed_lock()
+                        .call_release(s, r)
+                        .await
+                })
             })
             .await
     }
@@ -124,7 +144,12 @@ impl Lock {
         self.inner
             .instance
             .call("lock.inspect", None, move |s, b| {
-                Box::pin(async move { b.swamp_datastore_lock().distributed_lock().call_inspect(s, r).await })
+                Box::pin(async move {
+                    b.swamp_datastore_lock()
+                        .distributed_lock()
+                        .call_inspect(s, r)
+                        .await
+                })
             })
             .await
             .map(|o| o.map(Into::into))
@@ -152,7 +177,12 @@ impl Lock {
             .inner
             .instance
             .call("lock.heartbeat", None, move |s, b| {
-                Box::pin(async move { b.swamp_datastore_lock().distributed_lock().call_heartbeat(s, r).await })
+                Box::pin(async move {
+                    b.swamp_datastore_lock()
+                        .distributed_lock()
+                        .call_heartbeat(s, r)
+                        .await
+                })
             })
             .await;
         let mut state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -161,8 +191,14 @@ impl Lock {
             Err(HostError::Datastore(DatastoreError::LockLost(why))) => {
                 state.lost.get_or_insert_with(|| why.clone());
             }
-            Err(e @ (HostError::Trap { .. } | HostError::Deadline { .. } | HostError::InstanceStopped(_))) => {
-                state.lost.get_or_insert_with(|| format!("heartbeat instance failed: {e}"));
+            Err(
+                e @ (HostError::Trap { .. }
+                | HostError::Deadline { .. }
+                | HostError::InstanceStopped(_)),
+            ) => {
+                state
+                    .lost
+                    .get_or_insert_with(|| format!("heartbeat instance failed: {e}"));
             }
             Err(_) => {}
         }

@@ -38,7 +38,8 @@ impl Plugin {
             limits: host.options().limits.clone(),
             ..SandboxPolicy::default()
         };
-        let instance = Instance::new(host.engine(), &pre, policy, host.options().identity.clone()).await?;
+        let instance =
+            Instance::new(host.engine(), &pre, policy, host.options().identity.clone()).await?;
         let text = |name: &'static str| {
             let instance = instance.clone();
             async move {
@@ -111,7 +112,11 @@ impl Plugin {
 
     /// create-provider without the host-side schema check, so a test can
     /// see what the guest itself does with a config the schema rejects.
-    pub async fn open_unchecked(&self, config: Value, options: OpenOptions) -> HostResult<Provider> {
+    pub async fn open_unchecked(
+        &self,
+        config: Value,
+        options: OpenOptions,
+    ) -> HostResult<Provider> {
         Provider::open(self.clone(), config, options).await
     }
 }

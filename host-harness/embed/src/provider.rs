@@ -39,7 +39,11 @@ pub struct Provider {
 }
 
 impl Provider {
-    pub(crate) async fn open(plugin: Plugin, config: Value, options: OpenOptions) -> HostResult<Self> {
+    pub(crate) async fn open(
+        plugin: Plugin,
+        config: Value,
+        options: OpenOptions,
+    ) -> HostResult<Self> {
         let (instance, resource) = Self::instantiate(&plugin, &config, &options, &[]).await?;
         Ok(Self {
             plugin,
@@ -59,7 +63,10 @@ impl Provider {
     ) -> HostResult<(Arc<Instance>, ResourceAny)> {
         let host = &plugin.inner.host;
         let mounts: Vec<PathBuf> = options.mounts.iter().chain(extra_mounts).cloned().collect();
-        let limits = options.limits.clone().unwrap_or_else(|| host.options().limits.clone());
+        let limits = options
+            .limits
+            .clone()
+            .unwrap_or_else(|| host.options().limits.clone());
         let env = host.options().env_source.clone();
         let policy = SandboxPolicy::derive(plugin.schema(), config, &mounts, &|k| env(k), limits)?;
         let instance = Instance::new(
@@ -72,7 +79,11 @@ impl Provider {
         let json = config.to_string();
         let resource = instance
             .call("create-provider", None, move |s, b| {
-                Box::pin(async move { b.swamp_datastore_datastore().call_create_provider(s, &json).await })
+                Box::pin(async move {
+                    b.swamp_datastore_datastore()
+                        .call_create_provider(s, &json)
+                        .await
+                })
             })
             .await?;
         Ok((instance, resource))
@@ -86,6 +97,15 @@ impl Provider {
     /// The sandbox of this provider's own instance.
     pub fn policy(&self) -> &SandboxPolicy {
         &self.instance.policy
+    }
+
+    /// The HTTP requests the sandbox refused in this provider's instance.
+    pub fn denied_requests(&self) -> Vec<String> {
+        self.instance
+            .denied_requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub async fn features(&self) -> HostResult<ProviderFeatures> {
@@ -105,7 +125,11 @@ impl Provider {
 
     /// A lock on `datastore_path`, in an instance of its own that also mounts
     /// `datastore_path`. No I/O happens until acquire.
-    pub async fn create_lock(&self, datastore_path: &str, options: LockOptions) -> HostResult<Lock> {
+    pub async fn create_lock(
+        &self,
+        datastore_path: &str,
+        options: LockOptions,
+    ) -> HostResult<Lock> {
         let extra = mount_if_absolute(datastore_path);
         let (instance, provider) =
             Self::instantiate(&self.plugin, &self.config, &self.options, &extra).await?;
@@ -210,7 +234,11 @@ impl Provider {
         repo_id: &str,
     ) -> HostResult<()> {
         let r = self.resource;
-        let (p, ns, id) = (datastore_path.to_string(), namespace.to_string(), repo_id.to_string());
+        let (p, ns, id) = (
+            datastore_path.to_string(),
+            namespace.to_string(),
+            repo_id.to_string(),
+        );
         self.instance
             .call("provider.register-namespace", None, move |s, b| {
                 Box::pin(async move {

@@ -7,6 +7,7 @@
 use crate::error::{HostError, HostResult};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime_wasi_http::{RequestOptions, WasiHttpHooks};
 
@@ -47,6 +48,7 @@ impl Default for Limits {
 /// An HTTP authority the guest may reach: host and effective port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authority {
+    pub scheme: String,
     pub host: String,
     pub port: u16,
 }
@@ -68,6 +70,7 @@ impl Authority {
             .port_or_known_default()
             .ok_or_else(|| HostError::Sandbox(format!("endpoint {raw:?} has no port")))?;
         Ok(Self {
+            scheme: url.scheme().to_string(),
             host: host.to_ascii_lowercase(),
             port,
         })
@@ -77,17 +80,17 @@ impl Authority {
         let Some(host) = uri.host() else {
             return false;
         };
-        let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
-            Some("http") => 80,
-            _ => 443,
-        });
-        host.eq_ignore_ascii_case(&self.host) && port == self.port
+        let scheme = uri.scheme_str().unwrap_or("https");
+        let port = uri
+            .port_u16()
+            .unwrap_or(if scheme == "http" { 80 } else { 443 });
+        scheme == self.scheme && host.eq_ignore_ascii_case(&self.host) && port == self.port
     }
 }
 
 impl std::fmt::Display for Authority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
     }
 }
 
@@ -126,7 +129,11 @@ impl SandboxPolicy {
         let mut mounts = Vec::new();
         let mut endpoints = Vec::new();
         collect_annotated(schema, config, &mut mounts, &mut endpoints);
-        for m in mounts.iter().map(PathBuf::from).chain(extra_mounts.iter().cloned()) {
+        for m in mounts
+            .iter()
+            .map(PathBuf::from)
+            .chain(extra_mounts.iter().cloned())
+        {
             policy.add_mount(m)?;
         }
         for e in endpoints {
@@ -218,6 +225,9 @@ fn collect_annotated(
 pub(crate) struct HttpPolicy {
     pub allowed: Vec<Authority>,
     pub timeout: Duration,
+    /// Every request refused, for the operator and for tests (wasi:http
+    /// clients often report a denial as a generic connection error).
+    pub denied: Arc<Mutex<Vec<String>>>,
 }
 
 impl WasiHttpHooks for HttpPolicy {
@@ -241,6 +251,10 @@ impl WasiHttpHooks for HttpPolicy {
         let uri = request.uri().clone();
         if !self.allowed.iter().any(|a| a.matches(&uri)) {
             tracing::warn!(%uri, "guest HTTP request denied: authority not in the allow-list");
+            self.denied
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(uri.to_string());
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
         let cap = self.timeout;
@@ -253,7 +267,8 @@ impl WasiHttpHooks for HttpPolicy {
         };
         Box::new(async move {
             use http_body_util::BodyExt;
-            let (res, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let (res, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             Ok((
                 res.map(BodyExt::boxed_unsync),
                 Box::new(io) as Box<dyn Future<Output = _> + Send>,
@@ -288,7 +303,15 @@ mod tests {
         });
         let p = SandboxPolicy::derive(&schema, &config, &[], &no_env, Limits::default()).unwrap();
         assert_eq!(p.mounts, vec![dir.path().to_path_buf()]);
-        assert_eq!(p.allowed_authorities, vec![Authority { host: "127.0.0.1".into(), port: 8333 }]);
+        assert_eq!(
+            p.allowed_authorities,
+            vec![Authority {
+                scheme: "http".into(),
+                host: "127.0.0.1".into(),
+                port: 8333
+            }]
+        );
+        assert!(!p.allows(&"https://127.0.0.1:8333/b/k".parse().unwrap()));
         assert!(p.allows(&"http://127.0.0.1:8333/b/k".parse().unwrap()));
         assert!(!p.allows(&"http://127.0.0.1:8334/b/k".parse().unwrap()));
         assert!(!p.allows(&"http://localhost:8333/b/k".parse().unwrap()));
@@ -299,7 +322,10 @@ mod tests {
         let mut p = SandboxPolicy::default();
         p.add_mount(PathBuf::from("/definitely/not/here")).unwrap();
         assert!(p.mounts.is_empty());
-        assert_eq!(p.missing_mounts, vec![PathBuf::from("/definitely/not/here")]);
+        assert_eq!(
+            p.missing_mounts,
+            vec![PathBuf::from("/definitely/not/here")]
+        );
         assert!(p.add_mount(PathBuf::from("relative")).is_err());
     }
 
@@ -310,7 +336,10 @@ mod tests {
         let p = SandboxPolicy::derive(&schema, &json!({}), &[], &env, Limits::default()).unwrap();
         assert_eq!(
             p.env,
-            vec![("AWS_ACCESS_KEY_ID".to_string(), "value-of-AWS_ACCESS_KEY_ID".to_string())]
+            vec![(
+                "AWS_ACCESS_KEY_ID".to_string(),
+                "value-of-AWS_ACCESS_KEY_ID".to_string()
+            )]
         );
     }
 

@@ -62,7 +62,10 @@ mod tests {
         let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
         assert!(paths.contains(&"/cache"), "{p:?}");
         assert!(paths.contains(&""), "{p:?}");
-        assert!(p.len() >= 3, "missing path, wrong type, unknown field: {p:?}");
+        assert!(
+            p.len() >= 3,
+            "missing path, wrong type, unknown field: {p:?}"
+        );
     }
 
     #[test]

@@ -25,7 +25,10 @@ macro_rules! sync_call {
     ($self:ident, $name:literal, $opts:expr, |$s:ident, $svc:ident, $r:ident, $o:ident| $call:expr) => {{
         let $r = $self.resource;
         let $o: wit_sync::SyncOptions = $opts.into();
-        let budget = Some($o.timeout_ms.map_or(DEFAULT_SYNC_TIMEOUT, Duration::from_millis));
+        let budget = Some(
+            $o.timeout_ms
+                .map_or(DEFAULT_SYNC_TIMEOUT, Duration::from_millis),
+        );
         $self
             .instance
             .call($name, budget, move |$s, b| {
@@ -44,42 +47,58 @@ impl SyncService {
     }
 
     pub async fn pull_changed(&self, options: &SyncOptions) -> HostResult<u32> {
-        sync_call!(self, "sync.pull-changed", options, |s, svc, r, o| svc.call_pull_changed(s, r, &o))
+        sync_call!(self, "sync.pull-changed", options, |s, svc, r, o| svc
+            .call_pull_changed(s, r, &o))
     }
 
     pub async fn push_changed(&self, options: &SyncOptions) -> HostResult<u32> {
-        sync_call!(self, "sync.push-changed", options, |s, svc, r, o| svc.call_push_changed(s, r, &o))
+        sync_call!(self, "sync.push-changed", options, |s, svc, r, o| svc
+            .call_push_changed(s, r, &o))
     }
 
     pub async fn mark_dirty(&self, options: &SyncOptions) -> HostResult<()> {
-        sync_call!(self, "sync.mark-dirty", options, |s, svc, r, o| svc.call_mark_dirty(s, r, &o))
+        sync_call!(self, "sync.mark-dirty", options, |s, svc, r, o| svc
+            .call_mark_dirty(s, r, &o))
     }
 
     pub async fn hydrate_file(&self, rel_path: &str, options: &SyncOptions) -> HostResult<bool> {
         let rel = rel_path.to_string();
-        sync_call!(self, "sync.hydrate-file", options, |s, svc, r, o| svc.call_hydrate_file(s, r, &rel, &o))
+        sync_call!(self, "sync.hydrate-file", options, |s, svc, r, o| svc
+            .call_hydrate_file(s, r, &rel, &o))
     }
 
     pub async fn prepare_push(&self, options: &SyncOptions) -> HostResult<PushManifest> {
-        sync_call!(self, "sync.prepare-push", options, |s, svc, r, o| svc.call_prepare_push(s, r, &o))
-            .map(Into::into)
+        sync_call!(self, "sync.prepare-push", options, |s, svc, r, o| svc
+            .call_prepare_push(s, r, &o))
+        .map(Into::into)
     }
 
-    pub async fn commit_push(&self, manifest: &PushManifest, options: &SyncOptions) -> HostResult<u32> {
+    pub async fn commit_push(
+        &self,
+        manifest: &PushManifest,
+        options: &SyncOptions,
+    ) -> HostResult<u32> {
         let m = wit_sync::PushManifest::from(manifest);
-        sync_call!(self, "sync.commit-push", options, |s, svc, r, o| svc.call_commit_push(s, r, &m, &o))
+        sync_call!(self, "sync.commit-push", options, |s, svc, r, o| svc
+            .call_commit_push(s, r, &m, &o))
     }
 
     pub async fn preview_push(&self, options: &SyncOptions) -> HostResult<PushPreview> {
-        sync_call!(self, "sync.preview-push", options, |s, svc, r, o| svc.call_preview_push(s, r, &o))
-            .map(Into::into)
+        sync_call!(self, "sync.preview-push", options, |s, svc, r, o| svc
+            .call_preview_push(s, r, &o))
+        .map(Into::into)
     }
 
     pub async fn capabilities(&self) -> HostResult<SyncCapabilities> {
         let r = self.resource;
         self.instance
             .call_infallible("sync.capabilities", move |s, b| {
-                Box::pin(async move { b.swamp_datastore_sync().sync_service().call_capabilities(s, r).await })
+                Box::pin(async move {
+                    b.swamp_datastore_sync()
+                        .sync_service()
+                        .call_capabilities(s, r)
+                        .await
+                })
             })
             .await
             .map(Into::into)

@@ -22,7 +22,12 @@ impl Verifier {
         let r = self.resource;
         self.instance
             .call("verifier.verify", None, move |s, b| {
-                Box::pin(async move { b.swamp_datastore_verifier().datastore_verifier().call_verify(s, r).await })
+                Box::pin(async move {
+                    b.swamp_datastore_verifier()
+                        .datastore_verifier()
+                        .call_verify(s, r)
+                        .await
+                })
             })
             .await
             .map(Into::into)

@@ -1,0 +1,70 @@
+//! The guest components of this workspace, built on demand for tests and for
+//! `host-harness` with no arguments.
+//!
+//! They are built at run time, not from a build script: a build script runs
+//! while cargo holds the lock on the target directory, so an inner cargo on
+//! the same directory would wait forever. At run time the lock is free, and
+//! the components land where `make build` puts them
+//! (`target/wasm32-wasip2/release/<crate_name>.wasm`).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The workspace root, known at compile time.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Where cargo puts release components for wasm32-wasip2.
+pub fn wasm_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("wasm32-wasip2").join("release")
+}
+
+static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+
+/// Build the guest crate `crate_name` for wasm32-wasip2 (once per process;
+/// cargo itself does nothing when it is up to date) and return the path of
+/// its component.
+pub fn guest(crate_name: &str) -> Result<PathBuf, String> {
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(path) = built.get_or_insert_with(HashMap::new).get(crate_name) {
+        return Ok(path.clone());
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            crate_name,
+        ])
+        .output()
+        .map_err(|e| format!("cannot run cargo to build {crate_name}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building {crate_name} for wasm32-wasip2 failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let wasm = wasm_dir().join(format!("{}.wasm", crate_name.replace('-', "_")));
+    if !wasm.exists() {
+        return Err(format!("{} was not produced by the build", wasm.display()));
+    }
+    built
+        .get_or_insert_with(HashMap::new)
+        .insert(crate_name.to_string(), wasm.clone());
+    Ok(wasm)
+}

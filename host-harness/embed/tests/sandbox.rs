@@ -1,0 +1,333 @@
+//! The sandbox walls, each shown with the hostile test guest: what a guest
+//! may not touch it cannot touch, what it may touch it can (the positive
+//! controls prove the attacks themselves work), and the host keeps working
+//! after a guest is stopped.
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use swamp_host::{HealthResult, Host, HostError, HostOptions, Limits, OpenOptions, Plugin};
+
+fn host(limits: Limits) -> Host {
+    Host::new(HostOptions {
+        cache_dir: None,
+        limits,
+        env_source: Arc::new(|k| match k {
+            "HOSTILE_ALLOWED_VAR" => Some("granted".into()),
+            "SECRET_VAR" => Some("must-not-leak".into()),
+            _ => None,
+        }),
+        ..HostOptions::default()
+    })
+    .unwrap()
+}
+
+async fn hostile(host: &Host) -> Plugin {
+    let wasm = swamp_host::artifacts::guest("hostile-guest").unwrap();
+    host.load(&wasm).await.unwrap()
+}
+
+async fn attack(plugin: &Plugin, config: Value) -> Result<HealthResult, HostError> {
+    let provider = plugin.open(config, OpenOptions::default()).await?;
+    provider.create_verifier().await?.verify().await
+}
+
+fn quick_limits() -> Limits {
+    Limits {
+        memory_bytes: 64 * 1024 * 1024,
+        call_timeout: Duration::from_secs(2),
+        grace: Duration::from_millis(500),
+        http_timeout: Duration::from_secs(2),
+    }
+}
+
+/// A mounted directory with a file inside, and a secret beside it.
+struct Tree {
+    _root: tempfile::TempDir,
+    mount: std::path::PathBuf,
+    secret: std::path::PathBuf,
+}
+
+fn tree() -> Tree {
+    let root = tempfile::tempdir().unwrap();
+    let mount = root.path().join("mounted");
+    std::fs::create_dir(&mount).unwrap();
+    std::fs::write(mount.join("inside.txt"), "inside").unwrap();
+    let secret = root.path().join("secret.txt");
+    std::fs::write(&secret, "secret").unwrap();
+    Tree {
+        _root: root,
+        mount,
+        secret,
+    }
+}
+
+fn s(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_outside_the_mounts_cannot_be_read() {
+    let host = host(quick_limits());
+    let plugin = hostile(&host).await;
+    let t = tree();
+    let read =
+        |target: String| json!({"attack": "read-file", "path": s(&t.mount), "target": target});
+
+    // Positive control: the mounted file is readable.
+    let r = attack(&plugin, read(s(&t.mount.join("inside.txt"))))
+        .await
+        .unwrap();
+    assert!(
+        r.healthy,
+        "reading inside the mount must work: {}",
+        r.message
+    );
+
+    // The secret beside the mount, by absolute path and through `..`.
+    for target in [
+        s(&t.secret),
+        format!("{}/../secret.txt", s(&t.mount)),
+        "/etc/passwd".into(),
+    ] {
+        let r = attack(&plugin, read(target.clone())).await.unwrap();
+        assert!(!r.healthy, "{target} was readable: {}", r.message);
+    }
+
+    // Symlinks inside the mount pointing out of it.
+    std::os::unix::fs::symlink(&t.secret, t.mount.join("link-to-secret")).unwrap();
+    std::os::unix::fs::symlink("/etc", t.mount.join("link-to-etc")).unwrap();
+    for link in ["link-to-secret", "link-to-etc/passwd"] {
+        let target = s(&t.mount.join(link));
+        let r = attack(&plugin, read(target.clone())).await.unwrap();
+        assert!(
+            !r.healthy,
+            "{target} was readable through a symlink: {}",
+            r.message
+        );
+    }
+
+    // Listing the root or writing outside fails too.
+    let r = attack(
+        &plugin,
+        json!({"attack": "list-dir", "path": s(&t.mount), "target": "/"}),
+    )
+    .await
+    .unwrap();
+    assert!(!r.healthy, "/ was listable: {}", r.message);
+    let outside = t.secret.with_file_name("written.txt");
+    let r = attack(
+        &plugin,
+        json!({"attack": "write-file", "path": s(&t.mount), "target": s(&outside)}),
+    )
+    .await
+    .unwrap();
+    assert!(
+        !r.healthy && !outside.exists(),
+        "wrote outside the mount: {}",
+        r.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_mount_nothing_is_visible() {
+    let host = host(quick_limits());
+    let plugin = hostile(&host).await;
+    let t = tree();
+    // No `path` in the config: the file exists on the host but is not mounted.
+    let r = attack(
+        &plugin,
+        json!({"attack": "read-file", "target": s(&t.mount.join("inside.txt"))}),
+    )
+    .await
+    .unwrap();
+    assert!(!r.healthy, "an unmounted file was readable: {}", r.message);
+}
+
+/// A one-shot HTTP server on 127.0.0.1 answering 200 to every request.
+async fn http_server() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
+                    .await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_configured_endpoint_is_reachable() {
+    let host = host(quick_limits());
+    let plugin = hostile(&host).await;
+    let allowed = http_server().await;
+    let other = http_server().await;
+    let endpoint = format!("http://127.0.0.1:{allowed}");
+    let get = |url: String| json!({"attack": "http", "endpoint": endpoint, "target": url});
+
+    let r = attack(&plugin, get(format!("{endpoint}/bucket")))
+        .await
+        .unwrap();
+    assert!(
+        r.healthy,
+        "the configured endpoint must be reachable: {}",
+        r.message
+    );
+
+    for url in [
+        format!("http://127.0.0.1:{other}/"), // another port (a live server)
+        format!("http://localhost:{allowed}/"), // a DNS name for the same host
+        format!("http://127.0.0.2:{allowed}/"), // another address
+        format!("https://127.0.0.1:{allowed}/"), // another scheme
+    ] {
+        let provider = plugin
+            .open(get(url.clone()), OpenOptions::default())
+            .await
+            .unwrap();
+        let r = provider
+            .create_verifier()
+            .await
+            .unwrap()
+            .verify()
+            .await
+            .unwrap();
+        assert!(!r.healthy, "{url} was reachable: {}", r.message);
+        assert_eq!(
+            provider.denied_requests(),
+            vec![url.clone()],
+            "the host must record the refusal"
+        );
+    }
+    // Without an endpoint in the config, nothing is reachable.
+    let r = attack(
+        &plugin,
+        json!({"attack": "http", "target": format!("{endpoint}/")}),
+    )
+    .await
+    .unwrap();
+    assert!(
+        !r.healthy,
+        "reached a host with no endpoint configured: {}",
+        r.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn raw_sockets_are_refused() {
+    let host = host(quick_limits());
+    let plugin = hostile(&host).await;
+    let port = http_server().await;
+    let r = attack(
+        &plugin,
+        json!({"attack": "tcp", "target": format!("127.0.0.1:{port}")}),
+    )
+    .await
+    .unwrap();
+    assert!(
+        !r.healthy,
+        "a raw TCP connection got through: {}",
+        r.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_listed_environment_variables_are_visible() {
+    let host = host(quick_limits());
+    let plugin = hostile(&host).await;
+    let env = |name: &str| json!({"attack": "env", "target": name});
+    let r = attack(&plugin, env("HOSTILE_ALLOWED_VAR")).await.unwrap();
+    assert!(
+        r.healthy && r.message == "granted",
+        "the listed variable must pass: {r:?}"
+    );
+    for name in ["SECRET_VAR", "PATH", "HOME"] {
+        let r = attack(&plugin, env(name)).await.unwrap();
+        assert!(!r.healthy, "{name} leaked: {}", r.message);
+    }
+    let r = attack(&plugin, json!({"attack": "env-count"}))
+        .await
+        .unwrap();
+    assert_eq!(r.message, "1", "exactly one variable is visible");
+}
+
+/// After a guest was stopped, the same provider refuses further calls with
+/// a clear error and a fresh instance works.
+async fn host_still_works(plugin: &Plugin) {
+    let r = attack(plugin, json!({"attack": "noop"})).await.unwrap();
+    assert!(
+        r.healthy,
+        "a fresh instance must work after a stopped one: {r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_memory_bomb_is_stopped_at_the_limit() {
+    let host = host(quick_limits());
+    let plugin = hostile(&host).await;
+    let provider = plugin
+        .open(json!({"attack": "memory-bomb"}), OpenOptions::default())
+        .await
+        .unwrap();
+    let verifier = provider.create_verifier().await.unwrap();
+    match verifier.verify().await {
+        Err(HostError::Trap { reason, .. }) => {
+            eprintln!("memory bomb trap: {reason}");
+            assert!(reason.contains("memory"), "trap should say why: {reason}")
+        }
+        other => panic!("a memory bomb must trap, got {other:?}"),
+    }
+    match verifier.verify().await {
+        Err(HostError::InstanceStopped(why)) => assert!(why.contains("verify"), "{why}"),
+        other => panic!("a stopped instance must say so, got {other:?}"),
+    }
+    host_still_works(&plugin).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_loop_is_interrupted_at_its_deadline() {
+    let host = host(quick_limits());
+    let plugin = hostile(&host).await;
+    let started = std::time::Instant::now();
+    match attack(&plugin, json!({"attack": "spin"})).await {
+        Err(HostError::Trap { reason, .. }) => assert!(reason.contains("CPU deadline"), "{reason}"),
+        other => panic!("an endless loop must be stopped by epoch interruption, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    host_still_works(&plugin).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_that_never_returns_hits_the_wall_clock_deadline() {
+    let host = host(quick_limits());
+    let plugin = hostile(&host).await;
+    match attack(&plugin, json!({"attack": "sleep"})).await {
+        Err(HostError::Deadline { call, .. }) => assert_eq!(call, "verifier.verify"),
+        other => panic!("a sleeping guest must be stopped, got {other:?}"),
+    }
+    host_still_works(&plugin).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panicking_guest_is_reported_as_a_trap() {
+    let host = host(quick_limits());
+    let plugin = hostile(&host).await;
+    match attack(&plugin, json!({"attack": "panic"})).await {
+        Err(HostError::Trap { call, .. }) => assert_eq!(call, "verifier.verify"),
+        other => panic!("a panic must surface as a trap, got {other:?}"),
+    }
+    host_still_works(&plugin).await;
+}
