@@ -2,7 +2,7 @@
 GUESTS := -p fs-datastore -p hostile-guest
 WASM_TARGET := wasm32-wasip2
 
-.PHONY: build guests host run test fmt lint clean
+.PHONY: build guests host run test fmt lint clean readme
 
 ## build: the guest components (target/wasm32-wasip2/release/*.wasm) and the host
 build: guests host
@@ -31,3 +31,7 @@ lint:
 
 clean:
 	cargo clean
+
+## readme: regenerate the list of checks in README.md
+readme:
+	scripts/refresh-readme.sh
