@@ -1,0 +1,59 @@
+//! Write a swamp datastore as a WebAssembly component in plain Rust.
+//!
+//! An author implements [`Datastore`] (identity, config schema, provider
+//! factory), [`Provider`], [`Lock`], [`Verifier`] and optionally
+//! [`SyncService`], then writes one line:
+//!
+//! ```ignore
+//! swamp_datastore_sdk::export_datastore!(MyDatastore);
+//! ```
+//!
+//! The SDK owns the generated bindings and every conversion. Besides the
+//! bridge it carries the pure logic datastores share, all testable natively:
+//! [`rel_path`] validation, the [`lock_info`] JSON, [`config`] checking,
+//! [`namespace`] slugs, ISO-8601 time ([`iso_time`]), nonces, atomic local
+//! writes ([`atomic_file`]) and a complete [`sync`] engine (dirty tracking,
+//! index diff, hashing) over a small [`sync::RemoteStore`] trait.
+
+#[doc(hidden)]
+pub mod bindings;
+
+pub mod atomic_file;
+pub mod config;
+mod error;
+mod export;
+pub mod host;
+pub mod iso_time;
+pub mod lock_info;
+pub mod namespace;
+pub mod nonce;
+pub mod rel_path;
+pub mod sync;
+mod traits;
+mod types;
+
+pub use error::{Error, Result};
+#[doc(hidden)]
+pub use export::Export;
+pub use lock_info::LockInfo;
+pub use rel_path::RelPath;
+pub use traits::{Datastore, Lock, Provider, SyncService, Verifier};
+pub use types::{
+    ConfigProblem, HealthResult, HolderIdentity, LockOptions, ModelRef, ProviderFeatures,
+    PushManifest, PushPreview, SyncCapabilities, SyncContext, SyncOptions,
+};
+
+/// Re-exported so authors use the same version as the SDK.
+pub use serde_json;
+
+/// Export `$datastore` (a type implementing [`Datastore`]) as the
+/// component's `datastore-provider` world. Use once, at the crate root of a
+/// `cdylib` built for `wasm32-wasip2`.
+#[macro_export]
+macro_rules! export_datastore {
+    ($datastore:ty) => {
+        #[doc(hidden)]
+        type __SwampDatastoreExport = $crate::Export<$datastore>;
+        $crate::bindings::export!(__SwampDatastoreExport with_types_in $crate::bindings);
+    };
+}
