@@ -87,7 +87,13 @@ pub enum Suite {
 }
 
 impl Suite {
-    pub const ALL: [Suite; 5] = [Suite::Export, Suite::Config, Suite::Lock, Suite::Verifier, Suite::Sync];
+    pub const ALL: [Suite; 5] = [
+        Suite::Export,
+        Suite::Config,
+        Suite::Lock,
+        Suite::Verifier,
+        Suite::Sync,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -248,7 +254,11 @@ impl<T, E: fmt::Display> OrFail<T> for Result<T, E> {
 }
 
 /// Run every registered check that matches `filter`, one after the other.
-pub(crate) async fn run_checks(subject: &Subject, checks: Vec<Check>, filter: &Filter) -> Vec<CheckResult> {
+pub(crate) async fn run_checks(
+    subject: &Subject,
+    checks: Vec<Check>,
+    filter: &Filter,
+) -> Vec<CheckResult> {
     let subject = Arc::new(subject.clone());
     let mut results = Vec::new();
     for check in checks.into_iter().filter(|c| filter.matches(c.id, c.suite)) {
@@ -261,7 +271,9 @@ pub(crate) async fn run_checks(subject: &Subject, checks: Vec<Check>, filter: &F
         let status = match tokio::time::timeout(subject.check_timeout, body).await {
             Ok(Ok(Ok(()))) => Status::Pass,
             Ok(Ok(Err(status))) => status,
-            Ok(Err(panic)) => Status::Fail(format!("the check panicked: {}", panic_message(&panic))),
+            Ok(Err(panic)) => {
+                Status::Fail(format!("the check panicked: {}", panic_message(&panic)))
+            }
             Err(_) => Status::Fail(format!(
                 "the check did not finish within {}s",
                 subject.check_timeout.as_secs()
@@ -408,7 +420,10 @@ impl Ctx {
             .await
             .or_fail("create-provider with the main config")?;
         let repo = self.repo_dir()?;
-        let repo = repo.to_str().ok_or_else(|| Status::Fail("repo dir is not UTF-8".into()))?.to_string();
+        let repo = repo
+            .to_str()
+            .ok_or_else(|| Status::Fail("repo dir is not UTF-8".into()))?
+            .to_string();
         let datastore_path = provider
             .resolve_datastore_path(&repo)
             .await
@@ -463,7 +478,9 @@ impl Fixture {
 
     /// A sync service on an existing cache directory (a "restart").
     pub async fn sync_on(&self, cache: &Path) -> Result<SyncService, Status> {
-        let cache_str = cache.to_str().ok_or_else(|| Status::Fail("cache dir is not UTF-8".into()))?;
+        let cache_str = cache
+            .to_str()
+            .ok_or_else(|| Status::Fail("cache dir is not UTF-8".into()))?;
         match self
             .provider
             .create_sync_service(&self.repo, cache_str)

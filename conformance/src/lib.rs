@@ -37,14 +37,20 @@ pub async fn run(subject: &Subject, filter: &Filter) -> Report {
 
 /// Every check: id, suite, one-line description, in run order.
 pub fn catalogue() -> Vec<(&'static str, Suite, &'static str)> {
-    suites::all().into_iter().map(|c| (c.id, c.suite, c.description)).collect()
+    suites::all()
+        .into_iter()
+        .map(|c| (c.id, c.suite, c.description))
+        .collect()
 }
 
 /// The catalogue as a markdown table (for the README).
 pub fn catalogue_markdown() -> String {
     let mut out = String::from("| id | suite | what it checks |\n| --- | --- | --- |\n");
     for (id, suite, description) in catalogue() {
-        out.push_str(&format!("| `{id}` | {suite} | {} |\n", description.replace('|', "\\|")));
+        out.push_str(&format!(
+            "| `{id}` | {suite} | {} |\n",
+            description.replace('|', "\\|")
+        ));
     }
     out
 }
@@ -65,13 +71,21 @@ mod tests {
             assert_eq!(prefix, suite.name(), "{id}");
             assert!(
                 !rest.is_empty()
-                    && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "{id} is not kebab-case"
             );
-            assert!(!description.is_empty() && !description.contains('\n'), "{id}");
+            assert!(
+                !description.is_empty() && !description.contains('\n'),
+                "{id}"
+            );
         }
         for suite in Suite::ALL {
-            assert!(cat.iter().any(|(_, s, _)| *s == suite), "no check in {suite}");
+            assert!(
+                cat.iter().any(|(_, s, _)| *s == suite),
+                "no check in {suite}"
+            );
         }
     }
 
@@ -84,9 +98,15 @@ mod tests {
 
     #[test]
     fn filter_selects_by_suite_and_id() {
-        let f = Filter { suites: vec![Suite::Lock], ids: vec![] };
+        let f = Filter {
+            suites: vec![Suite::Lock],
+            ids: vec![],
+        };
         assert!(f.matches("lock.x", Suite::Lock) && !f.matches("sync.x", Suite::Sync));
-        let f = Filter { suites: vec![], ids: vec!["sync.x".into()] };
+        let f = Filter {
+            suites: vec![],
+            ids: vec!["sync.x".into()],
+        };
         assert!(f.matches("sync.x", Suite::Sync) && !f.matches("sync.y", Suite::Sync));
         assert!(Filter::default().matches("any", Suite::Export));
         assert_eq!("Verifier".parse::<Suite>().unwrap(), Suite::Verifier);

@@ -134,7 +134,8 @@ impl Report {
     fn render_junit(&self) -> String {
         let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
         let ok = "writing XML to memory cannot fail";
-        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None))).expect(ok);
+        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
+            .expect(ok);
         let secs = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64());
         let total: std::time::Duration = self.checks.iter().map(|c| c.duration).sum();
         let mut root = BytesStart::new("testsuites");
@@ -146,16 +147,21 @@ impl Report {
         root.push_attribute(("time", secs(total).as_str()));
         w.write_event(Event::Start(root)).expect(ok);
         for suite in Suite::ALL {
-            let checks: Vec<&CheckResult> = self.checks.iter().filter(|c| c.suite == suite).collect();
+            let checks: Vec<&CheckResult> =
+                self.checks.iter().filter(|c| c.suite == suite).collect();
             if checks.is_empty() {
                 continue;
             }
-            let count = |f: fn(&Status) -> bool| checks.iter().filter(|c| f(&c.status)).count().to_string();
+            let count =
+                |f: fn(&Status) -> bool| checks.iter().filter(|c| f(&c.status)).count().to_string();
             let mut ts = BytesStart::new("testsuite");
             ts.push_attribute(("name", suite.name()));
             ts.push_attribute(("tests", checks.len().to_string().as_str()));
             ts.push_attribute(("failures", count(|s| matches!(s, Status::Fail(_))).as_str()));
-            ts.push_attribute(("skipped", count(|s| matches!(s, Status::Skipped(_))).as_str()));
+            ts.push_attribute((
+                "skipped",
+                count(|s| matches!(s, Status::Skipped(_))).as_str(),
+            ));
             ts.push_attribute(("errors", "0"));
             ts.push_attribute((
                 "time",
@@ -165,7 +171,10 @@ impl Report {
             for c in checks {
                 let mut tc = BytesStart::new("testcase");
                 tc.push_attribute(("name", c.id));
-                tc.push_attribute(("classname", format!("conformance.{}", suite.name()).as_str()));
+                tc.push_attribute((
+                    "classname",
+                    format!("conformance.{}", suite.name()).as_str(),
+                ));
                 tc.push_attribute(("time", secs(c.duration).as_str()));
                 let child = match &c.status {
                     Status::Pass => None,
@@ -179,13 +188,16 @@ impl Report {
                         let mut el = BytesStart::new(tag);
                         el.push_attribute(("message", message.as_str()));
                         w.write_event(Event::Empty(el)).expect(ok);
-                        w.write_event(Event::End(BytesEnd::new("testcase"))).expect(ok);
+                        w.write_event(Event::End(BytesEnd::new("testcase")))
+                            .expect(ok);
                     }
                 }
             }
-            w.write_event(Event::End(BytesEnd::new("testsuite"))).expect(ok);
+            w.write_event(Event::End(BytesEnd::new("testsuite")))
+                .expect(ok);
         }
-        w.write_event(Event::End(BytesEnd::new("testsuites"))).expect(ok);
+        w.write_event(Event::End(BytesEnd::new("testsuites")))
+            .expect(ok);
         let mut text = String::from_utf8(w.into_inner()).expect("XML written from str is UTF-8");
         text.push('\n');
         text
@@ -214,7 +226,11 @@ mod tests {
                     Suite::Lock,
                     Status::Fail("two holders <a> & \"b\" at once\nsecond line".into()),
                 ),
-                r("sync.round-trip", Suite::Sync, Status::Skipped("no sync service".into())),
+                r(
+                    "sync.round-trip",
+                    Suite::Sync,
+                    Status::Skipped("no sync service".into()),
+                ),
             ],
         }
     }
@@ -234,7 +250,12 @@ mod tests {
         assert_eq!(checks[0]["message"], "");
         assert_eq!(checks[1]["status"], "fail");
         assert_eq!(checks[1]["suite"], "lock");
-        assert!(checks[1]["message"].as_str().unwrap().contains("two holders"));
+        assert!(
+            checks[1]["message"]
+                .as_str()
+                .unwrap()
+                .contains("two holders")
+        );
         assert_eq!(checks[2]["status"], "skipped");
         assert_eq!(checks[2]["message"], "no sync service");
     }
@@ -272,7 +293,10 @@ mod tests {
         }
         assert_eq!(depth, 0);
         assert_eq!((suites, cases, failures, skipped), (3, 3, 1, 1));
-        assert_eq!(failure_message, "two holders <a> & \"b\" at once\nsecond line");
+        assert_eq!(
+            failure_message,
+            "two holders <a> & \"b\" at once\nsecond line"
+        );
     }
 
     #[test]

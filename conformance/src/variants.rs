@@ -41,15 +41,17 @@ pub fn invalid_variants(schema: &Value, valid: &Value) -> Vec<Variant> {
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
         for (name, prop) in props {
             let types = declared_types(prop);
-            if !types.is_empty() {
-                if let Some(bad) = wrong_type_value(&types) {
-                    out.push(Variant {
-                        label: format!("`{name}` of type {} instead of {}", json_type(&bad), types.join("|")),
-                        config: with(&|m| {
-                            m.insert(name.clone(), bad.clone());
-                        }),
-                    });
-                }
+            if let Some(bad) = wrong_type_value(&types) {
+                out.push(Variant {
+                    label: format!(
+                        "`{name}` of type {} instead of {}",
+                        json_type(&bad),
+                        types.join("|")
+                    ),
+                    config: with(&|m| {
+                        m.insert(name.clone(), bad.clone());
+                    }),
+                });
             }
             if let Some(allowed) = prop.get("enum").and_then(Value::as_array) {
                 let bad = Value::String("x-conformance-not-in-enum".into());
@@ -64,7 +66,9 @@ pub fn invalid_variants(schema: &Value, valid: &Value) -> Vec<Variant> {
             }
         }
     }
-    if schema.get("additionalProperties") == Some(&Value::Bool(false)) && !base.contains_key(UNKNOWN_FIELD) {
+    if schema.get("additionalProperties") == Some(&Value::Bool(false))
+        && !base.contains_key(UNKNOWN_FIELD)
+    {
         out.push(Variant {
             label: format!("unknown field `{UNKNOWN_FIELD}`"),
             config: with(&|m| {
@@ -79,13 +83,20 @@ pub fn invalid_variants(schema: &Value, valid: &Value) -> Vec<Variant> {
 fn declared_types(prop: &Value) -> Vec<String> {
     match prop.get("type") {
         Some(Value::String(t)) => vec![t.clone()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 /// A value that satisfies none of `types`.
 fn wrong_type_value(types: &[String]) -> Option<Value> {
+    if types.is_empty() {
+        return None;
+    }
     let candidates = [
         serde_json::json!(12345),
         serde_json::json!("x-conformance-wrong-type"),
@@ -148,7 +159,10 @@ mod tests {
     #[test]
     fn drops_each_required_field() {
         let v = invalid_variants(&schema(), &json!({"path": "/d", "cache": true}));
-        let dropped: Vec<_> = v.iter().filter(|v| v.label.starts_with("without")).collect();
+        let dropped: Vec<_> = v
+            .iter()
+            .filter(|v| v.label.starts_with("without"))
+            .collect();
         assert_eq!(dropped.len(), 1);
         assert_eq!(dropped[0].config, json!({"cache": true}));
     }
@@ -176,13 +190,20 @@ mod tests {
     fn enum_and_unknown_field() {
         let v = invalid_variants(&schema(), &json!({"path": "/d"}));
         assert!(v.iter().any(|x| x.label == "`mode` outside its enum"));
-        let unknown = v.iter().find(|x| x.label.starts_with("unknown field")).unwrap();
+        let unknown = v
+            .iter()
+            .find(|x| x.label.starts_with("unknown field"))
+            .unwrap();
         assert_eq!(unknown.config[UNKNOWN_FIELD], json!(true));
         assert_eq!(unknown.config["path"], "/d");
         // No unknown-field variant when the schema allows extra properties.
         let mut open = schema();
         open.as_object_mut().unwrap().remove("additionalProperties");
-        assert!(!invalid_variants(&open, &json!({"path": "/d"})).iter().any(|x| x.label.starts_with("unknown")));
+        assert!(
+            !invalid_variants(&open, &json!({"path": "/d"}))
+                .iter()
+                .any(|x| x.label.starts_with("unknown"))
+        );
     }
 
     #[test]

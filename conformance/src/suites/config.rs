@@ -9,18 +9,52 @@ use swamp_host::{ConfigProblem, DatastoreError, HostError};
 
 pub(crate) fn checks() -> Vec<Check> {
     vec![
-        check!("config.valid-accepted-by-schema", Suite::Config, "every valid config passes the JSON Schema", valid_by_schema),
-        check!("config.valid-accepted-by-provider", Suite::Config, "create-provider accepts every valid config", valid_by_provider),
-        check!("config.invalid-rejected-by-schema", Suite::Config, "the JSON Schema rejects every invalid config given by the author, with paths", invalid_by_schema),
-        check!("config.invalid-rejected-by-provider", Suite::Config, "create-provider itself rejects every invalid config given by the author with invalid-config and paths", invalid_by_provider),
-        check!("config.generated-rejected-by-schema", Suite::Config, "the JSON Schema rejects variants generated from it (missing required field, wrong type, unknown field)", generated_by_schema),
-        check!("config.generated-rejected-by-provider", Suite::Config, "create-provider rejects the generated invalid variants with invalid-config and paths", generated_by_provider),
+        check!(
+            "config.valid-accepted-by-schema",
+            Suite::Config,
+            "every valid config passes the JSON Schema",
+            valid_by_schema
+        ),
+        check!(
+            "config.valid-accepted-by-provider",
+            Suite::Config,
+            "create-provider accepts every valid config",
+            valid_by_provider
+        ),
+        check!(
+            "config.invalid-rejected-by-schema",
+            Suite::Config,
+            "the JSON Schema rejects every invalid config given by the author, with paths",
+            invalid_by_schema
+        ),
+        check!(
+            "config.invalid-rejected-by-provider",
+            Suite::Config,
+            "create-provider itself rejects every invalid config given by the author with invalid-config and paths",
+            invalid_by_provider
+        ),
+        check!(
+            "config.generated-rejected-by-schema",
+            Suite::Config,
+            "the JSON Schema rejects variants generated from it (missing required field, wrong type, unknown field)",
+            generated_by_schema
+        ),
+        check!(
+            "config.generated-rejected-by-provider",
+            Suite::Config,
+            "create-provider rejects the generated invalid variants with invalid-config and paths",
+            generated_by_provider
+        ),
     ]
 }
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 120 { format!("{}…", &s[..120]) } else { s }
+    if s.len() > 120 {
+        format!("{}…", &s[..120])
+    } else {
+        s
+    }
 }
 
 /// Problems must each carry a JSON Pointer ("" or "/...").
@@ -63,7 +97,13 @@ async fn valid_by_provider(cx: Ctx) -> Outcome {
 fn describe(problems: &[ConfigProblem]) -> String {
     problems
         .iter()
-        .map(|p| format!("{}: {}", if p.path.is_empty() { "(root)" } else { &p.path }, p.message))
+        .map(|p| {
+            format!(
+                "{}: {}",
+                if p.path.is_empty() { "(root)" } else { &p.path },
+                p.message
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -79,26 +119,36 @@ fn schema_rejects(cx: &Ctx, label: &str, c: &Value) -> Option<String> {
 /// create-provider without the host's schema check: the guest itself must
 /// answer invalid-config listing problems with paths.
 async fn provider_rejects(cx: &Ctx, label: &str, c: &Value) -> Result<Option<String>, Status> {
-    Ok(match cx.plugin().open_unchecked(c.clone(), cx.open_options()?).await {
-        Ok(_) => Some(format!("{label} accepted by create-provider")),
-        Err(HostError::Datastore(DatastoreError::InvalidConfig(problems))) => {
-            if problems.is_empty() {
-                Some(format!("{label}: invalid-config without any problem listed"))
-            } else {
-                bad_paths(&problems).map(|why| format!("{label}: {why}"))
+    Ok(
+        match cx
+            .plugin()
+            .open_unchecked(c.clone(), cx.open_options()?)
+            .await
+        {
+            Ok(_) => Some(format!("{label} accepted by create-provider")),
+            Err(HostError::Datastore(DatastoreError::InvalidConfig(problems))) => {
+                if problems.is_empty() {
+                    Some(format!(
+                        "{label}: invalid-config without any problem listed"
+                    ))
+                } else {
+                    bad_paths(&problems).map(|why| format!("{label}: {why}"))
+                }
             }
-        }
-        // The sandbox refused the config (e.g. a relative mount) before the
-        // guest was called: the config is refused, but the guest's own
-        // validation cannot be observed for it.
-        Err(HostError::Sandbox(_)) => None,
-        Err(e) => Some(format!("{label}: expected invalid-config, got {e}")),
-    })
+            // The sandbox refused the config (e.g. a relative mount) before the
+            // guest was called: the config is refused, but the guest's own
+            // validation cannot be observed for it.
+            Err(HostError::Sandbox(_)) => None,
+            Err(e) => Some(format!("{label}: expected invalid-config, got {e}")),
+        },
+    )
 }
 
 async fn invalid_by_schema(cx: Ctx) -> Outcome {
     if cx.subject.invalid_configs.is_empty() {
-        skip!("no invalid configs given by the author (generated ones are checked by config.generated-*)");
+        skip!(
+            "no invalid configs given by the author (generated ones are checked by config.generated-*)"
+        );
     }
     let failures = cx
         .subject
@@ -111,7 +161,9 @@ async fn invalid_by_schema(cx: Ctx) -> Outcome {
 
 async fn invalid_by_provider(cx: Ctx) -> Outcome {
     if cx.subject.invalid_configs.is_empty() {
-        skip!("no invalid configs given by the author (generated ones are checked by config.generated-*)");
+        skip!(
+            "no invalid configs given by the author (generated ones are checked by config.generated-*)"
+        );
     }
     let mut failures = Vec::new();
     for c in &cx.subject.invalid_configs {
@@ -125,7 +177,9 @@ async fn invalid_by_provider(cx: Ctx) -> Outcome {
 fn generated(cx: &Ctx) -> Result<Vec<crate::variants::Variant>, Status> {
     let v = invalid_variants(cx.plugin().schema(), &cx.subject.config);
     if v.is_empty() {
-        skip!("the schema declares no required field, typed property or closed property set to break");
+        skip!(
+            "the schema declares no required field, typed property or closed property set to break"
+        );
     }
     Ok(v)
 }

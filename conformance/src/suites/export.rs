@@ -1,22 +1,72 @@
 //! The export: identity, schema and the provider factory (swamp's kit,
 //! reference f.1, plus what the WIT contract adds).
 
-use crate::framework::{Check, Ctx, Outcome, OrFail, Suite, check, ensure, fail, skip};
+use crate::framework::{Check, Ctx, OrFail, Outcome, Suite, check, ensure, fail, skip};
 use swamp_host::{DatastoreError, HostError, LockOptions};
 
 pub(crate) fn checks() -> Vec<Check> {
     vec![
-        check!("export.type-format", Suite::Export, "type matches ^@?[a-z][a-z0-9_-]*/[a-z0-9][a-z0-9_-]*$", type_format),
-        check!("export.type-not-reserved", Suite::Export, "type is not in the reserved collectives swamp or si", type_not_reserved),
+        check!(
+            "export.type-format",
+            Suite::Export,
+            "type matches ^@?[a-z][a-z0-9_-]*/[a-z0-9][a-z0-9_-]*$",
+            type_format
+        ),
+        check!(
+            "export.type-not-reserved",
+            Suite::Export,
+            "type is not in the reserved collectives swamp or si",
+            type_not_reserved
+        ),
         check!("export.name", Suite::Export, "name is non-empty", name),
-        check!("export.description", Suite::Export, "description is non-empty", description),
-        check!("export.config-schema", Suite::Export, "config schema is present and a JSON Schema object", config_schema),
-        check!("export.create-provider", Suite::Export, "create-provider accepts the main config", create_provider),
-        check!("export.resolve-datastore-path", Suite::Export, "resolve-datastore-path returns a non-empty absolute path", resolve_datastore_path),
-        check!("export.create-lock", Suite::Export, "create-lock returns a lock handle with a key and swamp's default TTL (30000 ms)", create_lock),
-        check!("export.create-verifier", Suite::Export, "create-verifier returns a verifier", create_verifier),
-        check!("export.features-consistent", Suite::Export, "provider features match what the optional calls do", features_consistent),
-        check!("export.construction-side-effect-free", Suite::Export, "create-provider, create-lock and create-verifier write nothing to the datastore", side_effect_free),
+        check!(
+            "export.description",
+            Suite::Export,
+            "description is non-empty",
+            description
+        ),
+        check!(
+            "export.config-schema",
+            Suite::Export,
+            "config schema is present and a JSON Schema object",
+            config_schema
+        ),
+        check!(
+            "export.create-provider",
+            Suite::Export,
+            "create-provider accepts the main config",
+            create_provider
+        ),
+        check!(
+            "export.resolve-datastore-path",
+            Suite::Export,
+            "resolve-datastore-path returns a non-empty absolute path",
+            resolve_datastore_path
+        ),
+        check!(
+            "export.create-lock",
+            Suite::Export,
+            "create-lock returns a lock handle with a key and swamp's default TTL (30000 ms)",
+            create_lock
+        ),
+        check!(
+            "export.create-verifier",
+            Suite::Export,
+            "create-verifier returns a verifier",
+            create_verifier
+        ),
+        check!(
+            "export.features-consistent",
+            Suite::Export,
+            "provider features match what the optional calls do",
+            features_consistent
+        ),
+        check!(
+            "export.construction-side-effect-free",
+            Suite::Export,
+            "create-provider, create-lock and create-verifier write nothing to the datastore",
+            side_effect_free
+        ),
     ]
 }
 
@@ -26,7 +76,10 @@ pub(crate) fn type_matches(t: &str) -> bool {
     let Some((collective, name)) = t.split_once('/') else {
         return false;
     };
-    let tail_ok = |s: &str| s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    let tail_ok = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    };
     let mut c = collective.chars();
     let mut n = name.chars();
     matches!(c.next(), Some(ch) if ch.is_ascii_lowercase())
@@ -43,7 +96,10 @@ pub(crate) fn collective(t: &str) -> &str {
 
 async fn type_format(cx: Ctx) -> Outcome {
     let t = cx.datastore_type();
-    ensure!(type_matches(t), "type {t:?} does not match ^@?[a-z][a-z0-9_-]*/[a-z0-9][a-z0-9_-]*$");
+    ensure!(
+        type_matches(t),
+        "type {t:?} does not match ^@?[a-z][a-z0-9_-]*/[a-z0-9][a-z0-9_-]*$"
+    );
     Ok(())
 }
 
@@ -63,7 +119,10 @@ async fn name(cx: Ctx) -> Outcome {
 }
 
 async fn description(cx: Ctx) -> Outcome {
-    ensure!(!cx.plugin().info().description.trim().is_empty(), "description is empty");
+    ensure!(
+        !cx.plugin().info().description.trim().is_empty(),
+        "description is empty"
+    );
     Ok(())
 }
 
@@ -92,9 +151,18 @@ async fn resolve_datastore_path(cx: Ctx) -> Outcome {
         .open(cx.subject.config.clone(), cx.open_options()?)
         .await
         .or_fail("create-provider")?;
-    for repo in ["/tmp/test-repo".to_string(), cx.repo_dir()?.display().to_string()] {
-        let p = provider.resolve_datastore_path(&repo).await.or_fail("resolve-datastore-path")?;
-        ensure!(!p.is_empty(), "resolve-datastore-path({repo:?}) returned an empty string");
+    for repo in [
+        "/tmp/test-repo".to_string(),
+        cx.repo_dir()?.display().to_string(),
+    ] {
+        let p = provider
+            .resolve_datastore_path(&repo)
+            .await
+            .or_fail("resolve-datastore-path")?;
+        ensure!(
+            !p.is_empty(),
+            "resolve-datastore-path({repo:?}) returned an empty string"
+        );
         ensure!(
             p.starts_with('/'),
             "resolve-datastore-path({repo:?}) returned {p:?}, not an absolute path"
@@ -118,13 +186,20 @@ async fn create_lock(cx: Ctx) -> Outcome {
         LockOptions::DEFAULT_TTL_MS
     );
     let lock = f.lock(LockOptions::default().ttl_ms(1234)).await?;
-    ensure!(lock.ttl().as_millis() == 1234, "ttl-ms is {} when 1234 was asked", lock.ttl().as_millis());
+    ensure!(
+        lock.ttl().as_millis() == 1234,
+        "ttl-ms is {} when 1234 was asked",
+        lock.ttl().as_millis()
+    );
     Ok(())
 }
 
 async fn create_verifier(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
-    f.provider.create_verifier().await.or_fail("create-verifier")?;
+    f.provider
+        .create_verifier()
+        .await
+        .or_fail("create-verifier")?;
     Ok(())
 }
 
@@ -141,12 +216,22 @@ async fn features_consistent(cx: Ctx) -> Outcome {
         features.sync == service.is_some(),
         "features.sync is {} but create-sync-service returned {}",
         features.sync,
-        if service.is_some() { "a service" } else { "none" }
+        if service.is_some() {
+            "a service"
+        } else {
+            "none"
+        }
     );
     match f.provider.resolve_cache_path(&f.repo).await {
         Ok(Some(p)) => {
-            ensure!(features.cache_path, "resolve-cache-path returned {p:?} but features.cache-path is false");
-            ensure!(p.starts_with('/'), "resolve-cache-path returned {p:?}, not an absolute path");
+            ensure!(
+                features.cache_path,
+                "resolve-cache-path returned {p:?} but features.cache-path is false"
+            );
+            ensure!(
+                p.starts_with('/'),
+                "resolve-cache-path returned {p:?}, not an absolute path"
+            );
         }
         Ok(None) => {}
         Err(HostError::Datastore(DatastoreError::Unsupported(_))) if !features.cache_path => {}
@@ -154,9 +239,14 @@ async fn features_consistent(cx: Ctx) -> Outcome {
     }
     if !features.namespaces {
         match f.provider.list_namespaces(&f.datastore_path).await {
-            Ok(ns) => ensure!(ns.is_empty(), "features.namespaces is false but list-namespaces returned {ns:?}"),
+            Ok(ns) => ensure!(
+                ns.is_empty(),
+                "features.namespaces is false but list-namespaces returned {ns:?}"
+            ),
             Err(HostError::Datastore(DatastoreError::Unsupported(_))) => {}
-            Err(e) => fail!("list-namespaces without the namespaces feature: expected [] or unsupported, got {e}"),
+            Err(e) => fail!(
+                "list-namespaces without the namespaces feature: expected [] or unsupported, got {e}"
+            ),
         }
     }
     Ok(())
@@ -165,19 +255,37 @@ async fn features_consistent(cx: Ctx) -> Outcome {
 async fn side_effect_free(cx: Ctx) -> Outcome {
     let config = cx.isolated_config()?;
     let Some(dir) = cx.isolated_dir(&config) else {
-        skip!("the datastore is not a local directory the suite can inspect (isolate_by is not an x-swamp-mount field)");
+        skip!(
+            "the datastore is not a local directory the suite can inspect (isolate_by is not an x-swamp-mount field)"
+        );
     };
-    let provider = cx.plugin().open(config.clone(), cx.open_options()?).await.or_fail("create-provider")?;
+    let provider = cx
+        .plugin()
+        .open(config.clone(), cx.open_options()?)
+        .await
+        .or_fail("create-provider")?;
     let repo = cx.repo_dir()?.display().to_string();
-    let path = provider.resolve_datastore_path(&repo).await.or_fail("resolve-datastore-path")?;
-    provider.create_lock(&path, LockOptions::default()).await.or_fail("create-lock")?;
-    provider.create_verifier().await.or_fail("create-verifier")?;
+    let path = provider
+        .resolve_datastore_path(&repo)
+        .await
+        .or_fail("resolve-datastore-path")?;
+    provider
+        .create_lock(&path, LockOptions::default())
+        .await
+        .or_fail("create-lock")?;
+    provider
+        .create_verifier()
+        .await
+        .or_fail("create-verifier")?;
     let entries: Vec<String> = std::fs::read_dir(&dir)
         .or_fail("reading the datastore directory")?
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    ensure!(entries.is_empty(), "construction wrote to the datastore: {entries:?}");
+    ensure!(
+        entries.is_empty(),
+        "construction wrote to the datastore: {entries:?}"
+    );
     Ok(())
 }
 
@@ -190,7 +298,19 @@ mod tests {
         for ok in ["@acme/fs-datastore", "acme/x", "@a1_-/0name", "@acme/s3_v2"] {
             assert!(type_matches(ok), "{ok}");
         }
-        for bad in ["", "acme", "@Acme/x", "@1acme/x", "@acme/-x", "@acme/x/y", "@acme/", "@/x", "@acme/X", "@@a/x", "@acme/x.y"] {
+        for bad in [
+            "",
+            "acme",
+            "@Acme/x",
+            "@1acme/x",
+            "@acme/-x",
+            "@acme/x/y",
+            "@acme/",
+            "@/x",
+            "@acme/X",
+            "@@a/x",
+            "@acme/x.y",
+        ] {
             assert!(!type_matches(bad), "{bad}");
         }
         assert_eq!(collective("@swamp/s3-datastore"), "swamp");

@@ -2,7 +2,7 @@
 //! behaviour a distributed lock must have between separate handles (each
 //! `create-lock` is a guest instance of its own, as two processes would be).
 
-use crate::framework::{Check, Ctx, Outcome, OrFail, Suite, check, ensure, fail};
+use crate::framework::{Check, Ctx, OrFail, Outcome, Suite, check, ensure, fail};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -10,34 +10,125 @@ use swamp_host::{DatastoreError, HostError, Lock, LockInfo, LockOptions, WithLoc
 
 pub(crate) fn checks() -> Vec<Check> {
     vec![
-        check!("lock.inspect-null-before-acquire", Suite::Lock, "inspect returns none before acquire", inspect_null_before),
-        check!("lock.inspect-after-acquire", Suite::Lock, "after acquire, inspect returns holder, hostname, pid, ISO-8601 acquired-at, ttl-ms and a nonce", inspect_after_acquire),
-        check!("lock.release-then-null", Suite::Lock, "inspect returns none after release; a second release succeeds", release_then_null),
-        check!("lock.with-lock-returns-value", Suite::Lock, "with_lock holds the lock while the body runs, returns its value and frees the lock", with_lock_value),
-        check!("lock.with-lock-releases-on-error", Suite::Lock, "with_lock releases the lock when the body fails", with_lock_error),
-        check!("lock.force-release-right-nonce", Suite::Lock, "force-release with the holder's nonce returns true and frees the lock", force_release_right),
-        check!("lock.force-release-wrong-nonce", Suite::Lock, "force-release with a wrong nonce (or no lock) returns false and leaves the lock held", force_release_wrong),
-        check!("lock.fresh-nonce-per-acquire", Suite::Lock, "a handle is reusable and every acquire writes a fresh nonce", fresh_nonce),
-        check!("lock.double-acquire-refused", Suite::Lock, "acquiring a lock the same handle already holds fails with conflict", double_acquire),
-        check!("lock.mutual-exclusion", Suite::Lock, "several contenders on separate handles are never inside the lock together", mutual_exclusion),
-        check!("lock.timeout-names-holder", Suite::Lock, "acquire gives up after max-wait with lock-timeout naming the holder and the time waited", timeout_names_holder),
-        check!("lock.expired-taken-over", Suite::Lock, "a lock whose TTL expired (holder stopped heartbeating) is taken over, not before", expired_taken_over),
-        check!("lock.heartbeat-keeps-alive", Suite::Lock, "a holder that heartbeats is never taken over, however long a contender waits", heartbeat_keeps_alive),
-        check!("lock.lost-heartbeat-fenced", Suite::Lock, "a holder whose lock was taken over gets lock-lost on heartbeat and does not overwrite the successor", lost_heartbeat_fenced),
-        check!("lock.lost-release-keeps-successor", Suite::Lock, "release (and force-release) by a holder that lost its lock leaves the successor's lock in place", lost_release_keeps_successor),
-        check!("lock.release-by-non-holder", Suite::Lock, "release on a handle that never acquired succeeds and does not free another holder's lock", release_by_non_holder),
-        check!("lock.keys-independent", Suite::Lock, "locks on two different keys do not block each other nor the default key", keys_independent),
+        check!(
+            "lock.inspect-null-before-acquire",
+            Suite::Lock,
+            "inspect returns none before acquire",
+            inspect_null_before
+        ),
+        check!(
+            "lock.inspect-after-acquire",
+            Suite::Lock,
+            "after acquire, inspect returns holder, hostname, pid, ISO-8601 acquired-at, ttl-ms and a nonce",
+            inspect_after_acquire
+        ),
+        check!(
+            "lock.release-then-null",
+            Suite::Lock,
+            "inspect returns none after release; a second release succeeds",
+            release_then_null
+        ),
+        check!(
+            "lock.with-lock-returns-value",
+            Suite::Lock,
+            "with_lock holds the lock while the body runs, returns its value and frees the lock",
+            with_lock_value
+        ),
+        check!(
+            "lock.with-lock-releases-on-error",
+            Suite::Lock,
+            "with_lock releases the lock when the body fails",
+            with_lock_error
+        ),
+        check!(
+            "lock.force-release-right-nonce",
+            Suite::Lock,
+            "force-release with the holder's nonce returns true and frees the lock",
+            force_release_right
+        ),
+        check!(
+            "lock.force-release-wrong-nonce",
+            Suite::Lock,
+            "force-release with a wrong nonce (or no lock) returns false and leaves the lock held",
+            force_release_wrong
+        ),
+        check!(
+            "lock.fresh-nonce-per-acquire",
+            Suite::Lock,
+            "a handle is reusable and every acquire writes a fresh nonce",
+            fresh_nonce
+        ),
+        check!(
+            "lock.double-acquire-refused",
+            Suite::Lock,
+            "acquiring a lock the same handle already holds fails with conflict",
+            double_acquire
+        ),
+        check!(
+            "lock.mutual-exclusion",
+            Suite::Lock,
+            "several contenders on separate handles are never inside the lock together",
+            mutual_exclusion
+        ),
+        check!(
+            "lock.timeout-names-holder",
+            Suite::Lock,
+            "acquire gives up after max-wait with lock-timeout naming the holder and the time waited",
+            timeout_names_holder
+        ),
+        check!(
+            "lock.expired-taken-over",
+            Suite::Lock,
+            "a lock whose TTL expired (holder stopped heartbeating) is taken over, not before",
+            expired_taken_over
+        ),
+        check!(
+            "lock.heartbeat-keeps-alive",
+            Suite::Lock,
+            "a holder that heartbeats is never taken over, however long a contender waits",
+            heartbeat_keeps_alive
+        ),
+        check!(
+            "lock.lost-heartbeat-fenced",
+            Suite::Lock,
+            "a holder whose lock was taken over gets lock-lost on heartbeat and does not overwrite the successor",
+            lost_heartbeat_fenced
+        ),
+        check!(
+            "lock.lost-release-keeps-successor",
+            Suite::Lock,
+            "release (and force-release) by a holder that lost its lock leaves the successor's lock in place",
+            lost_release_keeps_successor
+        ),
+        check!(
+            "lock.release-by-non-holder",
+            Suite::Lock,
+            "release on a handle that never acquired succeeds and does not free another holder's lock",
+            release_by_non_holder
+        ),
+        check!(
+            "lock.keys-independent",
+            Suite::Lock,
+            "locks on two different keys do not block each other nor the default key",
+            keys_independent
+        ),
     ]
 }
 
 /// Options with a long TTL (no expiry during the check) and quick retries.
 fn steady() -> LockOptions {
-    LockOptions::default().ttl_ms(5_000).retry_interval_ms(50).max_wait_ms(2_000)
+    LockOptions::default()
+        .ttl_ms(5_000)
+        .retry_interval_ms(50)
+        .max_wait_ms(2_000)
 }
 
 /// Options with a short TTL, for expiry and heartbeat checks.
 fn short(ttl_ms: u64, max_wait_ms: u64) -> LockOptions {
-    LockOptions::default().ttl_ms(ttl_ms).retry_interval_ms(50).max_wait_ms(max_wait_ms)
+    LockOptions::default()
+        .ttl_ms(ttl_ms)
+        .retry_interval_ms(50)
+        .max_wait_ms(max_wait_ms)
 }
 
 async fn held(lock: &Lock, what: &str) -> Result<LockInfo, crate::framework::Status> {
@@ -49,7 +140,11 @@ async fn held(lock: &Lock, what: &str) -> Result<LockInfo, crate::framework::Sta
 
 async fn free(lock: &Lock, what: &str) -> Outcome {
     if let Some(info) = lock.inspect().await.or_fail("inspect")? {
-        fail!("inspect still shows a lock {what}: holder {} nonce {:?}", info.holder, info.nonce);
+        fail!(
+            "inspect still shows a lock {what}: holder {} nonce {:?}",
+            info.holder,
+            info.nonce
+        );
     }
     Ok(())
 }
@@ -86,13 +181,22 @@ async fn inspect_after_acquire(cx: Ctx) -> Outcome {
     lock.release().await.or_fail("release")?;
     ensure!(!info.hostname.is_empty(), "hostname is empty");
     ensure!(
-        info.holder.ends_with(&format!("@{}", info.hostname)) && info.holder.len() > info.hostname.len() + 1,
+        info.holder.ends_with(&format!("@{}", info.hostname))
+            && info.holder.len() > info.hostname.len() + 1,
         "holder {:?} is not \"{{user}}@{}\"",
         info.holder,
         info.hostname
     );
-    ensure!(looks_iso8601(&info.acquired_at), "acquired-at {:?} is not an ISO-8601 time", info.acquired_at);
-    ensure!(info.ttl_ms == 5_000, "ttl-ms is {}, the lock was made with 5000", info.ttl_ms);
+    ensure!(
+        looks_iso8601(&info.acquired_at),
+        "acquired-at {:?} is not an ISO-8601 time",
+        info.acquired_at
+    );
+    ensure!(
+        info.ttl_ms == 5_000,
+        "ttl-ms is {}, the lock was made with 5000",
+        info.ttl_ms
+    );
     nonce_of(&info)?;
     Ok(())
 }
@@ -116,21 +220,29 @@ async fn with_lock_value(cx: Ctx) -> Outcome {
         .await
         .map_err(|e| crate::framework::Status::Fail(format!("with_lock: {e}")))?;
     ensure!(seen.0 == 42, "with_lock returned {} instead of 42", seen.0);
-    ensure!(seen.1.is_some(), "another handle saw no lock while the body ran");
+    ensure!(
+        seen.1.is_some(),
+        "another handle saw no lock while the body ran"
+    );
     free(&lock, "after with_lock").await
 }
 
 async fn with_lock_error(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
     let lock = f.lock(steady()).await?;
-    match lock.with_lock(|| async { Err::<(), _>("the body failed") }).await {
+    match lock
+        .with_lock(|| async { Err::<(), _>("the body failed") })
+        .await
+    {
         Err(WithLockError::Body("the body failed")) => {}
         Err(e) => fail!("with_lock: expected the body's error, got {e}"),
         Ok(()) => fail!("with_lock returned Ok for a failing body"),
     }
     free(&lock, "after with_lock's body failed").await?;
     // The handle is still usable afterwards.
-    lock.acquire().await.or_fail("acquire after the failed with_lock")?;
+    lock.acquire()
+        .await
+        .or_fail("acquire after the failed with_lock")?;
     lock.release().await.or_fail("release")
 }
 
@@ -143,8 +255,9 @@ async fn force_release_right(cx: Ctx) -> Outcome {
     ensure!(done, "force-release with the holder's nonce returned false");
     free(&lock, "after force-release with the right nonce").await?;
     // release afterwards is tolerated; it must not fail the instance.
-    if let Err(e @ (HostError::Trap { .. } | HostError::Deadline { .. } | HostError::InstanceStopped(_))) =
-        lock.release().await
+    if let Err(
+        e @ (HostError::Trap { .. } | HostError::Deadline { .. } | HostError::InstanceStopped(_)),
+    ) = lock.release().await
     {
         fail!("release after force-release: {e}");
     }
@@ -153,7 +266,10 @@ async fn force_release_right(cx: Ctx) -> Outcome {
     let nonce = nonce_of(&held(&lock, "after the second acquire").await?)?;
     let other = f.lock(steady()).await?;
     ensure!(
-        other.force_release(&nonce).await.or_fail("force-release from another handle")?,
+        other
+            .force_release(&nonce)
+            .await
+            .or_fail("force-release from another handle")?,
         "force-release from another handle with the holder's nonce returned false"
     );
     free(&lock, "after another handle force-released it").await?;
@@ -165,15 +281,24 @@ async fn force_release_wrong(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
     let lock = f.lock(steady()).await?;
     ensure!(
-        !lock.force_release("wrong-nonce-value").await.or_fail("force-release on a free lock")?,
+        !lock
+            .force_release("wrong-nonce-value")
+            .await
+            .or_fail("force-release on a free lock")?,
         "force-release returned true while nobody held the lock"
     );
     lock.acquire().await.or_fail("acquire")?;
     let before = nonce_of(&held(&lock, "after acquire").await?)?;
-    let done = lock.force_release("wrong-nonce-value").await.or_fail("force-release")?;
+    let done = lock
+        .force_release("wrong-nonce-value")
+        .await
+        .or_fail("force-release")?;
     ensure!(!done, "force-release with a wrong nonce returned true");
     let after = nonce_of(&held(&lock, "after force-release with a wrong nonce").await?)?;
-    ensure!(after == before, "the stored nonce changed from {before} to {after}");
+    ensure!(
+        after == before,
+        "the stored nonce changed from {before} to {after}"
+    );
     lock.release().await.or_fail("release")?;
     free(&lock, "after release").await
 }
@@ -222,7 +347,9 @@ async fn mutual_exclusion(cx: Ctx) -> Outcome {
     let entries = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..CONTENDERS {
-        let lock = f.lock(steady().max_wait_ms(20_000).retry_interval_ms(20)).await?;
+        let lock = f
+            .lock(steady().max_wait_ms(20_000).retry_interval_ms(20))
+            .await?;
         let (inside, overlaps, entries) = (inside.clone(), overlaps.clone(), entries.clone());
         tasks.push(tokio::spawn(async move {
             for _ in 0..ROUNDS {
@@ -246,9 +373,16 @@ async fn mutual_exclusion(cx: Ctx) -> Outcome {
         }
     }
     let overlaps = overlaps.load(Ordering::SeqCst);
-    ensure!(overlaps == 0, "two holders were inside the lock at once {overlaps} time(s)");
+    ensure!(
+        overlaps == 0,
+        "two holders were inside the lock at once {overlaps} time(s)"
+    );
     let n = entries.load(Ordering::SeqCst);
-    ensure!(n == CONTENDERS * ROUNDS, "{n} critical sections ran, expected {}", CONTENDERS * ROUNDS);
+    ensure!(
+        n == CONTENDERS * ROUNDS,
+        "{n} critical sections ran, expected {}",
+        CONTENDERS * ROUNDS
+    );
     Ok(())
 }
 
@@ -265,9 +399,16 @@ async fn timeout_names_holder(cx: Ctx) -> Outcome {
     let _ = holder.release().await;
     match outcome {
         Ok(()) => fail!("the contender acquired a lock that was held"),
-        Err(HostError::Datastore(DatastoreError::LockTimeout { lock_key, holder, waited_ms })) => {
+        Err(HostError::Datastore(DatastoreError::LockTimeout {
+            lock_key,
+            holder,
+            waited_ms,
+        })) => {
             ensure!(!lock_key.is_empty(), "lock-timeout has an empty lock-key");
-            ensure!(waited_ms >= 400, "lock-timeout says it waited {waited_ms} ms, max-wait was 400");
+            ensure!(
+                waited_ms >= 400,
+                "lock-timeout says it waited {waited_ms} ms, max-wait was 400"
+            );
             ensure!(
                 elapsed >= Duration::from_millis(350),
                 "acquire gave up after {} ms, before max-wait (400 ms)",
@@ -281,11 +422,17 @@ async fn timeout_names_holder(cx: Ctx) -> Outcome {
                 "lock-timeout names nonce {:?}, the holder's is {nonce}",
                 h.nonce
             );
-            ensure!(!h.holder.is_empty(), "lock-timeout's holder has an empty holder field");
+            ensure!(
+                !h.holder.is_empty(),
+                "lock-timeout's holder has an empty holder field"
+            );
         }
         Err(e) => fail!("expected lock-timeout, got {e}"),
     }
-    ensure!(still.nonce.as_deref() == Some(nonce.as_str()), "the holder's lock changed while the contender waited");
+    ensure!(
+        still.nonce.as_deref() == Some(nonce.as_str()),
+        "the holder's lock changed while the contender waited"
+    );
     Ok(())
 }
 
@@ -313,7 +460,10 @@ async fn takeover(cx: &Ctx) -> Result<Takeover, crate::framework::Status> {
         .or_fail("acquire by a contender once the first holder's TTL expired")?;
     let waited = started.elapsed();
     let new_nonce = nonce_of(&held(&new, "after the takeover").await?)?;
-    ensure!(new_nonce != old_nonce, "the successor's lock carries the old holder's nonce");
+    ensure!(
+        new_nonce != old_nonce,
+        "the successor's lock carries the old holder's nonce"
+    );
     Ok(Takeover {
         old,
         old_nonce,
@@ -349,11 +499,20 @@ async fn heartbeat_keeps_alive(cx: Ctx) -> Outcome {
     let _ = contender.release().await;
     match outcome {
         Err(HostError::Datastore(DatastoreError::LockTimeout { .. })) => {}
-        Ok(()) => fail!("a contender took over a lock whose holder heartbeated every ttl/3 ({beats} heartbeats)"),
+        Ok(()) => fail!(
+            "a contender took over a lock whose holder heartbeated every ttl/3 ({beats} heartbeats)"
+        ),
         Err(e) => fail!("expected lock-timeout for the contender, got {e}"),
     }
-    ensure!(lost.is_none(), "the holder lost its lock while heartbeating: {}", lost.unwrap_or_default());
-    ensure!(beats >= 3, "only {beats} heartbeats succeeded in 3 s with a 900 ms TTL");
+    ensure!(
+        lost.is_none(),
+        "the holder lost its lock while heartbeating: {}",
+        lost.unwrap_or_default()
+    );
+    ensure!(
+        beats >= 3,
+        "only {beats} heartbeats succeeded in 3 s with a 900 ms TTL"
+    );
     ensure!(
         still.as_ref().and_then(|i| i.nonce.as_deref()) == Some(nonce.as_str()),
         "the stored lock is no longer the holder's"
@@ -382,16 +541,30 @@ async fn lost_heartbeat_fenced(cx: Ctx) -> Outcome {
 async fn lost_release_keeps_successor(cx: Ctx) -> Outcome {
     let t = takeover(&cx).await?;
     let _ = t.old.release().await;
-    let after = held(&t.new, "after the old holder released: the successor's lock was deleted").await?;
+    let after = held(
+        &t.new,
+        "after the old holder released: the successor's lock was deleted",
+    )
+    .await?;
     ensure!(
         after.nonce.as_deref() == Some(t.new_nonce.as_str()),
         "the old holder's release changed the successor's lock (nonce now {:?})",
         after.nonce
     );
-    let forced = t.old.force_release(&t.old_nonce).await.or_fail("force-release with the old nonce")?;
-    ensure!(!forced, "force-release with the old holder's nonce deleted the successor's lock");
+    let forced = t
+        .old
+        .force_release(&t.old_nonce)
+        .await
+        .or_fail("force-release with the old nonce")?;
+    ensure!(
+        !forced,
+        "force-release with the old holder's nonce deleted the successor's lock"
+    );
     let after = held(&t.new, "after force-release with the old nonce").await?;
-    ensure!(after.nonce.as_deref() == Some(t.new_nonce.as_str()), "the successor's lock changed");
+    ensure!(
+        after.nonce.as_deref() == Some(t.new_nonce.as_str()),
+        "the successor's lock changed"
+    );
     t.new.release().await.or_fail("release by the successor")?;
     free(&t.new, "after the successor released").await
 }
@@ -400,25 +573,66 @@ async fn release_by_non_holder(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
     let holder = f.lock(steady()).await?;
     let bystander = f.lock(steady()).await?;
-    bystander.release().await.or_fail("release on a handle that never acquired (free lock)")?;
+    bystander
+        .release()
+        .await
+        .or_fail("release on a handle that never acquired (free lock)")?;
     holder.acquire().await.or_fail("acquire")?;
     let nonce = nonce_of(&held(&holder, "after acquire").await?)?;
-    bystander.release().await.or_fail("release on a handle that never acquired (lock held by another)")?;
-    bystander.release().await.or_fail("second release on that handle")?;
-    let after = held(&holder, "after a bystander's release: it deleted the holder's lock").await?;
-    ensure!(after.nonce.as_deref() == Some(nonce.as_str()), "a bystander's release changed the holder's lock");
+    bystander
+        .release()
+        .await
+        .or_fail("release on a handle that never acquired (lock held by another)")?;
+    bystander
+        .release()
+        .await
+        .or_fail("second release on that handle")?;
+    let after = held(
+        &holder,
+        "after a bystander's release: it deleted the holder's lock",
+    )
+    .await?;
+    ensure!(
+        after.nonce.as_deref() == Some(nonce.as_str()),
+        "a bystander's release changed the holder's lock"
+    );
     holder.release().await.or_fail("release")?;
     free(&holder, "after release").await
 }
 
 async fn keys_independent(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
-    let (ka, kb) = ("data/conformance/model-a/.lock", "data/conformance/model-b/.lock");
-    let a = f.lock(LockOptions::with_key(ka).ttl_ms(5_000).retry_interval_ms(50).max_wait_ms(500)).await?;
-    let b = f.lock(LockOptions::with_key(kb).ttl_ms(5_000).retry_interval_ms(50).max_wait_ms(500)).await?;
+    let (ka, kb) = (
+        "data/conformance/model-a/.lock",
+        "data/conformance/model-b/.lock",
+    );
+    let a = f
+        .lock(
+            LockOptions::with_key(ka)
+                .ttl_ms(5_000)
+                .retry_interval_ms(50)
+                .max_wait_ms(500),
+        )
+        .await?;
+    let b = f
+        .lock(
+            LockOptions::with_key(kb)
+                .ttl_ms(5_000)
+                .retry_interval_ms(50)
+                .max_wait_ms(500),
+        )
+        .await?;
     let global = f.lock(steady()).await?;
-    ensure!(a.key().ends_with(ka), "lock-key {:?} does not name the key {ka:?} it was made with", a.key());
-    ensure!(a.key() != b.key(), "two different lock keys resolved to the same key {:?}", a.key());
+    ensure!(
+        a.key().ends_with(ka),
+        "lock-key {:?} does not name the key {ka:?} it was made with",
+        a.key()
+    );
+    ensure!(
+        a.key() != b.key(),
+        "two different lock keys resolved to the same key {:?}",
+        a.key()
+    );
     a.acquire().await.or_fail("acquire key A")?;
     let b_result = b.acquire().await;
     let g = global.inspect().await.or_fail("inspect the default key")?;
@@ -426,7 +640,13 @@ async fn keys_independent(cx: Ctx) -> Outcome {
     let _ = a.release().await;
     let _ = b.release().await;
     b_result.or_fail("acquire key B while key A is held")?;
-    ensure!(g.is_none(), "holding keys A and B shows the default key as held");
-    ensure!(a_info.is_some(), "key A is not shown as held after B was acquired");
+    ensure!(
+        g.is_none(),
+        "holding keys A and B shows the default key as held"
+    );
+    ensure!(
+        a_info.is_some(),
+        "key A is not shown as held after B was acquired"
+    );
     Ok(())
 }

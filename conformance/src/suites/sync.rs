@@ -4,40 +4,179 @@
 //!
 //! Every check is skipped when the provider has no sync service.
 
-use crate::framework::{Check, Ctx, Fixture, Outcome, OrFail, Status, Suite, check, ensure, fail, skip};
+use crate::framework::{
+    Check, Ctx, Fixture, OrFail, Outcome, Status, Suite, check, ensure, fail, skip,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use swamp_host::{DatastoreError, HostError, ModelRef, PushPreview, SyncCapabilities, SyncOptions, SyncService};
+use swamp_host::{
+    DatastoreError, HostError, ModelRef, PushPreview, SyncCapabilities, SyncOptions, SyncService,
+};
 
 pub(crate) fn checks() -> Vec<Check> {
     vec![
-        check!("sync.callable", Suite::Sync, "mark-dirty, pull-changed and push-changed are callable on an empty cache and return counts", callable),
-        check!("sync.capabilities-well-formed", Suite::Sync, "capabilities is callable and the same on every call and every instance", capabilities_well_formed),
-        check!("sync.unadvertised-unsupported", Suite::Sync, "optional calls whose capability is not advertised fail with unsupported", unadvertised_unsupported),
-        check!("sync.round-trip", Suite::Sync, "a tree pushed from one cache and pulled into a fresh one is identical byte for byte", round_trip),
-        check!("sync.counts-exact", Suite::Sync, "push returns files uploaded + deleted and pull files downloaded, exactly", counts_exact),
-        check!("sync.zero-diff-push", Suite::Sync, "a push with nothing changed returns 0, also after a bulk mark-dirty", zero_diff_push),
-        check!("sync.zero-diff-pull", Suite::Sync, "a pull with nothing changed remotely returns 0", zero_diff_pull),
-        check!("sync.same-size-edit", Suite::Sync, "an edit that keeps the file size is synced both ways (content compared by hash, not size)", same_size_edit),
-        check!("sync.deletion-propagates", Suite::Sync, "a file deleted (and marked) in one cache is deleted remotely and in the other cache on pull", deletion_propagates),
-        check!("sync.pull-keeps-local-edits", Suite::Sync, "pull never overwrites a local file with unpushed edits", pull_keeps_local_edits),
-        check!("sync.rule1-mark-before-write", Suite::Sync, "markDirty rule 1: mark-dirty(rel) before the write; the push uploads what was written after the mark", rule1),
-        check!("sync.rule2-absence-deletes", Suite::Sync, "markDirty rule 2: a marked directory absent at push time deletes its whole remote subtree", rule2),
-        check!("sync.rule3-bulk-full-walk", Suite::Sync, "markDirty rule 3: mark-dirty without rel-path makes the next push walk everything", rule3),
-        check!("sync.rule4-restart", Suite::Sync, "markDirty rule 4: a marked, unpushed edit is pushed by a new instance on the same cache (restart)", rule4),
-        check!("sync.rule5-nested-rel-path", Suite::Sync, "markDirty rule 5: deep forward-slash rel-paths are converted for disk and pushed", rule5),
-        check!("sync.rule6-idempotent-marks", Suite::Sync, "markDirty rule 6: repeated marks are idempotent; one changed file is pushed once", rule6),
-        check!("sync.rule7-rel-path-only-on-mark-dirty", Suite::Sync, "markDirty rule 7: a rel-path on push/pull is ignored or refused with invalid-argument, never used as a filter", rule7),
-        check!("sync.rule8-bulk-overrides-path", Suite::Sync, "markDirty rule 8: bulk then per-path marks in one operation still push everything", rule8),
-        check!("sync.bad-rel-paths-refused", Suite::Sync, "absolute, `..`, NUL and backslash rel-paths are refused with invalid-argument", bad_rel_paths),
-        check!("sync.metadata-only-pull", Suite::Sync, "lazy-hydration: a metadata-only pull brings everything except data/**/raw content", metadata_only_pull),
-        check!("sync.hydrate-file", Suite::Sync, "lazy-hydration: hydrate-file downloads a content file (true) and returns false for a missing one", hydrate_file),
-        check!("sync.hydrate-atomic", Suite::Sync, "lazy-hydration: hydrate-file replaces the file atomically (a new file renamed into place)", hydrate_atomic),
-        check!("sync.scoped-pull", Suite::Sync, "scoped-sync: a pull with context models brings those models' data and not others'", scoped_pull),
-        check!("sync.scoped-push", Suite::Sync, "scoped-sync: a push with context models uploads only those models' changes", scoped_push),
-        check!("sync.namespaces-apart", Suite::Sync, "namespaced-sync: pushes and pulls of one namespace never touch another", namespaces_apart),
-        check!("sync.two-phase", Suite::Sync, "two-phase-sync: prepare-push then commit-push equals a push and clears dirty state", two_phase),
-        check!("sync.preview-push", Suite::Sync, "preview-push: counts new, changed and deleted files exactly and changes nothing", preview_push),
+        check!(
+            "sync.callable",
+            Suite::Sync,
+            "mark-dirty, pull-changed and push-changed are callable on an empty cache and return counts",
+            callable
+        ),
+        check!(
+            "sync.capabilities-well-formed",
+            Suite::Sync,
+            "capabilities is callable and the same on every call and every instance",
+            capabilities_well_formed
+        ),
+        check!(
+            "sync.unadvertised-unsupported",
+            Suite::Sync,
+            "optional calls whose capability is not advertised fail with unsupported",
+            unadvertised_unsupported
+        ),
+        check!(
+            "sync.round-trip",
+            Suite::Sync,
+            "a tree pushed from one cache and pulled into a fresh one is identical byte for byte",
+            round_trip
+        ),
+        check!(
+            "sync.counts-exact",
+            Suite::Sync,
+            "push returns files uploaded + deleted and pull files downloaded, exactly",
+            counts_exact
+        ),
+        check!(
+            "sync.zero-diff-push",
+            Suite::Sync,
+            "a push with nothing changed returns 0, also after a bulk mark-dirty",
+            zero_diff_push
+        ),
+        check!(
+            "sync.zero-diff-pull",
+            Suite::Sync,
+            "a pull with nothing changed remotely returns 0",
+            zero_diff_pull
+        ),
+        check!(
+            "sync.same-size-edit",
+            Suite::Sync,
+            "an edit that keeps the file size is synced both ways (content compared by hash, not size)",
+            same_size_edit
+        ),
+        check!(
+            "sync.deletion-propagates",
+            Suite::Sync,
+            "a file deleted (and marked) in one cache is deleted remotely and in the other cache on pull",
+            deletion_propagates
+        ),
+        check!(
+            "sync.pull-keeps-local-edits",
+            Suite::Sync,
+            "pull never overwrites a local file with unpushed edits",
+            pull_keeps_local_edits
+        ),
+        check!(
+            "sync.rule1-mark-before-write",
+            Suite::Sync,
+            "markDirty rule 1: mark-dirty(rel) before the write; the push uploads what was written after the mark",
+            rule1
+        ),
+        check!(
+            "sync.rule2-absence-deletes",
+            Suite::Sync,
+            "markDirty rule 2: a marked directory absent at push time deletes its whole remote subtree",
+            rule2
+        ),
+        check!(
+            "sync.rule3-bulk-full-walk",
+            Suite::Sync,
+            "markDirty rule 3: mark-dirty without rel-path makes the next push walk everything",
+            rule3
+        ),
+        check!(
+            "sync.rule4-restart",
+            Suite::Sync,
+            "markDirty rule 4: a marked, unpushed edit is pushed by a new instance on the same cache (restart)",
+            rule4
+        ),
+        check!(
+            "sync.rule5-nested-rel-path",
+            Suite::Sync,
+            "markDirty rule 5: deep forward-slash rel-paths are converted for disk and pushed",
+            rule5
+        ),
+        check!(
+            "sync.rule6-idempotent-marks",
+            Suite::Sync,
+            "markDirty rule 6: repeated marks are idempotent; one changed file is pushed once",
+            rule6
+        ),
+        check!(
+            "sync.rule7-rel-path-only-on-mark-dirty",
+            Suite::Sync,
+            "markDirty rule 7: a rel-path on push/pull is ignored or refused with invalid-argument, never used as a filter",
+            rule7
+        ),
+        check!(
+            "sync.rule8-bulk-overrides-path",
+            Suite::Sync,
+            "markDirty rule 8: bulk then per-path marks in one operation still push everything",
+            rule8
+        ),
+        check!(
+            "sync.bad-rel-paths-refused",
+            Suite::Sync,
+            "absolute, `..`, NUL and backslash rel-paths are refused with invalid-argument",
+            bad_rel_paths
+        ),
+        check!(
+            "sync.metadata-only-pull",
+            Suite::Sync,
+            "lazy-hydration: a metadata-only pull brings everything except data/**/raw content",
+            metadata_only_pull
+        ),
+        check!(
+            "sync.hydrate-file",
+            Suite::Sync,
+            "lazy-hydration: hydrate-file downloads a content file (true) and returns false for a missing one",
+            hydrate_file
+        ),
+        check!(
+            "sync.hydrate-atomic",
+            Suite::Sync,
+            "lazy-hydration: hydrate-file replaces the file atomically (a new file renamed into place)",
+            hydrate_atomic
+        ),
+        check!(
+            "sync.scoped-pull",
+            Suite::Sync,
+            "scoped-sync: a pull with context models brings those models' data and not others'",
+            scoped_pull
+        ),
+        check!(
+            "sync.scoped-push",
+            Suite::Sync,
+            "scoped-sync: a push with context models uploads only those models' changes",
+            scoped_push
+        ),
+        check!(
+            "sync.namespaces-apart",
+            Suite::Sync,
+            "namespaced-sync: pushes and pulls of one namespace never touch another",
+            namespaces_apart
+        ),
+        check!(
+            "sync.two-phase",
+            Suite::Sync,
+            "two-phase-sync: prepare-push then commit-push equals a push and clears dirty state",
+            two_phase
+        ),
+        check!(
+            "sync.preview-push",
+            Suite::Sync,
+            "preview-push: counts new, changed and deleted files exactly and changes nothing",
+            preview_push
+        ),
     ]
 }
 
@@ -60,9 +199,15 @@ fn base_tree() -> Vec<(&'static str, Vec<u8>)> {
         })
         .collect();
     vec![
-        ("models/conformance/m1/definition.yaml", b"name: m1\ntype: conformance\n".to_vec()),
+        (
+            "models/conformance/m1/definition.yaml",
+            b"name: m1\ntype: conformance\n".to_vec(),
+        ),
         ("data/conformance/m1/out/1/raw", binary),
-        ("data/conformance/m1/out/1/metadata.yaml", b"version: 1\n".to_vec()),
+        (
+            "data/conformance/m1/out/1/metadata.yaml",
+            b"version: 1\n".to_vec(),
+        ),
         ("data/conformance/m1/out/latest", b"1".to_vec()),
         ("data/conformance/m2/out/1/raw", noise),
         ("data/conformance/m2/out/latest", b"1".to_vec()),
@@ -77,7 +222,11 @@ pub(crate) fn is_internal(rel: &str) -> bool {
     let base = rel.rsplit('/').next().unwrap_or(rel);
     matches!(
         base,
-        ".datastore-index.json" | ".push-queue.json" | ".datastore.lock" | ".datastore-sync-state.json" | ".namespace.json"
+        ".datastore-index.json"
+            | ".push-queue.json"
+            | ".datastore.lock"
+            | ".datastore-sync-state.json"
+            | ".namespace.json"
     ) || base == ".lock"
         || base.ends_with(".lock")
         || base.starts_with(".datastore-")
@@ -128,7 +277,11 @@ fn tree_diff(expected: &Tree, actual: &Tree) -> Option<String> {
     for (rel, bytes) in expected {
         match actual.get(rel) {
             None => problems.push(format!("{rel} missing")),
-            Some(b) if b != bytes => problems.push(format!("{rel} differs ({} vs {} bytes)", b.len(), bytes.len())),
+            Some(b) if b != bytes => problems.push(format!(
+                "{rel} differs ({} vs {} bytes)",
+                b.len(),
+                bytes.len()
+            )),
             _ => {}
         }
     }
@@ -177,7 +330,11 @@ impl Side {
 
     fn remove(&self, rel: &str) -> Outcome {
         let p = self.path(rel);
-        let r = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+        let r = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
         r.or_fail(&format!("removing {rel} in cache {}", self.name))
     }
 
@@ -204,7 +361,10 @@ impl Side {
     }
 
     async fn push_with(&self, o: &SyncOptions) -> Result<u32, Status> {
-        self.svc.push_changed(o).await.or_fail(&format!("push-changed from cache {}", self.name))
+        self.svc
+            .push_changed(o)
+            .await
+            .or_fail(&format!("push-changed from cache {}", self.name))
     }
 
     async fn pull(&self) -> Result<u32, Status> {
@@ -212,7 +372,10 @@ impl Side {
     }
 
     async fn pull_with(&self, o: &SyncOptions) -> Result<u32, Status> {
-        self.svc.pull_changed(o).await.or_fail(&format!("pull-changed into cache {}", self.name))
+        self.svc
+            .pull_changed(o)
+            .await
+            .or_fail(&format!("pull-changed into cache {}", self.name))
     }
 
     /// Write a file after marking it (what swamp core does).
@@ -234,12 +397,19 @@ impl Env {
         let (svc, dir) = f.sync("cache-a").await?;
         Ok(Self {
             f,
-            a: Side { svc, dir, name: "A" },
+            a: Side {
+                svc,
+                dir,
+                name: "A",
+            },
         })
     }
 
     async fn side(&self, name: &'static str) -> Result<Side, Status> {
-        let (svc, dir) = self.f.sync(&format!("cache-{}", name.to_ascii_lowercase())).await?;
+        let (svc, dir) = self
+            .f
+            .sync(&format!("cache-{}", name.to_ascii_lowercase()))
+            .await?;
         Ok(Side { svc, dir, name })
     }
 
@@ -257,7 +427,11 @@ impl Env {
         env.a.push().await?;
         let b = env.side("B").await?;
         b.pull().await?;
-        same_tree("after seeding, cache B differs from cache A", &env.a.tree()?, &b.tree()?)?;
+        same_tree(
+            "after seeding, cache B differs from cache A",
+            &env.a.tree()?,
+            &b.tree()?,
+        )?;
         Ok((env, b))
     }
 }
@@ -286,10 +460,20 @@ async fn capabilities_well_formed(cx: Ctx) -> Outcome {
     let env = Env::new(&cx).await?;
     let first = env.caps().await?;
     let again = env.caps().await?;
-    ensure!(first == again, "capabilities changed between two calls: {first:?} then {again:?}");
+    ensure!(
+        first == again,
+        "capabilities changed between two calls: {first:?} then {again:?}"
+    );
     let other = env.side("B").await?;
-    let theirs = other.svc.capabilities().await.or_fail("capabilities on a second instance")?;
-    ensure!(first == theirs, "capabilities differ between instances: {first:?} vs {theirs:?}");
+    let theirs = other
+        .svc
+        .capabilities()
+        .await
+        .or_fail("capabilities on a second instance")?;
+    ensure!(
+        first == theirs,
+        "capabilities differ between instances: {first:?} vs {theirs:?}"
+    );
     Ok(())
 }
 
@@ -300,23 +484,34 @@ async fn unadvertised_unsupported(cx: Ctx) -> Outcome {
     let unsupported = |e: &DatastoreError| matches!(e, DatastoreError::Unsupported(_));
     if !caps.lazy_hydration {
         tried += 1;
-        match env.a.svc.hydrate_file("data/conformance/m1/out/1/raw", &SyncOptions::default()).await {
+        match env
+            .a
+            .svc
+            .hydrate_file("data/conformance/m1/out/1/raw", &SyncOptions::default())
+            .await
+        {
             Err(e) if is_kind(&e, unsupported) => {}
-            other => fail!("hydrate-file without lazy-hydration: expected unsupported, got {other:?}"),
+            other => {
+                fail!("hydrate-file without lazy-hydration: expected unsupported, got {other:?}")
+            }
         }
     }
     if !caps.two_phase_sync {
         tried += 1;
         match env.a.svc.prepare_push(&SyncOptions::default()).await {
             Err(e) if is_kind(&e, unsupported) => {}
-            other => fail!("prepare-push without two-phase-sync: expected unsupported, got {other:?}"),
+            other => {
+                fail!("prepare-push without two-phase-sync: expected unsupported, got {other:?}")
+            }
         }
     }
     if !caps.preview_push {
         tried += 1;
         match env.a.svc.preview_push(&SyncOptions::default()).await {
             Err(e) if is_kind(&e, unsupported) => {}
-            other => fail!("preview-push without preview-push: expected unsupported, got {other:?}"),
+            other => {
+                fail!("preview-push without preview-push: expected unsupported, got {other:?}")
+            }
         }
     }
     if tried == 0 {
@@ -339,7 +534,10 @@ async fn round_trip(cx: Ctx) -> Outcome {
     expect_count("push of the new tree", pushed, tree.len() as u32)?;
     let b = env.side("B").await?;
     let pulled = b.pull().await?;
-    let expected: Tree = tree.iter().map(|(r, b)| (r.to_string(), b.clone())).collect();
+    let expected: Tree = tree
+        .iter()
+        .map(|(r, b)| (r.to_string(), b.clone()))
+        .collect();
     same_tree("cache A after the push", &expected, &env.a.tree()?)?;
     same_tree("cache B after the pull", &expected, &b.tree()?)?;
     expect_count("pull into a fresh cache", pulled, tree.len() as u32)
@@ -369,12 +567,20 @@ async fn zero_diff_push(cx: Ctx) -> Outcome {
     expect_count("push with nothing changed", env.a.push().await?, 0)?;
     expect_count("second push with nothing changed", env.a.push().await?, 0)?;
     env.a.mark_bulk().await?;
-    expect_count("push after a bulk mark-dirty with nothing changed", env.a.push().await?, 0)
+    expect_count(
+        "push after a bulk mark-dirty with nothing changed",
+        env.a.push().await?,
+        0,
+    )
 }
 
 async fn zero_diff_pull(cx: Ctx) -> Outcome {
     let (env, b) = Env::seeded(&cx).await?;
-    expect_count("second pull into the cache that just pulled", b.pull().await?, 0)?;
+    expect_count(
+        "second pull into the cache that just pulled",
+        b.pull().await?,
+        0,
+    )?;
     expect_count("pull into the cache that pushed", env.a.pull().await?, 0)?;
     expect_count("another pull into that cache", env.a.pull().await?, 0)
 }
@@ -387,13 +593,19 @@ async fn same_size_edit(cx: Ctx) -> Outcome {
     env.a.save(rel, &edited).await?;
     expect_count("push of a same-size edit", env.a.push().await?, 1)?;
     expect_count("pull of a same-size edit", b.pull().await?, 1)?;
-    ensure!(b.read(rel) == Some(edited), "cache B still has the old content of {rel} (compared by size?)");
+    ensure!(
+        b.read(rel) == Some(edited),
+        "cache B still has the old content of {rel} (compared by size?)"
+    );
     // And back the other way, with a small text file.
     let rel = "data/conformance/m1/out/latest";
     b.save(rel, b"2").await?;
     expect_count("push of a same-size edit from B", b.push().await?, 1)?;
     expect_count("pull of that edit into A", env.a.pull().await?, 1)?;
-    ensure!(env.a.read(rel).as_deref() == Some(b"2".as_slice()), "cache A did not get B's same-size edit of {rel}");
+    ensure!(
+        env.a.read(rel).as_deref() == Some(b"2".as_slice()),
+        "cache A did not get B's same-size edit of {rel}"
+    );
     same_tree("caches after syncing both ways", &env.a.tree()?, &b.tree()?)
 }
 
@@ -404,10 +616,16 @@ async fn deletion_propagates(cx: Ctx) -> Outcome {
     env.a.remove(rel)?;
     expect_count("push of one deletion", env.a.push().await?, 1)?;
     b.pull().await?;
-    ensure!(b.read(rel).is_none(), "{rel} deleted in A is still in B after a pull");
+    ensure!(
+        b.read(rel).is_none(),
+        "{rel} deleted in A is still in B after a pull"
+    );
     let c = env.side("C").await?;
     c.pull().await?;
-    ensure!(c.read(rel).is_none(), "{rel} deleted in A was pulled into a fresh cache");
+    ensure!(
+        c.read(rel).is_none(),
+        "{rel} deleted in A was pulled into a fresh cache"
+    );
     same_tree("cache B after the deletion", &env.a.tree()?, &b.tree()?)
 }
 
@@ -441,9 +659,16 @@ async fn rule1(cx: Ctx) -> Outcome {
     // The writes happen after the marks, as core does.
     env.a.write(new, b"name: m3\n")?;
     env.a.write(old, b"name: m1\nedited: after the mark\n")?;
-    expect_count("push after mark-then-write of 2 files", env.a.push().await?, 2)?;
+    expect_count(
+        "push after mark-then-write of 2 files",
+        env.a.push().await?,
+        2,
+    )?;
     b.pull().await?;
-    ensure!(b.read(new).as_deref() == Some(b"name: m3\n".as_slice()), "{new}, written after its mark, did not reach B");
+    ensure!(
+        b.read(new).as_deref() == Some(b"name: m3\n".as_slice()),
+        "{new}, written after its mark, did not reach B"
+    );
     ensure!(
         b.read(old).as_deref() == Some(b"name: m1\nedited: after the mark\n".as_slice()),
         "B has stale content of {old}: the push did not upload what was written after the mark"
@@ -456,22 +681,44 @@ async fn rule2(cx: Ctx) -> Outcome {
     let dir = "data/conformance/m2";
     env.a.mark(dir).await?;
     env.a.remove(dir)?;
-    expect_count("push after deleting a marked directory of 2 files", env.a.push().await?, 2)?;
+    expect_count(
+        "push after deleting a marked directory of 2 files",
+        env.a.push().await?,
+        2,
+    )?;
     b.pull().await?;
-    let left: Vec<String> = b.tree()?.into_keys().filter(|k| k.starts_with("data/conformance/m2/")).collect();
-    ensure!(left.is_empty(), "files of the deleted directory are still in B after a pull: {left:?}");
+    let left: Vec<String> = b
+        .tree()?
+        .into_keys()
+        .filter(|k| k.starts_with("data/conformance/m2/"))
+        .collect();
+    ensure!(
+        left.is_empty(),
+        "files of the deleted directory are still in B after a pull: {left:?}"
+    );
     let c = env.side("C").await?;
     c.pull().await?;
-    same_tree("a fresh cache after the subtree deletion", &env.a.tree()?, &c.tree()?)
+    same_tree(
+        "a fresh cache after the subtree deletion",
+        &env.a.tree()?,
+        &c.tree()?,
+    )
 }
 
 async fn rule3(cx: Ctx) -> Outcome {
     let (env, b) = Env::seeded(&cx).await?;
     // Written without per-path marks, then one bulk signal.
     env.a.write("workflows/w2.yaml", b"steps: [two]\n")?;
-    env.a.write("data/conformance/m1/out/1/metadata.yaml", b"version: 1\nbulk: edited\n")?;
+    env.a.write(
+        "data/conformance/m1/out/1/metadata.yaml",
+        b"version: 1\nbulk: edited\n",
+    )?;
     env.a.mark_bulk().await?;
-    expect_count("push after a bulk mark-dirty of 2 changes", env.a.push().await?, 2)?;
+    expect_count(
+        "push after a bulk mark-dirty of 2 changes",
+        env.a.push().await?,
+        2,
+    )?;
     expect_count("pull of those 2 changes", b.pull().await?, 2)?;
     same_tree("cache B after the bulk push", &env.a.tree()?, &b.tree()?)
 }
@@ -502,7 +749,10 @@ async fn rule5(cx: Ctx) -> Outcome {
     env.a.save(rel, b"deep content").await?;
     expect_count("push of a deeply nested file", env.a.push().await?, 1)?;
     expect_count("pull of it", b.pull().await?, 1)?;
-    ensure!(b.read(rel).as_deref() == Some(b"deep content".as_slice()), "{rel} did not arrive in B");
+    ensure!(
+        b.read(rel).as_deref() == Some(b"deep content".as_slice()),
+        "{rel} did not arrive in B"
+    );
     Ok(())
 }
 
@@ -516,7 +766,11 @@ async fn rule6(cx: Ctx) -> Outcome {
     env.a.mark(rel).await?;
     env.a.mark_bulk().await?;
     env.a.mark_bulk().await?;
-    expect_count("push after many marks of one changed file", env.a.push().await?, 1)?;
+    expect_count(
+        "push after many marks of one changed file",
+        env.a.push().await?,
+        1,
+    )?;
     expect_count("push right after", env.a.push().await?, 0)?;
     expect_count("pull of the one change", b.pull().await?, 1)?;
     Ok(())
@@ -525,7 +779,9 @@ async fn rule6(cx: Ctx) -> Outcome {
 async fn rule7(cx: Ctx) -> Outcome {
     let (env, b) = Env::seeded(&cx).await?;
     env.a.save("workflows/w1.yaml", b"steps: [rule7]\n").await?;
-    env.a.save("workflows/w3.yaml", b"steps: [rule7, new]\n").await?;
+    env.a
+        .save("workflows/w3.yaml", b"steps: [rule7, new]\n")
+        .await?;
     let unrelated = SyncOptions::rel_path("unrelated/path");
     let refused = |e: &HostError| is_kind(e, |d| matches!(d, DatastoreError::InvalidArgument(_)));
     let pushed = match env.a.svc.push_changed(&unrelated).await {
@@ -548,9 +804,16 @@ async fn rule8(cx: Ctx) -> Outcome {
     // A rename: bulk first, then a per-path mark from the inner save.
     env.a.mark_bulk().await?;
     env.a.mark("models/conformance/m1/definition.yaml").await?;
-    env.a.write("models/conformance/m1/definition.yaml", b"name: m1-renamed\n")?;
+    env.a.write(
+        "models/conformance/m1/definition.yaml",
+        b"name: m1-renamed\n",
+    )?;
     env.a.write("workflows/w1.yaml", b"steps: [renamed]\n")?;
-    expect_count("push after bulk + per-path marks of 2 changes", env.a.push().await?, 2)?;
+    expect_count(
+        "push after bulk + per-path marks of 2 changes",
+        env.a.push().await?,
+        2,
+    )?;
     b.pull().await?;
     same_tree("cache B after the push", &env.a.tree()?, &b.tree()?)
 }
@@ -558,7 +821,14 @@ async fn rule8(cx: Ctx) -> Outcome {
 async fn bad_rel_paths(cx: Ctx) -> Outcome {
     let env = Env::new(&cx).await?;
     let caps = env.caps().await?;
-    let bad = ["/etc/passwd", "../outside", "data/../../outside", "a\0b", "data\\m1\\raw", ".."];
+    let bad = [
+        "/etc/passwd",
+        "../outside",
+        "data/../../outside",
+        "a\0b",
+        "data\\m1\\raw",
+        "..",
+    ];
     let refused = |e: &HostError| is_kind(e, |d| matches!(d, DatastoreError::InvalidArgument(_)));
     for rel in bad {
         match env.a.svc.mark_dirty(&SyncOptions::rel_path(rel)).await {
@@ -598,7 +868,11 @@ async fn lazy(cx: &Ctx) -> Result<(Env, Side), Status> {
 async fn metadata_only_pull(cx: Ctx) -> Outcome {
     let (env, b) = lazy(&cx).await?;
     let full = env.a.tree()?;
-    let meta: Tree = full.iter().filter(|(k, _)| !is_content(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let meta: Tree = full
+        .iter()
+        .filter(|(k, _)| !is_content(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     ensure!(meta.len() < full.len(), "the test tree has no content file");
     same_tree("cache B after a metadata-only pull", &meta, &b.tree()?)?;
     b.pull().await?;
@@ -609,14 +883,35 @@ async fn hydrate_file(cx: Ctx) -> Outcome {
     let (env, b) = lazy(&cx).await?;
     let full = env.a.tree()?;
     for rel in full.keys().filter(|k| is_content(k)) {
-        let got = b.svc.hydrate_file(rel, &SyncOptions::default()).await.or_fail(&format!("hydrate-file({rel})"))?;
-        ensure!(got, "hydrate-file({rel}) returned false for a file the remote has");
+        let got = b
+            .svc
+            .hydrate_file(rel, &SyncOptions::default())
+            .await
+            .or_fail(&format!("hydrate-file({rel})"))?;
+        ensure!(
+            got,
+            "hydrate-file({rel}) returned false for a file the remote has"
+        );
     }
-    same_tree("cache B after hydrating every content file", &full, &b.tree()?)?;
+    same_tree(
+        "cache B after hydrating every content file",
+        &full,
+        &b.tree()?,
+    )?;
     let missing = "data/conformance/m9/out/1/raw";
-    let got = b.svc.hydrate_file(missing, &SyncOptions::default()).await.or_fail("hydrate-file of a missing file")?;
-    ensure!(!got, "hydrate-file({missing}) returned true for a file the remote does not have");
-    ensure!(b.read(missing).is_none(), "hydrate-file of a missing file created {missing}");
+    let got = b
+        .svc
+        .hydrate_file(missing, &SyncOptions::default())
+        .await
+        .or_fail("hydrate-file of a missing file")?;
+    ensure!(
+        !got,
+        "hydrate-file({missing}) returned true for a file the remote does not have"
+    );
+    ensure!(
+        b.read(missing).is_none(),
+        "hydrate-file of a missing file created {missing}"
+    );
     Ok(())
 }
 
@@ -631,17 +926,36 @@ async fn hydrate_atomic(cx: Ctx) -> Outcome {
     b.write(rel, &stale)?;
     let probe = cx.scratch("probe")?.join("hardlink");
     if std::fs::hard_link(b.path(rel), &probe).is_err() {
-        skip!("hard links are not available in the scratch directory; atomicity cannot be observed");
+        skip!(
+            "hard links are not available in the scratch directory; atomicity cannot be observed"
+        );
     }
-    let got = b.svc.hydrate_file(rel, &SyncOptions::default()).await.or_fail("hydrate-file")?;
-    ensure!(got, "hydrate-file({rel}) returned false for a file the remote has");
+    let got = b
+        .svc
+        .hydrate_file(rel, &SyncOptions::default())
+        .await
+        .or_fail("hydrate-file")?;
+    ensure!(
+        got,
+        "hydrate-file({rel}) returned false for a file the remote has"
+    );
     let now = b.read(rel).unwrap_or_default();
     if now == stale {
-        skip!("hydrate-file left an existing local file as it was; atomic replacement cannot be observed");
+        skip!(
+            "hydrate-file left an existing local file as it was; atomic replacement cannot be observed"
+        );
     }
-    ensure!(now == remote, "hydrate-file wrote {} bytes that differ from the remote's {}", now.len(), remote.len());
+    ensure!(
+        now == remote,
+        "hydrate-file wrote {} bytes that differ from the remote's {}",
+        now.len(),
+        remote.len()
+    );
     let linked = std::fs::read(&probe).or_fail("reading the probe link")?;
-    ensure!(linked == stale, "hydrate-file wrote into the existing file in place instead of renaming a new file over it");
+    ensure!(
+        linked == stale,
+        "hydrate-file wrote into the existing file in place instead of renaming a new file over it"
+    );
     Ok(())
 }
 
@@ -668,13 +982,26 @@ async fn scoped(cx: &Ctx) -> Result<(Env, Side), Status> {
 
 async fn scoped_pull(cx: Ctx) -> Outcome {
     let (env, b) = scoped(&cx).await?;
-    b.pull_with(&SyncOptions::default().models(vec![model("m1")])).await?;
+    b.pull_with(&SyncOptions::default().models(vec![model("m1")]))
+        .await?;
     let tree = b.tree()?;
-    let m2: Vec<&String> = tree.keys().filter(|k| k.starts_with("data/conformance/m2/")).collect();
-    ensure!(m2.is_empty(), "a pull scoped to m1 brought m2's files: {m2:?}");
+    let m2: Vec<&String> = tree
+        .keys()
+        .filter(|k| k.starts_with("data/conformance/m2/"))
+        .collect();
+    ensure!(
+        m2.is_empty(),
+        "a pull scoped to m1 brought m2's files: {m2:?}"
+    );
     let full = env.a.tree()?;
-    for (rel, bytes) in full.iter().filter(|(k, _)| k.starts_with("data/conformance/m1/")) {
-        ensure!(tree.get(rel) == Some(bytes), "a pull scoped to m1 did not bring {rel}");
+    for (rel, bytes) in full
+        .iter()
+        .filter(|(k, _)| k.starts_with("data/conformance/m1/"))
+    {
+        ensure!(
+            tree.get(rel) == Some(bytes),
+            "a pull scoped to m1 did not bring {rel}"
+        );
     }
     Ok(())
 }
@@ -682,14 +1009,26 @@ async fn scoped_pull(cx: Ctx) -> Outcome {
 async fn scoped_push(cx: Ctx) -> Outcome {
     let (env, b) = scoped(&cx).await?;
     b.pull().await?;
-    let (r1, r2) = ("data/conformance/m1/out/latest", "data/conformance/m2/out/latest");
+    let (r1, r2) = (
+        "data/conformance/m1/out/latest",
+        "data/conformance/m2/out/latest",
+    );
     env.a.save(r1, b"2 (m1)").await?;
     env.a.save(r2, b"2 (m2)").await?;
-    let n = env.a.push_with(&SyncOptions::default().models(vec![model("m1")])).await?;
+    let n = env
+        .a
+        .push_with(&SyncOptions::default().models(vec![model("m1")]))
+        .await?;
     expect_count("push scoped to m1 with m1 and m2 changed", n, 1)?;
     b.pull().await?;
-    ensure!(b.read(r1).as_deref() == Some(b"2 (m1)".as_slice()), "m1's change did not reach B");
-    ensure!(b.read(r2).as_deref() == Some(b"1".as_slice()), "a push scoped to m1 uploaded m2's change");
+    ensure!(
+        b.read(r1).as_deref() == Some(b"2 (m1)".as_slice()),
+        "m1's change did not reach B"
+    );
+    ensure!(
+        b.read(r2).as_deref() == Some(b"1".as_slice()),
+        "a push scoped to m1 uploaded m2's change"
+    );
     expect_count("the unscoped push that follows", env.a.push().await?, 1)?;
     b.pull().await?;
     same_tree("cache B after both pushes", &env.a.tree()?, &b.tree()?)
@@ -700,22 +1039,55 @@ async fn namespaces_apart(cx: Ctx) -> Outcome {
     if !env.caps().await?.namespaced_sync {
         skip!("namespaced-sync is not advertised");
     }
-    let (ra, rb) = ("alpha/data/conformance/m1/out/latest", "beta/data/conformance/m1/out/latest");
+    let (ra, rb) = (
+        "alpha/data/conformance/m1/out/latest",
+        "beta/data/conformance/m1/out/latest",
+    );
     env.a.write(ra, b"alpha")?;
     env.a.write(rb, b"beta")?;
     env.a.mark_bulk().await?;
-    expect_count("push of namespace alpha", env.a.push_with(&SyncOptions::default().namespace("alpha")).await?, 1)?;
+    expect_count(
+        "push of namespace alpha",
+        env.a
+            .push_with(&SyncOptions::default().namespace("alpha"))
+            .await?,
+        1,
+    )?;
     let b = env.side("B").await?;
-    b.pull_with(&SyncOptions::default().namespace("beta")).await?;
-    ensure!(b.read(rb).is_none(), "namespace beta was never pushed but a pull of beta brought {rb}");
-    ensure!(b.read(ra).is_none(), "a pull of namespace beta brought alpha's {ra}");
-    b.pull_with(&SyncOptions::default().namespace("alpha")).await?;
-    ensure!(b.read(ra).as_deref() == Some(b"alpha".as_slice()), "a pull of namespace alpha did not bring {ra}");
-    ensure!(b.read(rb).is_none(), "a pull of namespace alpha brought beta's {rb}");
+    b.pull_with(&SyncOptions::default().namespace("beta"))
+        .await?;
+    ensure!(
+        b.read(rb).is_none(),
+        "namespace beta was never pushed but a pull of beta brought {rb}"
+    );
+    ensure!(
+        b.read(ra).is_none(),
+        "a pull of namespace beta brought alpha's {ra}"
+    );
+    b.pull_with(&SyncOptions::default().namespace("alpha"))
+        .await?;
+    ensure!(
+        b.read(ra).as_deref() == Some(b"alpha".as_slice()),
+        "a pull of namespace alpha did not bring {ra}"
+    );
+    ensure!(
+        b.read(rb).is_none(),
+        "a pull of namespace alpha brought beta's {rb}"
+    );
     env.a.mark_bulk().await?;
-    expect_count("push of namespace beta", env.a.push_with(&SyncOptions::default().namespace("beta")).await?, 1)?;
-    b.pull_with(&SyncOptions::default().namespace("beta")).await?;
-    ensure!(b.read(rb).as_deref() == Some(b"beta".as_slice()), "a pull of namespace beta did not bring {rb}");
+    expect_count(
+        "push of namespace beta",
+        env.a
+            .push_with(&SyncOptions::default().namespace("beta"))
+            .await?,
+        1,
+    )?;
+    b.pull_with(&SyncOptions::default().namespace("beta"))
+        .await?;
+    ensure!(
+        b.read(rb).as_deref() == Some(b"beta".as_slice()),
+        "a pull of namespace beta did not bring {rb}"
+    );
     Ok(())
 }
 
@@ -726,14 +1098,27 @@ async fn two_phase(cx: Ctx) -> Outcome {
     }
     env.a.save("workflows/p1.yaml", b"one").await?;
     env.a.save("workflows/p2.yaml", b"two").await?;
-    let manifest = env.a.svc.prepare_push(&SyncOptions::default()).await.or_fail("prepare-push")?;
+    let manifest = env
+        .a
+        .svc
+        .prepare_push(&SyncOptions::default())
+        .await
+        .or_fail("prepare-push")?;
     expect_count("prepare-push (pushed)", manifest.pushed, 2)?;
     expect_count("prepare-push (deleted)", manifest.deleted, 0)?;
-    env.a.svc.commit_push(&manifest, &SyncOptions::default()).await.or_fail("commit-push")?;
+    env.a
+        .svc
+        .commit_push(&manifest, &SyncOptions::default())
+        .await
+        .or_fail("commit-push")?;
     let b = env.side("B").await?;
     b.pull().await?;
     same_tree("cache B after a two-phase push", &env.a.tree()?, &b.tree()?)?;
-    expect_count("push after commit-push (dirty state cleared)", env.a.push().await?, 0)
+    expect_count(
+        "push after commit-push (dirty state cleared)",
+        env.a.push().await?,
+        0,
+    )
 }
 
 async fn preview_push(cx: Ctx) -> Outcome {
@@ -743,14 +1128,34 @@ async fn preview_push(cx: Ctx) -> Outcome {
     }
     env.a.save("workflows/new1.yaml", b"new 1").await?;
     env.a.save("workflows/new2.yaml", b"new 2").await?;
-    env.a.save("workflows/w1.yaml", b"steps: [changed]\n").await?;
+    env.a
+        .save("workflows/w1.yaml", b"steps: [changed]\n")
+        .await?;
     env.a.mark("data/conformance/m1/out/latest").await?;
     env.a.remove("data/conformance/m1/out/latest")?;
-    let want = PushPreview { total: 4, new: 2, changed: 1, deleted: 1 };
-    let p = env.a.svc.preview_push(&SyncOptions::default()).await.or_fail("preview-push")?;
+    let want = PushPreview {
+        total: 4,
+        new: 2,
+        changed: 1,
+        deleted: 1,
+    };
+    let p = env
+        .a
+        .svc
+        .preview_push(&SyncOptions::default())
+        .await
+        .or_fail("preview-push")?;
     ensure!(p == want, "preview-push returned {p:?}, expected {want:?}");
-    let again = env.a.svc.preview_push(&SyncOptions::default()).await.or_fail("second preview-push")?;
-    ensure!(again == want, "a second preview-push returned {again:?}: the first one changed something");
+    let again = env
+        .a
+        .svc
+        .preview_push(&SyncOptions::default())
+        .await
+        .or_fail("second preview-push")?;
+    ensure!(
+        again == want,
+        "a second preview-push returned {again:?}: the first one changed something"
+    );
     expect_count("the push after the previews", env.a.push().await?, 4)
 }
 
@@ -760,10 +1165,23 @@ mod tests {
 
     #[test]
     fn internal_files_are_recognised() {
-        for f in [".datastore-sync-state.json", ".datastore-index.json", "data/t/m/.lock", "x/y.lock", "_index/a", "ns/.namespace.json", "_catalog.db-wal"] {
+        for f in [
+            ".datastore-sync-state.json",
+            ".datastore-index.json",
+            "data/t/m/.lock",
+            "x/y.lock",
+            "_index/a",
+            "ns/.namespace.json",
+            "_catalog.db-wal",
+        ] {
             assert!(is_internal(f), "{f}");
         }
-        for f in ["data/t/m/out/1/raw", "workflows/w.yaml", "locks.yaml", "index/x"] {
+        for f in [
+            "data/t/m/out/1/raw",
+            "workflows/w.yaml",
+            "locks.yaml",
+            "index/x",
+        ] {
             assert!(!is_internal(f), "{f}");
         }
     }

@@ -1,0 +1,172 @@
+//! The whole suite against the real `fs-datastore` component, as a plain
+//! local datastore and in cache mode (a share with a local cache and a sync
+//! service): every check must pass or be skipped with a reason.
+//!
+//! The component is taken from `target/wasm32-wasip2/release/` (what `make
+//! build` produces); when it is missing it is built into a separate target
+//! directory, since the outer cargo holds the lock on the main one.
+
+use conformance::{Filter, Format, Report, Status, Subject, Suite};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use swamp_host::{Host, HostOptions};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn fs_datastore_wasm() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let root = workspace_root();
+        let built = root.join("target/wasm32-wasip2/release/fs_datastore.wasm");
+        if built.exists() {
+            return built;
+        }
+        let target_dir = root.join("target/conformance-test-guests");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .current_dir(&root)
+            .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "fs-datastore", "--target-dir"])
+            .arg(&target_dir)
+            .status()
+            .expect("running cargo to build fs-datastore");
+        assert!(
+            status.success(),
+            "building fs-datastore failed; run `make build` (or `cargo build --release --target wasm32-wasip2 -p fs-datastore`) first"
+        );
+        let wasm = target_dir.join("wasm32-wasip2/release/fs_datastore.wasm");
+        assert!(wasm.exists(), "{} was not produced", wasm.display());
+        wasm
+    })
+}
+
+fn fs_config(path: &Path, cache: bool) -> Value {
+    if cache {
+        json!({"path": path, "cache": true})
+    } else {
+        json!({"path": path})
+    }
+}
+
+async fn run_suite(cache: bool) -> (Report, tempfile::TempDir) {
+    let wasm = fs_datastore_wasm();
+    let host = Host::new(HostOptions::default()).expect("host");
+    let plugin = host.load(wasm).await.expect("loading fs-datastore");
+    let work = tempfile::tempdir().unwrap();
+    let datastore = work.path().join("datastore");
+    std::fs::create_dir_all(&datastore).unwrap();
+    let mut subject = Subject::new(
+        plugin,
+        fs_config(&datastore, cache),
+        work.path().join("scratch"),
+    );
+    assert_eq!(subject.isolate_by.as_deref(), Some("path"));
+    subject.valid_configs.push(fs_config(&datastore, !cache));
+    let file = work.path().join("not-a-directory");
+    std::fs::write(&file, b"a file").unwrap();
+    subject.unhealthy_configs = vec![
+        (
+            "missing directory".into(),
+            fs_config(&work.path().join("missing"), cache),
+        ),
+        ("path is a file".into(), fs_config(&file, cache)),
+    ];
+    subject.invalid_configs = vec![
+        json!({}),
+        json!({"path": "relative/dir"}),
+        json!({"path": 42}),
+        json!({"path": "/abs", "cache": "yes"}),
+        json!({"path": "/abs", "unknown": true}),
+    ];
+    let started = std::time::Instant::now();
+    let report = conformance::run(&subject, &Filter::default()).await;
+    eprintln!(
+        "fs-datastore ({}) in {:.1}s:\n{}",
+        if cache { "cache mode" } else { "plain" },
+        started.elapsed().as_secs_f64(),
+        report.render(Format::Human)
+    );
+    (report, work)
+}
+
+fn assert_all_pass_or_skip_with_reason(report: &Report) {
+    assert_eq!(
+        report.checks.len(),
+        conformance::catalogue().len(),
+        "every check ran"
+    );
+    let failed: Vec<String> = report
+        .checks
+        .iter()
+        .filter_map(|c| match &c.status {
+            Status::Fail(m) => Some(format!("{}: {m}", c.id)),
+            Status::Skipped(m) if m.trim().is_empty() => {
+                Some(format!("{}: skipped without a reason", c.id))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "checks failed on fs-datastore:\n{}",
+        failed.join("\n")
+    );
+    // Machine-readable renderings of a real report.
+    let json: Value = serde_json::from_str(&report.render(Format::Json)).unwrap();
+    assert_eq!(
+        json["checks"].as_array().unwrap().len(),
+        report.checks.len()
+    );
+    assert!(report.render(Format::Junit).contains("<testsuites"));
+}
+
+fn status<'a>(report: &'a Report, id: &str) -> &'a Status {
+    &report
+        .checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_fs_datastore_passes_every_check() {
+    let (report, _work) = run_suite(false).await;
+    assert_all_pass_or_skip_with_reason(&report);
+    // Locally accessible: no sync service, so every sync check is skipped.
+    for c in report.checks.iter().filter(|c| c.suite == Suite::Sync) {
+        assert!(
+            matches!(c.status, Status::Skipped(_)),
+            "{} should be skipped without a sync service",
+            c.id
+        );
+    }
+    for id in [
+        "lock.mutual-exclusion",
+        "lock.lost-release-keeps-successor",
+        "verifier.unhealthy",
+        "config.generated-rejected-by-provider",
+    ] {
+        assert_eq!(status(&report, id), &Status::Pass, "{id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cached_fs_datastore_passes_every_check() {
+    let (report, _work) = run_suite(true).await;
+    assert_all_pass_or_skip_with_reason(&report);
+    for id in [
+        "sync.round-trip",
+        "sync.same-size-edit",
+        "sync.rule4-restart",
+        "sync.counts-exact",
+        "lock.heartbeat-keeps-alive",
+    ] {
+        assert_eq!(status(&report, id), &Status::Pass, "{id}");
+    }
+}
