@@ -2,47 +2,17 @@
 //! local datastore and in cache mode (a share with a local cache and a sync
 //! service): every check must pass or be skipped with a reason.
 //!
-//! The component is taken from `target/wasm32-wasip2/release/` (what `make
-//! build` produces); when it is missing it is built into a separate target
-//! directory, since the outer cargo holds the lock on the main one.
+//! The component is built on demand by `swamp_host::artifacts` into
+//! `target/wasm32-wasip2/release/` (where `make build` puts it).
 
 use conformance::{Filter, Format, Report, Status, Subject, Suite};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use swamp_host::{Host, HostOptions};
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn fs_datastore_wasm() -> &'static Path {
-    static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let root = workspace_root();
-        let built = root.join("target/wasm32-wasip2/release/fs_datastore.wasm");
-        if built.exists() {
-            return built;
-        }
-        let target_dir = root.join("target/conformance-test-guests");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .current_dir(&root)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "fs-datastore", "--target-dir"])
-            .arg(&target_dir)
-            .status()
-            .expect("running cargo to build fs-datastore");
-        assert!(
-            status.success(),
-            "building fs-datastore failed; run `make build` (or `cargo build --release --target wasm32-wasip2 -p fs-datastore`) first"
-        );
-        let wasm = target_dir.join("wasm32-wasip2/release/fs_datastore.wasm");
-        assert!(wasm.exists(), "{} was not produced", wasm.display());
-        wasm
-    })
+fn fs_datastore_wasm() -> PathBuf {
+    swamp_host::artifacts::guest("fs-datastore")
+        .unwrap_or_else(|e| panic!("{e}\nbuild it with `make build` (or `cargo build --release --target wasm32-wasip2 -p fs-datastore`)"))
 }
 
 fn fs_config(path: &Path, cache: bool) -> Value {
@@ -56,7 +26,7 @@ fn fs_config(path: &Path, cache: bool) -> Value {
 async fn run_suite(cache: bool) -> (Report, tempfile::TempDir) {
     let wasm = fs_datastore_wasm();
     let host = Host::new(HostOptions::default()).expect("host");
-    let plugin = host.load(wasm).await.expect("loading fs-datastore");
+    let plugin = host.load(&wasm).await.expect("loading fs-datastore");
     let work = tempfile::tempdir().unwrap();
     let datastore = work.path().join("datastore");
     std::fs::create_dir_all(&datastore).unwrap();

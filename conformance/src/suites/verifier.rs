@@ -156,3 +156,34 @@ async fn no_leftovers(cx: Ctx) -> Outcome {
     );
     Ok(())
 }
+
+async fn missing_directory(cx: Ctx) -> Outcome {
+    let config = cx.isolated_config()?;
+    let Some(dir) = cx.isolated_dir(&config) else {
+        skip!(
+            "the datastore is not a local directory the suite can remove (isolate_by is not an x-swamp-mount field)"
+        );
+    };
+    std::fs::remove_dir_all(&dir).or_fail("removing the check's datastore directory")?;
+    let provider = cx
+        .plugin()
+        .open(config, cx.open_options()?)
+        .await
+        .or_fail("create-provider on a missing directory (must not touch the datastore)")?;
+    let v = provider
+        .create_verifier()
+        .await
+        .or_fail("create-verifier")?;
+    let r = v
+        .verify()
+        .await
+        .or_fail("verify on a missing directory (must be a result, not an error)")?;
+    ensure!(
+        !r.healthy,
+        "a missing datastore directory was reported healthy ({})",
+        r.message
+    );
+    ensure!(!r.message.trim().is_empty(), "unhealthy without a message");
+    ensure!(latency_ok(&r), "latency-ms is {}", r.latency_ms);
+    Ok(())
+}
