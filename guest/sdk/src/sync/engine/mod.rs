@@ -1,0 +1,301 @@
+//! The engine: roots (solo or one namespace), deadlines, reading and
+//! merging the remote index, and the [`SyncService`] face. Push and pull
+//! live in their own files.
+
+mod pull;
+mod push;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::namespace;
+use crate::nonce;
+use crate::rel_path::RelPath;
+use crate::sync::index::{Index, IndexEntry};
+use crate::sync::remote::{CasOutcome, Fingerprint, RemoteStore};
+use crate::sync::rules::{self, INDEX_FILE, SIDECAR_FILE};
+use crate::sync::state::StateFiles;
+use crate::traits::SyncService;
+use crate::types::{PushManifest, PushPreview, SyncCapabilities, SyncOptions};
+
+/// How often an index write may lose a compare-and-swap before push gives
+/// up with `conflict` (each loss means another writer committed meanwhile).
+const MAX_CAS_ATTEMPTS: u32 = 8;
+
+/// A sync between the cache directory `cache` and a remote store.
+pub struct SyncEngine<R: RemoteStore> {
+    remote: R,
+    cache: PathBuf,
+}
+
+/// One sync root: the solo tree or one namespace's subtree, on both sides.
+#[derive(Debug, Clone)]
+struct Root {
+    ns: Option<String>,
+    local: PathBuf,
+    prefix: String,
+    files: StateFiles,
+}
+
+impl Root {
+    fn remote_key(&self, rel: &str) -> String {
+        format!("{}{rel}", self.prefix)
+    }
+    fn index_key(&self) -> String {
+        self.remote_key(INDEX_FILE)
+    }
+    fn local_path(&self, rel: &str) -> PathBuf {
+        let mut p = self.local.clone();
+        for s in rel.split('/') {
+            p.push(s);
+        }
+        p
+    }
+    /// In the solo tree, a top-level directory that is some namespace's root
+    /// belongs to that namespace and is never walked.
+    fn skip_dir(&self, rel: &str, path: &Path) -> bool {
+        self.ns.is_none()
+            && !rel.contains('/')
+            && [namespace::MANIFEST, SIDECAR_FILE, INDEX_FILE]
+                .iter()
+                .any(|f| path.join(f).exists())
+    }
+}
+
+/// The time a call may take.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    end: Option<Instant>,
+    ms: u64,
+    what: &'static str,
+}
+
+impl Deadline {
+    fn new(options: &SyncOptions, what: &'static str) -> Deadline {
+        let ms = options.timeout_ms.unwrap_or(0);
+        Deadline {
+            end: options.timeout_ms.map(|t| Instant::now() + Duration::from_millis(t)),
+            ms,
+            what,
+        }
+    }
+    fn check(&self) -> Result<()> {
+        match self.end {
+            Some(end) if Instant::now() >= end => Err(Error::Aborted(format!(
+                "{} ran out of its {} ms; the work done so far is kept and the next call resumes it",
+                self.what, self.ms
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<R: RemoteStore> SyncEngine<R> {
+    /// An engine between the cache at `cache` and `remote`. Does no I/O.
+    pub fn new(remote: R, cache: impl Into<PathBuf>) -> SyncEngine<R> {
+        SyncEngine {
+            remote,
+            cache: cache.into(),
+        }
+    }
+
+    /// The remote store.
+    pub fn remote(&self) -> &R {
+        &self.remote
+    }
+
+    /// Everything the engine supports, and it is all real.
+    pub fn capabilities() -> SyncCapabilities {
+        SyncCapabilities {
+            scoped_sync: true,
+            lazy_hydration: true,
+            namespaced_sync: true,
+            two_phase_sync: true,
+            preview_push: true,
+        }
+    }
+
+    fn root(&self, ns: Option<&str>) -> Result<Root> {
+        match ns.filter(|n| !n.is_empty()) {
+            None => Ok(Root {
+                ns: None,
+                local: self.cache.clone(),
+                prefix: String::new(),
+                files: StateFiles::at(&self.cache),
+            }),
+            Some(n) => {
+                namespace::validate(n)?;
+                let local = self.cache.join(n);
+                Ok(Root {
+                    ns: Some(n.to_string()),
+                    files: StateFiles::at(&local),
+                    local,
+                    prefix: format!("{n}/"),
+                })
+            }
+        }
+    }
+
+    /// Resolve a cache-relative path given with `options` into its root and
+    /// its bare rel. swamp passes namespaced paths with the namespace as the
+    /// first segment; those are stripped once (never twice: reference i.7).
+    /// `None` as the rel means the whole root.
+    fn locate(&self, rel: &str, ns: Option<&str>, what: &str) -> Result<(Root, Option<RelPath>)> {
+        let p = RelPath::parse(rel, what)?;
+        if let Some(n) = ns.filter(|n| !n.is_empty()) {
+            let root = self.root(Some(n))?;
+            if p.as_str() == n {
+                return Ok((root, None));
+            }
+            if let Some(bare) = p.as_str().strip_prefix(&format!("{n}/")) {
+                return Ok((root, Some(RelPath::parse(bare, what)?)));
+            }
+            // A path outside the namespace belongs to the solo tree.
+        }
+        Ok((self.root(None)?, Some(p)))
+    }
+
+    /// Read the remote index with the fingerprint of exactly those bytes.
+    /// A missing index over existing data is discovered from a listing and
+    /// written (never taken as "empty": reference c.8, c.19 #8).
+    fn load_remote_index(&mut self, root: &Root) -> Result<(Index, Option<Fingerprint>)> {
+        for _ in 0..2 {
+            if let Some(found) = self.read_remote_index(root)? {
+                return Ok(found);
+            }
+            let idx = self.discover(root)?;
+            if idx.entries.is_empty() {
+                return Ok((idx, None));
+            }
+            let mut written = idx.clone();
+            match self.remote.put_if(&root.index_key(), &written.to_compact(), None)? {
+                CasOutcome::Written(fp) => return Ok((written, Some(fp))),
+                CasOutcome::Conflict => continue, // someone else created it: read theirs
+            }
+        }
+        Err(Error::Conflict(format!(
+            "the remote index {} appeared and vanished while it was being created; try again",
+            self.remote.describe(&root.index_key())
+        )))
+    }
+
+    fn read_remote_index(&mut self, root: &Root) -> Result<Option<(Index, Option<Fingerprint>)>> {
+        let key = root.index_key();
+        match self.remote.get_versioned(&key)? {
+            None => Ok(None),
+            Some((bytes, fp)) => {
+                let (idx, _scrubbed) = Index::parse(&bytes, &self.remote.describe(&key))?;
+                Ok(Some((idx, Some(fp))))
+            }
+        }
+    }
+
+    /// Build an index from a listing of the root (solo: leaving out every
+    /// namespace's subtree).
+    fn discover(&mut self, root: &Root) -> Result<Index> {
+        let objects = self.remote.list(&root.prefix)?;
+        let mut namespaces = std::collections::BTreeSet::new();
+        if root.ns.is_none() {
+            for o in &objects {
+                if let Some((first, rest)) = o.key.split_once('/')
+                    && (rest == namespace::MANIFEST || rest == INDEX_FILE)
+                {
+                    namespaces.insert(first.to_string());
+                }
+            }
+        }
+        let mut idx = Index::default();
+        for o in objects {
+            let Some(rel) = o.key.strip_prefix(&root.prefix) else { continue };
+            let first = rel.split('/').next().unwrap_or(rel);
+            if rules::is_never_synced(rel) || namespaces.contains(first) {
+                continue;
+            }
+            if RelPath::parse(rel, "key").map(|p| p.as_str() == rel) != Ok(true) {
+                continue;
+            }
+            idx.entries.insert(
+                rel.to_string(),
+                IndexEntry {
+                    key: rel.to_string(),
+                    size: o.size,
+                    last_modified: o.last_modified,
+                    local_mtime: None,
+                    sha256: o.sha256,
+                },
+            );
+        }
+        Ok(idx)
+    }
+
+    /// Merge `uploaded` and `deleted` into the *current* remote index with a
+    /// compare-and-swap, re-reading and re-merging when another writer got
+    /// there first. Returns the new fingerprint and whether the index we
+    /// replaced was still the one at `pre` (nobody else wrote in between).
+    fn merge_remote_index(
+        &mut self,
+        root: &Root,
+        uploaded: &BTreeMap<String, IndexEntry>,
+        deleted: &[String],
+        pre: Option<&Fingerprint>,
+    ) -> Result<(Fingerprint, bool)> {
+        let key = root.index_key();
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            let (mut idx, fp) = match self.read_remote_index(root)? {
+                Some(found) => found,
+                None => (Index::default(), None),
+            };
+            for (rel, e) in uploaded {
+                let mut e = e.clone();
+                e.local_mtime = None; // per-machine data stays local (reference i.12)
+                idx.entries.insert(rel.clone(), e);
+            }
+            for rel in deleted {
+                idx.entries.remove(rel);
+            }
+            match self.remote.put_if(&key, &idx.to_compact(), fp.as_ref())? {
+                CasOutcome::Written(new) => return Ok((new, fp.as_ref() == pre)),
+                CasOutcome::Conflict => {
+                    // Back off a little, with jitter, before re-reading.
+                    let ms = 5 * u64::from(attempt + 1) + nonce::random_below(10);
+                    std::thread::sleep(Duration::from_millis(ms));
+                }
+            }
+        }
+        Err(Error::Conflict(format!(
+            "the remote index {} kept changing under {MAX_CAS_ATTEMPTS} attempts to update it; the uploaded files are safe, push again",
+            self.remote.describe(&key)
+        )))
+    }
+}
+
+impl<R: RemoteStore + 'static> SyncService for SyncEngine<R> {
+    fn pull_changed(&mut self, options: &SyncOptions) -> Result<u32> {
+        self.pull(options)
+    }
+    fn push_changed(&mut self, options: &SyncOptions) -> Result<u32> {
+        self.push(options)
+    }
+    fn mark_dirty(&mut self, options: &SyncOptions) -> Result<()> {
+        self.mark(options)
+    }
+    fn capabilities(&self) -> SyncCapabilities {
+        Self::capabilities()
+    }
+    fn hydrate_file(&mut self, rel_path: &str, options: &SyncOptions) -> Result<bool> {
+        self.hydrate(rel_path, options)
+    }
+    fn prepare_push(&mut self, options: &SyncOptions) -> Result<PushManifest> {
+        self.prepare(options)
+    }
+    fn commit_push(&mut self, manifest: PushManifest, options: &SyncOptions) -> Result<u32> {
+        self.commit_manifest(&manifest, options)
+    }
+    fn preview_push(&mut self, options: &SyncOptions) -> Result<PushPreview> {
+        self.preview(options)
+    }
+}

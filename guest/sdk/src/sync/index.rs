@@ -1,0 +1,189 @@
+//! The monolithic index `.datastore-index.json`, in swamp's format:
+//! `{"version":1,"lastPulled":ISO,"entries":{rel:{key,size,lastModified,
+//! localMtime?,sha256?}}}`. Remote copies are compact JSON; local copies
+//! are pretty-printed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::iso_time;
+use crate::rel_path::RelPath;
+use crate::sync::rules;
+
+/// One file in an index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexEntry {
+    /// The bare rel (no prefix, no namespace).
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// ISO time of the upload (or of the object, for discovered entries).
+    #[serde(default)]
+    pub last_modified: String,
+    /// Local file mtime (ISO) on the machine that recorded the entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_mtime: Option<String>,
+    /// Lowercase hex SHA-256 of the content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+impl IndexEntry {
+    /// True when both entries certainly describe the same content: equal
+    /// hashes, or — for legacy entries without one — equal size and time.
+    pub fn same_content(&self, other: &IndexEntry) -> bool {
+        match (&self.sha256, &other.sha256) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.size == other.size && self.last_modified == other.last_modified,
+        }
+    }
+}
+
+/// A whole index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Index {
+    /// Always 1 for the monolith.
+    pub version: u32,
+    /// ISO time of the last write.
+    #[serde(default)]
+    pub last_pulled: String,
+    /// Entries by bare rel.
+    #[serde(default)]
+    pub entries: BTreeMap<String, IndexEntry>,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            version: 1,
+            last_pulled: String::new(),
+            entries: BTreeMap::new(),
+        }
+    }
+}
+
+impl Index {
+    /// Parse an index read from `source`. Unparseable text or an unknown
+    /// version is `corrupt-data` (never "empty": a push would then wipe
+    /// other writers' entries). Entries that must never sync, or whose key
+    /// is not a safe relative path, are scrubbed; the count is returned so
+    /// the caller can write the cleaned index back.
+    pub fn parse(bytes: &[u8], source: &str) -> Result<(Index, usize)> {
+        let mut idx: Index = serde_json::from_slice(bytes).map_err(|e| {
+            Error::CorruptData(format!("index {source} is not valid index JSON ({e}); it was left untouched"))
+        })?;
+        if idx.version != 1 {
+            return Err(Error::CorruptData(format!(
+                "index {source} has unsupported version {}; it was left untouched",
+                idx.version
+            )));
+        }
+        let before = idx.entries.len();
+        idx.entries.retain(|rel, e| {
+            let safe = RelPath::parse(rel, "index key").is_ok_and(|p| p.as_str() == rel);
+            if safe && e.key != *rel {
+                e.key = rel.clone();
+            }
+            safe && !rules::is_never_synced(rel)
+        });
+        let scrubbed = before - idx.entries.len();
+        Ok((idx, scrubbed))
+    }
+
+    /// Compact JSON (the remote form), stamping `lastPulled`.
+    pub fn to_compact(&mut self) -> Vec<u8> {
+        self.last_pulled = iso_time::now_millis();
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Pretty JSON (the local form), stamping `lastPulled`.
+    pub fn to_pretty(&mut self) -> Vec<u8> {
+        self.last_pulled = iso_time::now_millis();
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+
+    /// Entries equal to or below `dir`.
+    pub fn under<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = &'a IndexEntry> + 'a {
+        self.entries
+            .range(dir.to_string()..)
+            .take_while(move |(k, _)| k.starts_with(dir))
+            .filter(move |(k, _)| crate::rel_path::is_within(k, dir))
+            .map(|(_, e)| e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(k: &str, sha: Option<&str>) -> IndexEntry {
+        IndexEntry {
+            key: k.into(),
+            size: 3,
+            last_modified: "2026-01-01T00:00:00.000Z".into(),
+            local_mtime: None,
+            sha256: sha.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn parses_swamp_json_and_scrubs_zombies() {
+        let text = r#"{"version":1,"lastPulled":"2026-01-01T00:00:00.000Z","entries":{
+            "data/a/b/c/raw":{"key":"data/a/b/c/raw","size":3,"lastModified":"2026-01-01T00:00:00.000Z","sha256":"ab"},
+            "legacy":{"key":"legacy","size":1,"lastModified":"x","localMtime":"y"},
+            ".datastore.lock":{"key":".datastore.lock","size":1,"lastModified":"x"},
+            "../escape":{"key":"../escape","size":1,"lastModified":"x"},
+            "a//b":{"key":"a//b","size":1,"lastModified":"x"}
+        }}"#;
+        let (idx, scrubbed) = Index::parse(text.as_bytes(), "s").unwrap();
+        assert_eq!(scrubbed, 3);
+        assert_eq!(idx.entries.len(), 2);
+        assert_eq!(idx.entries["legacy"].local_mtime.as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn corrupt_or_unknown_version_is_an_error_naming_the_source() {
+        for bad in [&b"{"[..], b"[]", br#"{"version":2,"entries":{}}"#] {
+            match Index::parse(bad, "/share/.datastore-index.json") {
+                Err(Error::CorruptData(m)) => assert!(m.contains("/share/.datastore-index.json")),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn serialises_in_swamp_shape() {
+        let mut idx = Index::default();
+        idx.entries.insert("a".into(), entry("a", Some("ff")));
+        let v: serde_json::Value = serde_json::from_slice(&idx.to_compact()).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["entries"]["a"]["sha256"], "ff");
+        assert!(v["entries"]["a"].get("localMtime").is_none());
+        assert!(v["lastPulled"].as_str().unwrap().ends_with('Z'));
+        let pretty = String::from_utf8(idx.to_pretty()).unwrap();
+        assert!(pretty.contains("\n  \"version\": 1"));
+    }
+
+    #[test]
+    fn same_content_prefers_hashes() {
+        let a = entry("a", Some("1"));
+        let mut b = entry("a", Some("2"));
+        assert!(!a.same_content(&b));
+        b.sha256 = None;
+        assert!(a.same_content(&b)); // legacy: size + time
+    }
+
+    #[test]
+    fn under_selects_a_subtree() {
+        let mut idx = Index::default();
+        for k in ["d/a", "d/a/x", "d/a/y", "d/ab", "d/b"] {
+            idx.entries.insert(k.into(), entry(k, None));
+        }
+        let keys: Vec<_> = idx.under("d/a").map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, vec!["d/a", "d/a/x", "d/a/y"]);
+    }
+}
