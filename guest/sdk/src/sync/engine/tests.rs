@@ -1,0 +1,514 @@
+//! Engine behaviour against an in-memory remote and real temp-dir caches.
+
+use std::fs;
+use std::path::Path;
+
+use super::SyncEngine;
+use crate::error::Error;
+use crate::sync::memory::MemoryRemote;
+use crate::sync::rules::{INDEX_FILE, SIDECAR_FILE};
+use crate::types::{ModelRef, PushManifest, SyncContext, SyncOptions};
+
+type Engine = SyncEngine<MemoryRemote>;
+
+struct Cache {
+    dir: tempfile::TempDir,
+    engine: Engine,
+}
+
+impl Cache {
+    fn new(remote: &MemoryRemote) -> Cache {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = SyncEngine::new(remote.clone(), dir.path());
+        Cache { dir, engine }
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn write(&self, rel: &str, body: &str) {
+        let p = self.path().join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, body).unwrap();
+    }
+    fn read(&self, rel: &str) -> Option<String> {
+        fs::read_to_string(self.path().join(rel)).ok()
+    }
+    fn rm(&self, rel: &str) {
+        let p = self.path().join(rel);
+        if p.is_dir() {
+            fs::remove_dir_all(p).unwrap()
+        } else {
+            fs::remove_file(p).unwrap()
+        }
+    }
+    /// mark-dirty(rel) then write: the order swamp uses.
+    fn save(&mut self, rel: &str, body: &str) {
+        self.mark(rel);
+        self.write(rel, body);
+    }
+    fn mark(&mut self, rel: &str) {
+        self.engine.mark(&opts().rel(rel)).unwrap();
+    }
+    fn bulk(&mut self) {
+        self.engine.mark(&opts()).unwrap();
+    }
+    fn push(&mut self) -> u32 {
+        self.engine.push(&opts()).unwrap()
+    }
+    fn pull(&mut self) -> u32 {
+        self.engine.pull(&opts()).unwrap()
+    }
+}
+
+fn opts() -> SyncOptions {
+    SyncOptions::default()
+}
+
+trait With {
+    fn rel(self, r: &str) -> Self;
+    fn ns(self, n: &str) -> Self;
+    fn model(self, t: &str, id: &str) -> Self;
+    fn meta(self) -> Self;
+}
+impl With for SyncOptions {
+    fn rel(mut self, r: &str) -> Self {
+        self.rel_path = Some(r.into());
+        self
+    }
+    fn ns(mut self, n: &str) -> Self {
+        self.namespace = Some(n.into());
+        self
+    }
+    fn model(mut self, t: &str, id: &str) -> Self {
+        self.context.get_or_insert_with(SyncContext::default).models.push(ModelRef {
+            model_type: t.into(),
+            model_id: id.into(),
+        });
+        self
+    }
+    fn meta(mut self) -> Self {
+        self.metadata_only = true;
+        self
+    }
+}
+
+fn index_keys(remote: &MemoryRemote, key: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(&remote.text(key).unwrap()).unwrap();
+    v["entries"].as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn push_then_pull_round_trip_with_hashes_in_the_index() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("data/t/m1/state/1/raw", "hello");
+    a.write("workflows-evaluated/w.yaml", "w: 1");
+    // No sidecar yet: the first push walks everything (rule 4).
+    assert_eq!(a.push(), 2);
+    let v: serde_json::Value = serde_json::from_str(&remote.text(INDEX_FILE).unwrap()).unwrap();
+    assert_eq!(v["version"], 1);
+    let e = &v["entries"]["data/t/m1/state/1/raw"];
+    assert_eq!(e["key"], "data/t/m1/state/1/raw");
+    assert_eq!(e["size"], 5);
+    assert_eq!(e["sha256"].as_str().unwrap().len(), 64);
+    assert!(e.get("localMtime").is_none());
+
+    let mut b = Cache::new(&remote);
+    assert_eq!(b.pull(), 2);
+    assert_eq!(b.read("data/t/m1/state/1/raw").as_deref(), Some("hello"));
+    assert_eq!(b.pull(), 0);
+}
+
+#[test]
+fn zero_diff_push_and_pull_cost_no_transfer() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("data/t/m/x/latest", "1");
+    a.push();
+    a.pull();
+    remote.reset_counters();
+    assert_eq!(a.push(), 0);
+    {
+        let i = remote.0.borrow();
+        assert_eq!((i.gets, i.puts, i.lists, i.heads, i.deletes), (0, 0, 0, 0, 0));
+    }
+    assert_eq!(a.pull(), 0);
+    let i = remote.0.borrow();
+    assert_eq!((i.gets, i.puts, i.lists, i.heads), (0, 0, 0, 1));
+}
+
+#[test]
+fn push_after_mark_dirty_touches_only_that_path() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("data/t/a/n/1/raw", "a");
+    a.write("data/t/b/n/1/raw", "b");
+    a.push();
+    a.write("data/t/b/n/1/raw", "B"); // changed without a mark: not this push's business
+    a.save("data/t/a/n/1/raw", "A");
+    remote.reset_counters();
+    assert_eq!(a.push(), 1);
+    assert_eq!(remote.0.borrow().put_keys, vec!["data/t/a/n/1/raw".to_string(), INDEX_FILE.to_string()]);
+}
+
+#[test]
+fn same_size_edits_sync_both_ways() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    let mut b = Cache::new(&remote);
+    a.write("data/t/m/n/latest", "10");
+    a.push();
+    b.pull();
+    a.save("data/t/m/n/latest", "11");
+    assert_eq!(a.push(), 1);
+    assert_eq!(b.pull(), 1);
+    assert_eq!(b.read("data/t/m/n/latest").as_deref(), Some("11"));
+    b.save("data/t/m/n/latest", "12");
+    assert_eq!(b.push(), 1);
+    assert_eq!(a.pull(), 1);
+    assert_eq!(a.read("data/t/m/n/latest").as_deref(), Some("12"));
+}
+
+#[test]
+fn deletions_propagate_per_path_and_behind_a_bulk_signal() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    let mut b = Cache::new(&remote);
+    for f in ["x/1", "x/2", "y/1"] {
+        a.write(&format!("data/t/m/{f}"), f);
+    }
+    a.push();
+    b.pull();
+    // Per-path: mark then delete (rule 2: absence means delete).
+    a.mark("data/t/m/x/1");
+    a.rm("data/t/m/x/1");
+    assert_eq!(a.push(), 1);
+    // Behind a bulk signal (reference i.4): still propagated.
+    a.bulk();
+    a.rm("data/t/m/y/1");
+    a.mark("data/t/m/x/2"); // ignored under bulk (rule 8), harmless
+    assert_eq!(a.push(), 1);
+    assert_eq!(index_keys(&remote, INDEX_FILE), vec!["data/t/m/x/2"]);
+    assert_eq!(b.pull(), 0);
+    assert_eq!(b.read("data/t/m/x/1"), None);
+    assert_eq!(b.read("data/t/m/y/1"), None);
+    assert!(!b.path().join("data/t/m/y").exists(), "emptied dirs are pruned");
+    assert_eq!(b.read("data/t/m/x/2").as_deref(), Some("x/2"));
+}
+
+#[test]
+fn a_recorded_directory_that_is_gone_deletes_its_whole_remote_subtree() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    let mut b = Cache::new(&remote);
+    a.write("data/t/m/name/1/raw", "v1");
+    a.push();
+    b.pull();
+    b.write("data/t/m/name/2/raw", "v2"); // a never pulls this one
+    b.push();
+    a.mark("data/t/m/name");
+    a.rm("data/t/m/name");
+    assert_eq!(a.push(), 2);
+    assert!(index_keys(&remote, INDEX_FILE).is_empty());
+    assert!(remote.keys().iter().all(|k| k == INDEX_FILE));
+}
+
+#[test]
+fn pull_keeps_unpushed_edits_and_deletions() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    let mut b = Cache::new(&remote);
+    a.write("f/1", "base");
+    a.write("f/2", "base");
+    a.push();
+    b.pull();
+    a.save("f/1", "mine"); // edited here, not pushed
+    a.mark("f/2");
+    a.rm("f/2"); // deleted here, not pushed
+    b.save("f/1", "theirs");
+    b.push();
+    assert_eq!(a.pull(), 0);
+    assert_eq!(a.read("f/1").as_deref(), Some("mine"));
+    assert_eq!(a.read("f/2"), None);
+    // Then the local edit wins the push (it was made under the lock).
+    assert_eq!(a.push(), 2);
+    assert_eq!(b.pull(), 1);
+    assert_eq!(b.read("f/1").as_deref(), Some("mine"));
+    assert_eq!(b.read("f/2"), None);
+}
+
+#[test]
+fn a_full_walk_never_reverts_another_writer() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    let mut b = Cache::new(&remote);
+    a.write("f", "1");
+    a.push();
+    b.pull();
+    b.save("f", "2");
+    b.push();
+    a.bulk(); // nothing edited here
+    assert_eq!(a.push(), 0);
+    assert_eq!(a.pull(), 1);
+    assert_eq!(a.read("f").as_deref(), Some("2"));
+}
+
+#[test]
+fn concurrent_writers_never_lose_index_entries() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    let mut b = Cache::new(&remote);
+    a.write("a", "1");
+    b.write("b", "2");
+    a.push();
+    remote.0.borrow_mut().fail_cas = 3; // lose three races, then win
+    assert_eq!(b.push(), 1);
+    assert_eq!(index_keys(&remote, INDEX_FILE), vec!["a", "b"]);
+    // b never saw "a": its fingerprint must not claim it did.
+    assert_eq!(b.pull(), 1);
+    assert_eq!(b.read("a").as_deref(), Some("1"));
+    remote.0.borrow_mut().fail_cas = 100;
+    b.save("c", "3");
+    assert!(matches!(b.engine.push(&opts()), Err(Error::Conflict(_))));
+    remote.0.borrow_mut().fail_cas = 0;
+    assert_eq!(b.push(), 1, "the failed push stays dirty and retries");
+}
+
+#[test]
+fn dirty_state_survives_a_restart_and_a_lost_sidecar_means_full_walk() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("p/1", "1");
+    a.write("p/2", "2");
+    a.push();
+    a.save("p/1", "one");
+    // A new engine on the same cache (process restart).
+    a.engine = SyncEngine::new(remote.clone(), a.path());
+    remote.reset_counters();
+    assert_eq!(a.push(), 1);
+    assert_eq!(remote.0.borrow().put_keys[0], "p/1");
+    // Changed without a mark and the sidecar lost: the full walk finds it.
+    a.write("p/2", "two");
+    fs::remove_file(a.path().join(SIDECAR_FILE)).unwrap();
+    assert_eq!(a.push(), 1);
+    assert_eq!(a.push(), 0);
+    // A corrupt sidecar is only lost state: same full walk, no error.
+    fs::write(a.path().join(SIDECAR_FILE), "{{{").unwrap();
+    a.write("p/3", "3");
+    assert_eq!(a.push(), 1);
+}
+
+#[test]
+fn overflowing_the_dirty_set_falls_back_to_a_full_walk() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.push();
+    for i in 0..205 {
+        a.save(&format!("files/f{i}"), "x");
+    }
+    assert_eq!(a.push(), 205);
+}
+
+#[test]
+fn metadata_only_pull_then_hydration() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("data/t/m/n/1/raw", "content");
+    a.write("data/t/m/n/1/metadata.yaml", "meta");
+    a.write("data/t/m/n/latest", "1");
+    a.push();
+    let mut b = Cache::new(&remote);
+    assert_eq!(b.engine.pull(&opts().meta()).unwrap(), 2);
+    assert_eq!(b.read("data/t/m/n/1/raw"), None);
+    assert!(b.path().join("data/t/m/n/1").is_dir(), "parent dir exists for the catalog walker");
+    assert_eq!(b.engine.pull(&opts().meta()).unwrap(), 0);
+    // A push while content is missing locally deletes nothing.
+    b.bulk();
+    assert_eq!(b.push(), 0);
+    assert!(remote.keys().contains(&"data/t/m/n/1/raw".to_string()));
+    assert!(b.engine.hydrate("data/t/m/n/1/raw", &opts()).unwrap());
+    assert_eq!(b.read("data/t/m/n/1/raw").as_deref(), Some("content"));
+    assert!(!b.engine.hydrate("data/t/m/n/9/raw", &opts()).unwrap());
+    // Hydrated files are tracked: a remote deletion reaches them.
+    a.mark("data/t/m/n/1/raw");
+    a.rm("data/t/m/n/1/raw");
+    a.push();
+    b.engine.pull(&opts().meta()).unwrap();
+    assert_eq!(b.read("data/t/m/n/1/raw"), None);
+}
+
+#[test]
+fn a_full_pull_after_a_metadata_only_pull_fetches_the_content() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("data/t/m/n/1/raw", "c");
+    a.push();
+    let mut b = Cache::new(&remote);
+    assert_eq!(b.engine.pull(&opts().meta()).unwrap(), 0);
+    assert_eq!(b.pull(), 1);
+    assert_eq!(b.read("data/t/m/n/1/raw").as_deref(), Some("c"));
+    assert_eq!(b.pull(), 0);
+}
+
+#[test]
+fn hydrate_refuses_to_overwrite_unpushed_edits() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("data/t/m/n/1/raw", "remote");
+    a.push();
+    let mut b = Cache::new(&remote);
+    b.write("data/t/m/n/1/raw", "local edit");
+    assert!(matches!(b.engine.hydrate("data/t/m/n/1/raw", &opts()), Err(Error::Conflict(_))));
+    assert_eq!(b.read("data/t/m/n/1/raw").as_deref(), Some("local edit"));
+    assert!(matches!(b.engine.hydrate("../x", &opts()), Err(Error::InvalidArgument(_))));
+    assert!(matches!(b.engine.hydrate(".datastore.lock", &opts()), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn namespaces_are_kept_apart() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("team-a/data/t/m/n/latest", "a");
+    a.write("solo.txt", "solo");
+    assert_eq!(a.engine.push(&opts().ns("team-a")).unwrap(), 1);
+    assert_eq!(remote.text("team-a/data/t/m/n/latest").as_deref(), Some("a"));
+    assert_eq!(index_keys(&remote, &format!("team-a/{INDEX_FILE}")), vec!["data/t/m/n/latest"]);
+    // The solo walk leaves the namespace's subtree alone.
+    assert_eq!(a.push(), 1);
+    assert_eq!(index_keys(&remote, INDEX_FILE), vec!["solo.txt"]);
+    // Marks carry the namespace as first segment; it is stripped once.
+    a.engine.mark(&opts().ns("team-a").rel("team-a/data/t/m/n/latest")).unwrap();
+    a.write("team-a/data/t/m/n/latest", "a2");
+    assert_eq!(a.engine.push(&opts().ns("team-a")).unwrap(), 1);
+
+    let mut b = Cache::new(&remote);
+    b.write("team-b/x", "b");
+    assert_eq!(b.engine.push(&opts().ns("team-b")).unwrap(), 1);
+    let mut c = Cache::new(&remote);
+    assert_eq!(c.engine.pull(&opts().ns("team-a")).unwrap(), 1);
+    assert_eq!(c.read("team-a/data/t/m/n/latest").as_deref(), Some("a2"));
+    assert_eq!(c.read("team-b/x"), None);
+    assert_eq!(c.read("solo.txt"), None);
+    assert!(c.engine.hydrate("team-a/data/t/m/n/latest", &opts().ns("team-a")).unwrap());
+    assert!(matches!(c.engine.pull(&opts().ns("Bad_NS")), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn solo_discovery_skips_namespace_subtrees() {
+    let remote = MemoryRemote::default();
+    remote.raw_put("data/t/m/n/latest", b"1");
+    remote.raw_put("ns1/.namespace.json", b"{}");
+    remote.raw_put("ns1/data/t/m/n/latest", b"2");
+    remote.raw_put("_control/x", b"internal");
+    let mut b = Cache::new(&remote);
+    assert_eq!(b.pull(), 1);
+    assert_eq!(index_keys(&remote, INDEX_FILE), vec!["data/t/m/n/latest"]);
+    assert_eq!(b.read("ns1/data/t/m/n/latest"), None);
+}
+
+#[test]
+fn scoped_pull_and_push_touch_only_the_models_named() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("data/aws/vpc/m1/s/1/raw", "1");
+    a.write("data/aws/vpc/m1/s/latest", "1");
+    a.write("data/aws/vpc/m2/s/1/raw", "2");
+    a.push();
+    let mut b = Cache::new(&remote);
+    assert_eq!(b.engine.pull(&opts().model("aws/vpc", "m1")).unwrap(), 2);
+    assert_eq!(b.read("data/aws/vpc/m2/s/1/raw"), None);
+    // A scoped pull is not a full reconcile: the next full pull still works.
+    assert_eq!(b.pull(), 1);
+
+    a.save("data/aws/vpc/m1/s/latest", "2");
+    a.save("data/aws/vpc/m2/s/latest", "1");
+    remote.reset_counters();
+    assert_eq!(a.engine.push(&opts().model("aws/vpc", "m1")).unwrap(), 1);
+    assert_eq!(remote.0.borrow().put_keys[0], "data/aws/vpc/m1/s/latest");
+    // m2 stays dirty for the next push.
+    assert_eq!(a.push(), 1);
+    assert_eq!(a.push(), 0);
+}
+
+#[test]
+fn two_phase_push_uploads_first_and_commits_later() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.push();
+    a.save("data/t/m/n/latest", "1");
+    let m = a.engine.prepare(&opts()).unwrap();
+    assert_eq!((m.pushed, m.deleted), (1, 0));
+    assert_eq!(remote.text("data/t/m/n/latest").as_deref(), Some("1"));
+    assert!(remote.text(INDEX_FILE).is_none_or(|t| !t.contains("latest")), "index untouched");
+    // A mark between prepare and commit survives the commit.
+    a.save("data/t/m/n/2", "x");
+    assert_eq!(a.engine.commit_manifest(&m, &opts()).unwrap(), 1);
+    assert_eq!(index_keys(&remote, INDEX_FILE), vec!["data/t/m/n/latest"]);
+    assert_eq!(a.push(), 1);
+    // Manifests are checked.
+    let bogus = PushManifest { pushed: 0, deleted: 0, payload: "{}".into() };
+    assert!(matches!(a.engine.commit_manifest(&bogus, &opts()), Err(Error::InvalidArgument(_))));
+    let empty = a.engine.prepare(&opts()).unwrap();
+    assert!(matches!(a.engine.commit_manifest(&empty, &opts().ns("other")), Err(Error::InvalidArgument(_))));
+    assert_eq!(a.engine.commit_manifest(&empty, &opts()).unwrap(), 0);
+}
+
+#[test]
+fn preview_counts_without_changing_anything() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("old", "1");
+    a.write("gone", "1");
+    a.push();
+    a.save("old", "2");
+    a.save("new", "1");
+    a.mark("gone");
+    a.rm("gone");
+    remote.reset_counters();
+    let p = a.engine.preview(&opts()).unwrap();
+    assert_eq!((p.total, p.new, p.changed, p.deleted), (3, 1, 1, 1));
+    assert_eq!((remote.0.borrow().puts, remote.0.borrow().deletes), (0, 0));
+    assert_eq!(a.push(), 3);
+    assert_eq!(a.engine.preview(&opts()).unwrap().total, 0);
+}
+
+#[test]
+fn corrupt_remote_index_is_reported_and_left_alone() {
+    let remote = MemoryRemote::default();
+    remote.raw_put(INDEX_FILE, b"{not json");
+    let mut a = Cache::new(&remote);
+    a.write("f", "1");
+    match a.engine.push(&opts()) {
+        Err(Error::CorruptData(m)) => assert!(m.contains("mem://.datastore-index.json"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(a.engine.pull(&opts()), Err(Error::CorruptData(_))));
+    assert_eq!(remote.text(INDEX_FILE).as_deref(), Some("{not json"));
+}
+
+#[test]
+fn internal_files_never_cross() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    for f in [".datastore.lock", "data/t/m/.lock", "_index/s.json", "_control/k", "x/.namespace.json", "_catalog.db", "f"] {
+        a.write(f, "x");
+    }
+    assert_eq!(a.push(), 1);
+    assert_eq!(remote.keys(), vec![INDEX_FILE.to_string(), "f".to_string()]);
+    a.mark(".datastore.lock"); // a no-op, never an error
+    assert_eq!(a.push(), 0);
+}
+
+#[test]
+fn bad_arguments_and_deadlines() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    for bad in ["/abs", "a/../b", "a\\b", "", "a\0b"] {
+        assert!(matches!(a.engine.mark(&opts().rel(bad)), Err(Error::InvalidArgument(_))), "{bad:?}");
+    }
+    a.write("f", "1");
+    let mut o = opts();
+    o.timeout_ms = Some(0);
+    assert!(matches!(a.engine.push(&o), Err(Error::Aborted(_))));
+    assert_eq!(a.push(), 1, "an aborted push leaves the work for the next");
+}
