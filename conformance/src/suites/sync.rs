@@ -144,7 +144,7 @@ pub(crate) fn checks() -> Vec<Check> {
         check!(
             "sync.hydrate-atomic",
             Suite::Sync,
-            "lazy-hydration: hydrate-file replaces the file atomically (a new file renamed into place)",
+            "lazy-hydration: hydrate-file replaces an outdated copy atomically (a complete new file renamed into place)",
             hydrate_atomic
         ),
         check!(
@@ -916,14 +916,23 @@ async fn hydrate_file(cx: Ctx) -> Outcome {
 }
 
 async fn hydrate_atomic(cx: Ctx) -> Outcome {
-    let (env, b) = lazy(&cx).await?;
-    let rel = "data/conformance/m2/out/1/raw";
-    let remote = env.a.read(rel).unwrap_or_default();
-    // A stale copy with a second name outside the cache: replacing the file
-    // by rename leaves the second name's content alone; writing in place
+    let (env, b) = Env::seeded(&cx).await?;
+    if !env.caps().await?.lazy_hydration {
+        skip!("lazy-hydration is not advertised");
+    }
+    // B holds a clean copy of `rel`; A changes it remotely. B's copy gets a
+    // second name outside the cache: replacing the file by renaming a new
+    // one over it leaves the second name's content alone, writing in place
     // changes it.
-    let stale = b"stale placeholder".to_vec();
-    b.write(rel, &stale)?;
+    let rel = "data/conformance/m2/out/1/raw";
+    let old = b.read(rel).unwrap_or_default();
+    let new: Vec<u8> = old
+        .iter()
+        .map(|c| c.wrapping_add(1))
+        .chain(*b"grown")
+        .collect();
+    env.a.save(rel, &new).await?;
+    expect_count("push of the new content", env.a.push().await?, 1)?;
     let probe = cx.scratch("probe")?.join("hardlink");
     if std::fs::hard_link(b.path(rel), &probe).is_err() {
         skip!(
@@ -934,27 +943,19 @@ async fn hydrate_atomic(cx: Ctx) -> Outcome {
         .svc
         .hydrate_file(rel, &SyncOptions::default())
         .await
-        .or_fail("hydrate-file")?;
+        .or_fail(&format!("hydrate-file({rel}) over a clean, outdated copy"))?;
     ensure!(
         got,
         "hydrate-file({rel}) returned false for a file the remote has"
     );
-    let now = b.read(rel).unwrap_or_default();
-    if now == stale {
-        skip!(
-            "hydrate-file left an existing local file as it was; atomic replacement cannot be observed"
-        );
-    }
     ensure!(
-        now == remote,
-        "hydrate-file wrote {} bytes that differ from the remote's {}",
-        now.len(),
-        remote.len()
+        b.read(rel) == Some(new),
+        "after hydrate-file returned true, {rel} does not hold the remote content"
     );
     let linked = std::fs::read(&probe).or_fail("reading the probe link")?;
     ensure!(
-        linked == stale,
-        "hydrate-file wrote into the existing file in place instead of renaming a new file over it"
+        linked == old,
+        "hydrate-file wrote into the existing file in place instead of renaming a complete new file over it"
     );
     Ok(())
 }
@@ -1039,23 +1040,33 @@ async fn namespaces_apart(cx: Ctx) -> Outcome {
     if !env.caps().await?.namespaced_sync {
         skip!("namespaced-sync is not advertised");
     }
+    // As core does: rel-paths carry the namespace as their first segment and
+    // every call names the namespace it works in.
+    let ns = |n: &str| SyncOptions::default().namespace(n);
+    let mark_in = |n: &str, rel: &str| SyncOptions::rel_path(rel).namespace(n);
     let (ra, rb) = (
         "alpha/data/conformance/m1/out/latest",
         "beta/data/conformance/m1/out/latest",
     );
+    env.a
+        .svc
+        .mark_dirty(&mark_in("alpha", ra))
+        .await
+        .or_fail("mark-dirty in alpha")?;
     env.a.write(ra, b"alpha")?;
+    env.a
+        .svc
+        .mark_dirty(&mark_in("beta", rb))
+        .await
+        .or_fail("mark-dirty in beta")?;
     env.a.write(rb, b"beta")?;
-    env.a.mark_bulk().await?;
     expect_count(
         "push of namespace alpha",
-        env.a
-            .push_with(&SyncOptions::default().namespace("alpha"))
-            .await?,
+        env.a.push_with(&ns("alpha")).await?,
         1,
     )?;
     let b = env.side("B").await?;
-    b.pull_with(&SyncOptions::default().namespace("beta"))
-        .await?;
+    b.pull_with(&ns("beta")).await?;
     ensure!(
         b.read(rb).is_none(),
         "namespace beta was never pushed but a pull of beta brought {rb}"
@@ -1064,8 +1075,7 @@ async fn namespaces_apart(cx: Ctx) -> Outcome {
         b.read(ra).is_none(),
         "a pull of namespace beta brought alpha's {ra}"
     );
-    b.pull_with(&SyncOptions::default().namespace("alpha"))
-        .await?;
+    b.pull_with(&ns("alpha")).await?;
     ensure!(
         b.read(ra).as_deref() == Some(b"alpha".as_slice()),
         "a pull of namespace alpha did not bring {ra}"
@@ -1074,19 +1084,24 @@ async fn namespaces_apart(cx: Ctx) -> Outcome {
         b.read(rb).is_none(),
         "a pull of namespace alpha brought beta's {rb}"
     );
-    env.a.mark_bulk().await?;
     expect_count(
         "push of namespace beta",
-        env.a
-            .push_with(&SyncOptions::default().namespace("beta"))
-            .await?,
+        env.a.push_with(&ns("beta")).await?,
         1,
     )?;
-    b.pull_with(&SyncOptions::default().namespace("beta"))
-        .await?;
+    expect_count(
+        "push of namespace alpha again",
+        env.a.push_with(&ns("alpha")).await?,
+        0,
+    )?;
+    b.pull_with(&ns("beta")).await?;
     ensure!(
         b.read(rb).as_deref() == Some(b"beta".as_slice()),
         "a pull of namespace beta did not bring {rb}"
+    );
+    ensure!(
+        b.read(ra).as_deref() == Some(b"alpha".as_slice()),
+        "a pull of namespace beta changed alpha's {ra}"
     );
     Ok(())
 }

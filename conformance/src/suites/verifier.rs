@@ -25,6 +25,12 @@ pub(crate) fn checks() -> Vec<Check> {
             unhealthy
         ),
         check!(
+            "verifier.missing-directory",
+            Suite::Verifier,
+            "verify reports a datastore whose directory does not exist unhealthy with a reason",
+            missing_directory
+        ),
+        check!(
             "verifier.latency-non-negative",
             Suite::Verifier,
             "latency-ms is finite and never negative, healthy or not",
