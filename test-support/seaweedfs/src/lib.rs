@@ -1,0 +1,1 @@
+//! SeaweedFS test fixture (in progress).
