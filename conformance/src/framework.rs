@@ -267,18 +267,7 @@ pub(crate) async fn run_checks(
             id: check.id,
         };
         let started = Instant::now();
-        let body = AssertUnwindSafe((check.run)(cx)).catch_unwind();
-        let status = match tokio::time::timeout(subject.check_timeout, body).await {
-            Ok(Ok(Ok(()))) => Status::Pass,
-            Ok(Ok(Err(status))) => status,
-            Ok(Err(panic)) => {
-                Status::Fail(format!("the check panicked: {}", panic_message(&panic)))
-            }
-            Err(_) => Status::Fail(format!(
-                "the check did not finish within {}s",
-                subject.check_timeout.as_secs()
-            )),
-        };
+        let status = settle((check.run)(cx), subject.check_timeout).await;
         results.push(CheckResult {
             id: check.id,
             suite: check.suite,
@@ -288,6 +277,19 @@ pub(crate) async fn run_checks(
         });
     }
     results
+}
+
+/// Await a check body within `timeout`; a panic or a timeout is a failure.
+pub(crate) async fn settle(body: impl Future<Output = Outcome>, timeout: Duration) -> Status {
+    match tokio::time::timeout(timeout, AssertUnwindSafe(body).catch_unwind()).await {
+        Ok(Ok(Ok(()))) => Status::Pass,
+        Ok(Ok(Err(status))) => status,
+        Ok(Err(panic)) => Status::Fail(format!("the check panicked: {}", panic_message(&panic))),
+        Err(_) => Status::Fail(format!(
+            "the check did not finish within {} ms",
+            timeout.as_millis()
+        )),
+    }
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -491,6 +493,33 @@ impl Fixture {
             None => Err(Status::Skipped(
                 "the provider has no sync service (create-sync-service returned none)".into(),
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn panics_and_timeouts_become_failures() {
+        let t = Duration::from_millis(100);
+        assert_eq!(settle(async { Ok(()) }, t).await, Status::Pass);
+        assert_eq!(
+            settle(async { Err(Status::Skipped("why".into())) }, t).await,
+            Status::Skipped("why".into())
+        );
+        match settle(async { panic!("boom") }, t).await {
+            Status::Fail(m) => assert!(m.contains("panicked") && m.contains("boom"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok(())
+        };
+        match settle(slow, t).await {
+            Status::Fail(m) => assert!(m.contains("did not finish"), "{m}"),
+            other => panic!("{other:?}"),
         }
     }
 }
