@@ -48,12 +48,22 @@ pub use serde_json;
 
 /// Export `$datastore` (a type implementing [`Datastore`]) as the
 /// component's `datastore-provider` world. Use once, at the crate root of a
-/// `cdylib` built for `wasm32-wasip2`.
+/// `cdylib` built for `wasm32-wasip2`. On other targets (native unit tests)
+/// it only checks the type, since the export symbols exist only in a
+/// component.
 #[macro_export]
 macro_rules! export_datastore {
     ($datastore:ty) => {
-        #[doc(hidden)]
-        type __SwampDatastoreExport = $crate::Export<$datastore>;
-        $crate::bindings::export!(__SwampDatastoreExport with_types_in $crate::bindings);
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __SwampDatastoreExport = $crate::Export<$datastore>;
+            $crate::bindings::export!(__SwampDatastoreExport with_types_in $crate::bindings);
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() = $crate::__assert_datastore::<$datastore>;
     };
 }
+
+/// Compile-time check used by [`export_datastore!`] off the wasm target.
+#[doc(hidden)]
+pub fn __assert_datastore<D: Datastore>() {}

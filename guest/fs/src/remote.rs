@@ -1,0 +1,273 @@
+//! The shared directory as the sync engine's remote store. Objects are
+//! files at `{share}/{key}`, written atomically (temp file, fsync, rename).
+//!
+//! Index writes must be safe against writers on other machines without a
+//! compare-and-swap primitive, so [`FsRemote::put_if`] serialises them with
+//! a short-lived mutex file `[{ns}/]_index/.lock` (internal twice over:
+//! under `_index/` and named `.lock`), compares the index's fingerprint
+//! under it, and only then replaces the index.
+//!
+//! Fingerprints are `{size}-{mtime in ns}` of the index file: a stat, so
+//! the zero-diff pull costs O(1). Every write made under the mutex is
+//! forced to produce a fingerprint different from the one it replaces.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use swamp_datastore_sdk::sync::local::{self, sha256_hex};
+use swamp_datastore_sdk::sync::{CasOutcome, Fingerprint, RemoteObject, RemoteStore};
+use swamp_datastore_sdk::{atomic_file, iso_time, nonce, Error, Result};
+
+use crate::claim;
+
+/// How long a writer waits for the index mutex before `unavailable`.
+const MUTEX_WAIT: Duration = Duration::from_secs(10);
+/// A mutex file older than this was left by a crashed writer.
+const MUTEX_STALE: Duration = Duration::from_secs(30);
+
+/// A directory used as a remote store.
+#[derive(Debug, Clone)]
+pub struct FsRemote {
+    root: PathBuf,
+}
+
+fn fingerprint_of(meta: &fs::Metadata) -> Option<Fingerprint> {
+    let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    Some(Fingerprint(format!("{}-{}", meta.len(), mtime.as_nanos())))
+}
+
+impl FsRemote {
+    /// The store rooted at `root` (the configured share).
+    pub fn new(root: impl Into<PathBuf>) -> FsRemote {
+        FsRemote { root: root.into() }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        let mut p = self.root.clone();
+        for s in key.split('/').filter(|s| !s.is_empty()) {
+            p.push(s);
+        }
+        p
+    }
+
+    /// A fingerprint from a stat; falls back to the content hash where the
+    /// filesystem has no mtime.
+    fn stat_fingerprint(&self, path: &Path) -> Result<Option<Fingerprint>> {
+        match fs::metadata(path) {
+            Ok(m) => match fingerprint_of(&m) {
+                Some(fp) => Ok(Some(fp)),
+                None => Ok(Some(Fingerprint(format!("sha-{}", local::hash_file(path)?.0)))),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(path.display(), e)),
+        }
+    }
+
+    /// Take the index mutex next to `key`; returns its path and body.
+    fn lock_index(&self, key: &str) -> Result<(PathBuf, Vec<u8>)> {
+        let dir = match key.rsplit_once('/') {
+            Some((parent, _)) => format!("{parent}/_index/.lock"),
+            None => "_index/.lock".to_string(),
+        };
+        let mutex = self.path(&dir);
+        let body = format!("{} {}", nonce::new_nonce(), iso_time::now_millis()).into_bytes();
+        let start = Instant::now();
+        loop {
+            let tmp = atomic_file::write_temp(&mutex, &body)?;
+            if claim::publish_exclusive(&tmp, &mutex, &body)? {
+                return Ok((mutex, body));
+            }
+            // Left behind by a crashed writer? Remove it only if unchanged.
+            if let Ok(m) = fs::metadata(&mutex)
+                && let Ok(age) = m.modified().map(|t| SystemTime::now().duration_since(t).unwrap_or_default())
+                && age > MUTEX_STALE
+                && let Some(stale) = atomic_file::read_optional(&mutex)?
+            {
+                claim::remove_if_same(&mutex, &stale)?;
+                continue;
+            }
+            if start.elapsed() > MUTEX_WAIT {
+                return Err(Error::Unavailable(format!(
+                    "the index mutex {} stayed taken for {} s; another writer is busy or crashed (it expires after {} s)",
+                    mutex.display(),
+                    MUTEX_WAIT.as_secs(),
+                    MUTEX_STALE.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(2 + nonce::random_below(8)));
+        }
+    }
+
+    /// Under the mutex: replace `path` with `bytes`, with a fingerprint
+    /// guaranteed to differ from `old`.
+    fn replace_distinct(&self, path: &Path, bytes: &[u8], old: Option<&Fingerprint>) -> Result<Fingerprint> {
+        for _ in 0..200 {
+            let tmp = atomic_file::write_temp(path, bytes)?;
+            let fp = self.stat_fingerprint(&tmp)?;
+            if fp.is_some() && fp.as_ref() != old {
+                fs::rename(&tmp, path).map_err(|e| {
+                    let _ = fs::remove_file(&tmp);
+                    Error::io(path.display(), e)
+                })?;
+                return self
+                    .stat_fingerprint(path)?
+                    .ok_or_else(|| Error::Internal(format!("{} vanished right after it was written", path.display())));
+            }
+            // Same size within one mtime tick: wait for the clock to move.
+            let _ = fs::remove_file(&tmp);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Err(Error::Unavailable(format!(
+            "could not give {} a new fingerprint: the filesystem clock does not advance",
+            path.display()
+        )))
+    }
+}
+
+impl RemoteStore for FsRemote {
+    fn describe(&self, key: &str) -> String {
+        self.path(key).display().to_string()
+    }
+
+    fn get(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
+        atomic_file::read_optional(&self.path(key))
+    }
+
+    fn put(&mut self, key: &str, bytes: &[u8]) -> Result<()> {
+        atomic_file::write_atomic(&self.path(key), bytes)
+    }
+
+    fn delete(&mut self, key: &str) -> Result<()> {
+        let p = self.path(key);
+        match fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(p.display(), e)),
+        }
+        if let Some(parent) = p.parent() {
+            local::prune_empty_dirs(&self.root, parent);
+        }
+        Ok(())
+    }
+
+    fn list(&mut self, prefix: &str) -> Result<Vec<RemoteObject>> {
+        let start = prefix.trim_end_matches('/');
+        let mut out = Vec::new();
+        for rel in local::walk(&self.root, start, &|_, _| false)? {
+            let path = self.path(&rel);
+            let Ok(meta) = fs::metadata(&path) else { continue };
+            let bytes = match fs::read(&path) {
+                Ok(b) => b,
+                Err(_) => continue, // vanished while listing
+            };
+            out.push(RemoteObject {
+                key: rel,
+                size: meta.len(),
+                last_modified: meta
+                    .modified()
+                    .map(|t| iso_time::format_millis(t.into()))
+                    .unwrap_or_default(),
+                sha256: Some(sha256_hex(&bytes)),
+            });
+        }
+        Ok(out)
+    }
+
+    fn get_versioned(&mut self, key: &str) -> Result<Option<(Vec<u8>, Fingerprint)>> {
+        use std::io::Read;
+        let p = self.path(key);
+        let mut f = match fs::File::open(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(p.display(), e)),
+        };
+        // The handle pins one file: its metadata describes exactly the bytes
+        // read, even if a writer renames a new index into place meanwhile.
+        let meta = f.metadata().map_err(|e| Error::io(p.display(), e))?;
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).map_err(|e| Error::io(p.display(), e))?;
+        let fp = fingerprint_of(&meta).unwrap_or_else(|| Fingerprint(format!("sha-{}", sha256_hex(&bytes))));
+        Ok(Some((bytes, fp)))
+    }
+
+    fn fingerprint(&mut self, key: &str) -> Result<Option<Fingerprint>> {
+        self.stat_fingerprint(&self.path(key))
+    }
+
+    fn put_if(&mut self, key: &str, bytes: &[u8], expected: Option<&Fingerprint>) -> Result<CasOutcome> {
+        let path = self.path(key);
+        let (mutex, body) = self.lock_index(key)?;
+        let outcome = (|| {
+            let current = self.stat_fingerprint(&path)?;
+            if current.as_ref() != expected {
+                return Ok(CasOutcome::Conflict);
+            }
+            Ok(CasOutcome::Written(self.replace_distinct(&path, bytes, current.as_ref())?))
+        })();
+        claim::remove_if_same(&mutex, &body)?;
+        if let Some(dir) = mutex.parent() {
+            let _ = fs::remove_dir(dir); // tidy: `_index/` only if now empty
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_and_listing() {
+        let d = tempfile::tempdir().unwrap();
+        let mut r = FsRemote::new(d.path());
+        assert_eq!(r.get("a/b").unwrap(), None);
+        r.put("a/b", b"x").unwrap();
+        r.put("ns/c", b"yy").unwrap();
+        assert_eq!(r.get("a/b").unwrap().unwrap(), b"x");
+        let all: Vec<_> = r.list("").unwrap().into_iter().map(|o| o.key).collect();
+        assert_eq!(all, vec!["a/b", "ns/c"]);
+        let ns = r.list("ns/").unwrap();
+        assert_eq!(ns[0].key, "ns/c");
+        assert_eq!(ns[0].size, 2);
+        assert_eq!(ns[0].sha256.as_deref(), Some(sha256_hex(b"yy").as_str()));
+        r.delete("a/b").unwrap();
+        r.delete("a/b").unwrap();
+        assert!(!d.path().join("a").exists(), "empty dirs pruned");
+    }
+
+    #[test]
+    fn compare_and_swap_on_the_index() {
+        let d = tempfile::tempdir().unwrap();
+        let mut r = FsRemote::new(d.path());
+        let k = ".datastore-index.json";
+        let CasOutcome::Written(f1) = r.put_if(k, b"{1}", None).unwrap() else { panic!() };
+        assert_eq!(r.put_if(k, b"{2}", None).unwrap(), CasOutcome::Conflict);
+        // Same size, written right away: still a new fingerprint.
+        let CasOutcome::Written(f2) = r.put_if(k, b"{3}", Some(&f1)).unwrap() else { panic!() };
+        assert_ne!(f1, f2);
+        assert_eq!(r.put_if(k, b"{4}", Some(&f1)).unwrap(), CasOutcome::Conflict);
+        assert_eq!(r.fingerprint(k).unwrap(), Some(f2.clone()));
+        let (bytes, f) = r.get_versioned(k).unwrap().unwrap();
+        assert_eq!((bytes.as_slice(), f), (&b"{3}"[..], f2));
+        // The mutex is gone afterwards.
+        assert!(!d.path().join("_index").exists());
+        // Namespaced index: mutex beside it.
+        r.put_if("ns/.datastore-index.json", b"{}", None).unwrap();
+        assert!(!d.path().join("ns/_index").exists());
+    }
+
+    #[test]
+    fn a_crashed_writers_mutex_expires_only_when_old() {
+        let d = tempfile::tempdir().unwrap();
+        let r = FsRemote::new(d.path());
+        let m = d.path().join("_index/.lock");
+        fs::create_dir_all(m.parent().unwrap()).unwrap();
+        fs::write(&m, b"someone").unwrap();
+        let old = SystemTime::now() - Duration::from_secs(60);
+        fs::File::options().write(true).open(&m).unwrap().set_modified(old).unwrap();
+        let (path, _) = r.lock_index(".datastore-index.json").unwrap();
+        assert_eq!(path, m);
+        assert_ne!(fs::read(&m).unwrap(), b"someone");
+    }
+}
