@@ -13,7 +13,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::Path;
 
-use swamp_datastore_sdk::{atomic_file, Error, Result};
+use swamp_datastore_sdk::{Error, Result, atomic_file};
 
 /// Publish the finished temporary file `tmp` at `dest` unless `dest`
 /// exists. Returns whether it was published; `tmp` is always removed.

@@ -2,9 +2,9 @@
 //! validates and reads sandbox grants from) and the same rules checked
 //! again in Rust, reporting every problem.
 
+use swamp_datastore_sdk::Result;
 use swamp_datastore_sdk::config::ConfigCheck;
 use swamp_datastore_sdk::serde_json::Value;
-use swamp_datastore_sdk::Result;
 
 /// JSON Schema (draft 2020-12). `x-swamp-mount` asks the host to mount
 /// `path` at the same absolute path inside the guest.
@@ -56,21 +56,28 @@ impl FsConfig {
                 cache,
             }),
             // finish() already failed for these; keep the compiler honest.
-            _ => Err(swamp_datastore_sdk::Error::invalid_config("/path", "'path' is required")),
+            _ => Err(swamp_datastore_sdk::Error::invalid_config(
+                "/path",
+                "'path' is required",
+            )),
         }
     }
 }
 
 fn trim_trailing_slash(p: &str) -> String {
     let t = p.trim_end_matches('/');
-    if t.is_empty() { "/".to_string() } else { t.to_string() }
+    if t.is_empty() {
+        "/".to_string()
+    } else {
+        t.to_string()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use swamp_datastore_sdk::serde_json::json;
     use swamp_datastore_sdk::Error;
+    use swamp_datastore_sdk::serde_json::json;
 
     fn problems(v: Value) -> Vec<(String, String)> {
         match FsConfig::parse(&v) {
@@ -91,9 +98,16 @@ mod tests {
     fn valid_configs() {
         assert_eq!(
             FsConfig::parse(&json!({"path": "/data/store/"})).unwrap(),
-            FsConfig { path: "/data/store".into(), cache: false }
+            FsConfig {
+                path: "/data/store".into(),
+                cache: false
+            }
         );
-        assert!(FsConfig::parse(&json!({"path": "/s", "cache": true})).unwrap().cache);
+        assert!(
+            FsConfig::parse(&json!({"path": "/s", "cache": true}))
+                .unwrap()
+                .cache
+        );
         assert_eq!(FsConfig::parse(&json!({"path": "/"})).unwrap().path, "/");
     }
 
@@ -106,7 +120,11 @@ mod tests {
         assert!(p[1].1.contains("boolean"));
         assert!(p[2].1.contains("unknown field"));
         assert_eq!(problems(json!({"path": 3}))[0].0, "/path");
-        assert!(problems(json!({"path": "relative/dir"}))[0].1.contains("absolute"));
+        assert!(
+            problems(json!({"path": "relative/dir"}))[0]
+                .1
+                .contains("absolute")
+        );
         assert!(problems(json!({"path": ""}))[0].1.contains("empty"));
         assert_eq!(problems(json!("x"))[0].0, "");
         let both = problems(json!({"path": "rel", "cache": 1}));

@@ -18,7 +18,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use swamp_datastore_sdk::{
-    atomic_file, iso_time, nonce, Error, HolderIdentity, Lock, LockInfo, LockOptions, RelPath, Result,
+    Error, HolderIdentity, Lock, LockInfo, LockOptions, RelPath, Result, atomic_file, iso_time,
+    nonce,
 };
 
 use crate::claim;
@@ -45,7 +46,11 @@ pub struct FileLock {
 
 impl FileLock {
     /// A lock on `options.lock_key` below `datastore_path`. No I/O.
-    pub fn new(datastore_path: &str, options: &LockOptions, who: HolderIdentity) -> Result<FileLock> {
+    pub fn new(
+        datastore_path: &str,
+        options: &LockOptions,
+        who: HolderIdentity,
+    ) -> Result<FileLock> {
         if !datastore_path.starts_with('/') {
             return Err(Error::InvalidArgument(format!(
                 "datastore path {datastore_path:?} must be absolute"
@@ -158,7 +163,9 @@ impl Lock for FileLock {
                     }
                 }
             }
-            let remaining = self.max_wait_ms.saturating_sub(start.elapsed().as_millis() as u64);
+            let remaining = self
+                .max_wait_ms
+                .saturating_sub(start.elapsed().as_millis() as u64);
             self.pause(remaining);
         }
     }
@@ -200,10 +207,15 @@ impl Lock for FileLock {
 
     fn heartbeat(&mut self) -> Result<()> {
         let Some(nonce) = self.held.clone() else {
-            return Err(Error::LockLost(format!("lock {} is not held by this handle", self.key)));
+            return Err(Error::LockLost(format!(
+                "lock {} is not held by this handle",
+                self.key
+            )));
         };
         let (info, bytes) = match self.read()? {
-            Current::Valid(info, bytes) if info.nonce.as_deref() == Some(nonce.as_str()) => (info, bytes),
+            Current::Valid(info, bytes) if info.nonce.as_deref() == Some(nonce.as_str()) => {
+                (info, bytes)
+            }
             Current::Valid(info, _) => {
                 self.held = None;
                 return Err(Error::LockLost(format!(
@@ -213,20 +225,35 @@ impl Lock for FileLock {
             }
             _ => {
                 self.held = None;
-                return Err(Error::LockLost(format!("lock file {} is gone or unreadable", self.describe())));
+                return Err(Error::LockLost(format!(
+                    "lock file {} is gone or unreadable",
+                    self.describe()
+                )));
             }
         };
-        // Prepare the renewed body first so the file is absent only for a
-        // rename and a link.
+        let age_ms = info.age_ms(iso_time::now());
         let mut renewed = info;
         renewed.acquired_at = iso_time::now_millis();
         renewed.ttl_ms = self.ttl_ms;
         let body = renewed.to_json();
+        if age_ms.saturating_mul(2) <= self.ttl_ms {
+            // Well inside the lease nobody may take the lock over, so a
+            // rename over the file is safe, and the lock file never
+            // disappears: contenders keep failing their exclusive create.
+            return atomic_file::write_atomic(&self.path, body.as_bytes());
+        }
+        // Late in the lease (or past it) a contender may be taking the lock
+        // over right now. Then replace the file only if it still holds the
+        // bytes we read, and publish the renewal exclusively: we may lose
+        // the lock to a racing contender, but two holders never coexist.
         let tmp = atomic_file::write_temp(&self.path, body.as_bytes())?;
         if !claim::remove_if_same(&self.path, &bytes)? {
             let _ = fs::remove_file(&tmp);
             self.held = None;
-            return Err(Error::LockLost(format!("lock {} changed hands during the heartbeat", self.key)));
+            return Err(Error::LockLost(format!(
+                "lock {} changed hands during the heartbeat",
+                self.key
+            )));
         }
         if !claim::publish_exclusive(&tmp, &self.path, body.as_bytes())? {
             self.held = None;
@@ -288,7 +315,11 @@ mod tests {
         l.release().unwrap(); // idempotent
         assert_eq!(l.inspect().unwrap(), None);
         l.acquire().unwrap();
-        assert_ne!(l.inspect().unwrap().unwrap().nonce, info.nonce, "fresh nonce per acquire");
+        assert_ne!(
+            l.inspect().unwrap().unwrap().nonce,
+            info.nonce,
+            "fresh nonce per acquire"
+        );
         // No temporary files are left behind.
         assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
     }
@@ -300,7 +331,11 @@ mod tests {
         let mut b = lock(d.path(), &opts(30_000, 120), "bob");
         a.acquire().unwrap();
         match b.acquire() {
-            Err(Error::LockTimeout { lock_key, holder, waited_ms }) => {
+            Err(Error::LockTimeout {
+                lock_key,
+                holder,
+                waited_ms,
+            }) => {
                 assert_eq!(lock_key, ".datastore.lock");
                 assert_eq!(holder.unwrap().holder, "ann@box");
                 assert!(waited_ms >= 120);
@@ -343,6 +378,23 @@ mod tests {
     }
 
     #[test]
+    fn late_heartbeat_renews_through_the_guarded_path() {
+        let d = tempfile::tempdir().unwrap();
+        let mut a = lock(d.path(), &opts(60, 100), "ann");
+        a.acquire().unwrap();
+        std::thread::sleep(Duration::from_millis(40)); // past half the TTL
+        a.heartbeat().unwrap();
+        assert_eq!(a.inspect().unwrap().unwrap().holder, "ann@box");
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+        // Past the TTL and already taken over: lost, successor intact.
+        std::thread::sleep(Duration::from_millis(80));
+        let mut b = lock(d.path(), &opts(30_000, 1_000), "bob");
+        b.acquire().unwrap();
+        assert!(matches!(a.heartbeat(), Err(Error::LockLost(_))));
+        assert_eq!(b.inspect().unwrap().unwrap().holder, "bob@box");
+    }
+
+    #[test]
     fn force_release_only_on_matching_nonce() {
         let d = tempfile::tempdir().unwrap();
         let mut a = lock(d.path(), &opts(30_000, 100), "ann");
@@ -367,8 +419,15 @@ mod tests {
             Err(Error::CorruptData(m)) => assert!(m.contains(".datastore.lock")),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(a.acquire(), Err(Error::LockTimeout { holder: None, .. })));
-        assert_eq!(fs::read_to_string(&p).unwrap(), "{half a lock", "not overwritten");
+        assert!(matches!(
+            a.acquire(),
+            Err(Error::LockTimeout { holder: None, .. })
+        ));
+        assert_eq!(
+            fs::read_to_string(&p).unwrap(),
+            "{half a lock",
+            "not overwritten"
+        );
         std::thread::sleep(Duration::from_millis(250));
         a.acquire().unwrap();
         assert_eq!(a.inspect().unwrap().unwrap().holder, "ann@box");
@@ -385,9 +444,18 @@ mod tests {
         assert_eq!(l.lock_key(), "data/aws/vpc/m1/.lock");
         for bad in ["../x", "/abs", "a\\b", ""] {
             o.lock_key = Some(bad.into());
-            assert!(matches!(FileLock::new("/d", &o, who("a")), Err(Error::InvalidArgument(_))), "{bad}");
+            assert!(
+                matches!(
+                    FileLock::new("/d", &o, who("a")),
+                    Err(Error::InvalidArgument(_))
+                ),
+                "{bad}"
+            );
         }
-        assert!(matches!(FileLock::new("rel", &opts(1, 1), who("a")), Err(Error::InvalidArgument(_))));
+        assert!(matches!(
+            FileLock::new("rel", &opts(1, 1), who("a")),
+            Err(Error::InvalidArgument(_))
+        ));
     }
 
     #[test]

@@ -3,9 +3,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use swamp_datastore_sdk::namespace::{self, NamespaceManifest, MANIFEST};
+use swamp_datastore_sdk::namespace::{self, MANIFEST, NamespaceManifest};
 use swamp_datastore_sdk::serde_json;
-use swamp_datastore_sdk::{atomic_file, iso_time, Error, Result};
+use swamp_datastore_sdk::{Error, Result, atomic_file, iso_time};
 
 use crate::claim;
 
@@ -60,7 +60,9 @@ pub fn register(datastore_path: &str, ns: &str, repo_id: &str) -> Result<()> {
             if claim::publish_exclusive(&tmp, &path, &body)? {
                 Ok(())
             } else {
-                Err(Error::Conflict(format!("Namespace \"{ns}\" is being registered concurrently")))
+                Err(Error::Conflict(format!(
+                    "Namespace \"{ns}\" is being registered concurrently"
+                )))
             }
         }
     }
@@ -77,7 +79,9 @@ pub fn list(datastore_path: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir.display(), e))?;
-        let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
         if namespace::validate(&name).is_ok() && entry.path().join(MANIFEST).is_file() {
             out.push(name);
         }
@@ -98,17 +102,24 @@ mod tests {
         register(p, "team-a", "r1").unwrap();
         register(p, "team-a", "r1").unwrap(); // same repo: refresh
         match register(p, "team-a", "r2") {
-            Err(Error::Conflict(m)) => assert_eq!(m, "Namespace \"team-a\" is already registered by repo r1"),
+            Err(Error::Conflict(m)) => {
+                assert_eq!(m, "Namespace \"team-a\" is already registered by repo r1")
+            }
             other => panic!("{other:?}"),
         }
         register(p, "b", "r2").unwrap();
         fs::create_dir_all(d.path().join("data")).unwrap();
         assert_eq!(list(p).unwrap(), vec!["b", "team-a"]);
         let m: serde_json::Value =
-            serde_json::from_slice(&fs::read(d.path().join("team-a/.namespace.json")).unwrap()).unwrap();
+            serde_json::from_slice(&fs::read(d.path().join("team-a/.namespace.json")).unwrap())
+                .unwrap();
         assert_eq!(m["namespace"], "team-a");
         assert_eq!(m["repoId"], "r1");
-        assert!(list(d.path().join("missing").to_str().unwrap()).unwrap().is_empty());
+        assert!(
+            list(d.path().join("missing").to_str().unwrap())
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -116,13 +127,22 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().to_str().unwrap();
         for bad in ["", "../x", "A", "a/b", "-a"] {
-            assert!(matches!(register(p, bad, "r"), Err(Error::InvalidArgument(_))), "{bad}");
+            assert!(
+                matches!(register(p, bad, "r"), Err(Error::InvalidArgument(_))),
+                "{bad}"
+            );
         }
-        assert!(matches!(register(p, "ok", ""), Err(Error::InvalidArgument(_))));
+        assert!(matches!(
+            register(p, "ok", ""),
+            Err(Error::InvalidArgument(_))
+        ));
         fs::create_dir_all(d.path().join("x")).unwrap();
         fs::write(d.path().join("x/.namespace.json"), "{").unwrap();
         assert!(matches!(register(p, "x", "r"), Err(Error::CorruptData(_))));
-        assert_eq!(fs::read_to_string(d.path().join("x/.namespace.json")).unwrap(), "{");
+        assert_eq!(
+            fs::read_to_string(d.path().join("x/.namespace.json")).unwrap(),
+            "{"
+        );
         assert!(matches!(list("relative"), Err(Error::InvalidArgument(_))));
     }
 }

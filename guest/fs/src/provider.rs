@@ -6,7 +6,8 @@ use std::path::Path;
 
 use swamp_datastore_sdk::sync::SyncEngine;
 use swamp_datastore_sdk::{
-    Error, HolderIdentity, Lock, LockOptions, Provider, ProviderFeatures, Result, SyncService, Verifier,
+    Error, HolderIdentity, Lock, LockOptions, Provider, ProviderFeatures, Result, SyncService,
+    Verifier,
 };
 
 use crate::config::FsConfig;
@@ -26,7 +27,11 @@ pub struct FsProvider {
 
 impl FsProvider {
     /// A provider for a validated config.
-    pub fn new(config: FsConfig, datastore_type: &str, identity: fn() -> HolderIdentity) -> FsProvider {
+    pub fn new(
+        config: FsConfig,
+        datastore_type: &str,
+        identity: fn() -> HolderIdentity,
+    ) -> FsProvider {
         FsProvider {
             config,
             datastore_type: datastore_type.to_string(),
@@ -49,11 +54,18 @@ impl Provider for FsProvider {
     }
 
     fn create_lock(&self, datastore_path: &str, options: LockOptions) -> Result<Box<dyn Lock>> {
-        Ok(Box::new(FileLock::new(datastore_path, &options, (self.identity)())?))
+        Ok(Box::new(FileLock::new(
+            datastore_path,
+            &options,
+            (self.identity)(),
+        )?))
     }
 
     fn create_verifier(&self) -> Result<Box<dyn Verifier>> {
-        Ok(Box::new(FsVerifier::new(&self.config.path, &self.datastore_type)))
+        Ok(Box::new(FsVerifier::new(
+            &self.config.path,
+            &self.datastore_type,
+        )))
     }
 
     fn resolve_datastore_path(&self, _repo_dir: &str) -> Result<String> {
@@ -62,12 +74,18 @@ impl Provider for FsProvider {
         Ok(self.config.path.clone())
     }
 
-    fn create_sync_service(&self, _repo_dir: &str, cache_path: &str) -> Result<Option<Box<dyn SyncService>>> {
+    fn create_sync_service(
+        &self,
+        _repo_dir: &str,
+        cache_path: &str,
+    ) -> Result<Option<Box<dyn SyncService>>> {
         if !self.config.cache {
             return Ok(None);
         }
         if !cache_path.starts_with('/') {
-            return Err(Error::InvalidArgument(format!("cache path {cache_path:?} must be absolute")));
+            return Err(Error::InvalidArgument(format!(
+                "cache path {cache_path:?} must be absolute"
+            )));
         }
         let cache = Path::new(cache_path);
         let share = Path::new(&self.config.path);
@@ -80,7 +98,12 @@ impl Provider for FsProvider {
         Ok(Some(Box::new(SyncEngine::new(FsRemote::new(share), cache))))
     }
 
-    fn register_namespace(&self, datastore_path: &str, namespace: &str, repo_id: &str) -> Result<()> {
+    fn register_namespace(
+        &self,
+        datastore_path: &str,
+        namespace: &str,
+        repo_id: &str,
+    ) -> Result<()> {
         namespaces::register(datastore_path, namespace, repo_id)
     }
 
@@ -118,7 +141,10 @@ mod tests {
         assert!(!p.features().sync);
         assert!(p.features().namespaces);
         assert!(p.create_sync_service("/repo", "/cache").unwrap().is_none());
-        assert_eq!(p.resolve_datastore_path("/repo").unwrap(), d.path().to_str().unwrap());
+        assert_eq!(
+            p.resolve_datastore_path("/repo").unwrap(),
+            d.path().to_str().unwrap()
+        );
         assert_eq!(p.resolve_cache_path("/repo").unwrap(), None);
         assert!(provider(d.path(), true).features().sync);
     }
@@ -128,8 +154,14 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = provider(d.path(), true);
         let inside = d.path().join("cache");
-        assert!(matches!(p.create_sync_service("/r", inside.to_str().unwrap()), Err(Error::InvalidArgument(_))));
-        assert!(matches!(p.create_sync_service("/r", "rel"), Err(Error::InvalidArgument(_))));
+        assert!(matches!(
+            p.create_sync_service("/r", inside.to_str().unwrap()),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            p.create_sync_service("/r", "rel"),
+            Err(Error::InvalidArgument(_))
+        ));
     }
 
     #[test]
@@ -138,10 +170,22 @@ mod tests {
         let c1 = tempfile::tempdir().unwrap();
         let c2 = tempfile::tempdir().unwrap();
         let p = provider(share.path(), true);
-        let mut s1 = p.create_sync_service("/r", c1.path().to_str().unwrap()).unwrap().unwrap();
-        let mut s2 = p.create_sync_service("/r", c2.path().to_str().unwrap()).unwrap().unwrap();
+        let mut s1 = p
+            .create_sync_service("/r", c1.path().to_str().unwrap())
+            .unwrap()
+            .unwrap();
+        let mut s2 = p
+            .create_sync_service("/r", c2.path().to_str().unwrap())
+            .unwrap()
+            .unwrap();
         let caps = s1.capabilities();
-        assert!(caps.lazy_hydration && caps.scoped_sync && caps.namespaced_sync && caps.two_phase_sync && caps.preview_push);
+        assert!(
+            caps.lazy_hydration
+                && caps.scoped_sync
+                && caps.namespaced_sync
+                && caps.two_phase_sync
+                && caps.preview_push
+        );
         let o = SyncOptions::default();
         let rel = "data/aws/vpc/m1/state/1/raw";
         fs::create_dir_all(c1.path().join(rel).parent().unwrap()).unwrap();
@@ -176,12 +220,18 @@ mod tests {
         let c = tempfile::tempdir().unwrap();
         fs::write(share.path().join(".datastore-index.json"), "garbage").unwrap();
         let p = provider(share.path(), true);
-        let mut s = p.create_sync_service("/r", c.path().to_str().unwrap()).unwrap().unwrap();
+        let mut s = p
+            .create_sync_service("/r", c.path().to_str().unwrap())
+            .unwrap()
+            .unwrap();
         match s.pull_changed(&SyncOptions::default()) {
             Err(Error::CorruptData(m)) => assert!(m.contains(".datastore-index.json")),
             Err(e) => panic!("{e:?}"),
             Ok(n) => panic!("pulled {n}"),
         }
-        assert_eq!(fs::read_to_string(share.path().join(".datastore-index.json")).unwrap(), "garbage");
+        assert_eq!(
+            fs::read_to_string(share.path().join(".datastore-index.json")).unwrap(),
+            "garbage"
+        );
     }
 }

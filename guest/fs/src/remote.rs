@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use swamp_datastore_sdk::sync::local::{self, sha256_hex};
 use swamp_datastore_sdk::sync::{CasOutcome, Fingerprint, RemoteObject, RemoteStore};
-use swamp_datastore_sdk::{atomic_file, iso_time, nonce, Error, Result};
+use swamp_datastore_sdk::{Error, Result, atomic_file, iso_time, nonce};
 
 use crate::claim;
 
@@ -57,7 +57,10 @@ impl FsRemote {
         match fs::metadata(path) {
             Ok(m) => match fingerprint_of(&m) {
                 Some(fp) => Ok(Some(fp)),
-                None => Ok(Some(Fingerprint(format!("sha-{}", local::hash_file(path)?.0)))),
+                None => Ok(Some(Fingerprint(format!(
+                    "sha-{}",
+                    local::hash_file(path)?.0
+                )))),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(path.display(), e)),
@@ -80,7 +83,9 @@ impl FsRemote {
             }
             // Left behind by a crashed writer? Remove it only if unchanged.
             if let Ok(m) = fs::metadata(&mutex)
-                && let Ok(age) = m.modified().map(|t| SystemTime::now().duration_since(t).unwrap_or_default())
+                && let Ok(age) = m
+                    .modified()
+                    .map(|t| SystemTime::now().duration_since(t).unwrap_or_default())
                 && age > MUTEX_STALE
                 && let Some(stale) = atomic_file::read_optional(&mutex)?
             {
@@ -101,7 +106,12 @@ impl FsRemote {
 
     /// Under the mutex: replace `path` with `bytes`, with a fingerprint
     /// guaranteed to differ from `old`.
-    fn replace_distinct(&self, path: &Path, bytes: &[u8], old: Option<&Fingerprint>) -> Result<Fingerprint> {
+    fn replace_distinct(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        old: Option<&Fingerprint>,
+    ) -> Result<Fingerprint> {
         for _ in 0..200 {
             let tmp = atomic_file::write_temp(path, bytes)?;
             let fp = self.stat_fingerprint(&tmp)?;
@@ -110,9 +120,12 @@ impl FsRemote {
                     let _ = fs::remove_file(&tmp);
                     Error::io(path.display(), e)
                 })?;
-                return self
-                    .stat_fingerprint(path)?
-                    .ok_or_else(|| Error::Internal(format!("{} vanished right after it was written", path.display())));
+                return self.stat_fingerprint(path)?.ok_or_else(|| {
+                    Error::Internal(format!(
+                        "{} vanished right after it was written",
+                        path.display()
+                    ))
+                });
             }
             // Same size within one mtime tick: wait for the clock to move.
             let _ = fs::remove_file(&tmp);
@@ -156,7 +169,9 @@ impl RemoteStore for FsRemote {
         let mut out = Vec::new();
         for rel in local::walk(&self.root, start, &|_, _| false)? {
             let path = self.path(&rel);
-            let Ok(meta) = fs::metadata(&path) else { continue };
+            let Ok(meta) = fs::metadata(&path) else {
+                continue;
+            };
             let bytes = match fs::read(&path) {
                 Ok(b) => b,
                 Err(_) => continue, // vanished while listing
@@ -186,8 +201,10 @@ impl RemoteStore for FsRemote {
         // read, even if a writer renames a new index into place meanwhile.
         let meta = f.metadata().map_err(|e| Error::io(p.display(), e))?;
         let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes).map_err(|e| Error::io(p.display(), e))?;
-        let fp = fingerprint_of(&meta).unwrap_or_else(|| Fingerprint(format!("sha-{}", sha256_hex(&bytes))));
+        f.read_to_end(&mut bytes)
+            .map_err(|e| Error::io(p.display(), e))?;
+        let fp = fingerprint_of(&meta)
+            .unwrap_or_else(|| Fingerprint(format!("sha-{}", sha256_hex(&bytes))));
         Ok(Some((bytes, fp)))
     }
 
@@ -195,7 +212,12 @@ impl RemoteStore for FsRemote {
         self.stat_fingerprint(&self.path(key))
     }
 
-    fn put_if(&mut self, key: &str, bytes: &[u8], expected: Option<&Fingerprint>) -> Result<CasOutcome> {
+    fn put_if(
+        &mut self,
+        key: &str,
+        bytes: &[u8],
+        expected: Option<&Fingerprint>,
+    ) -> Result<CasOutcome> {
         let path = self.path(key);
         let (mutex, body) = self.lock_index(key)?;
         let outcome = (|| {
@@ -203,7 +225,11 @@ impl RemoteStore for FsRemote {
             if current.as_ref() != expected {
                 return Ok(CasOutcome::Conflict);
             }
-            Ok(CasOutcome::Written(self.replace_distinct(&path, bytes, current.as_ref())?))
+            Ok(CasOutcome::Written(self.replace_distinct(
+                &path,
+                bytes,
+                current.as_ref(),
+            )?))
         })();
         claim::remove_if_same(&mutex, &body)?;
         if let Some(dir) = mutex.parent() {
@@ -241,12 +267,19 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let mut r = FsRemote::new(d.path());
         let k = ".datastore-index.json";
-        let CasOutcome::Written(f1) = r.put_if(k, b"{1}", None).unwrap() else { panic!() };
+        let CasOutcome::Written(f1) = r.put_if(k, b"{1}", None).unwrap() else {
+            panic!()
+        };
         assert_eq!(r.put_if(k, b"{2}", None).unwrap(), CasOutcome::Conflict);
         // Same size, written right away: still a new fingerprint.
-        let CasOutcome::Written(f2) = r.put_if(k, b"{3}", Some(&f1)).unwrap() else { panic!() };
+        let CasOutcome::Written(f2) = r.put_if(k, b"{3}", Some(&f1)).unwrap() else {
+            panic!()
+        };
         assert_ne!(f1, f2);
-        assert_eq!(r.put_if(k, b"{4}", Some(&f1)).unwrap(), CasOutcome::Conflict);
+        assert_eq!(
+            r.put_if(k, b"{4}", Some(&f1)).unwrap(),
+            CasOutcome::Conflict
+        );
         assert_eq!(r.fingerprint(k).unwrap(), Some(f2.clone()));
         let (bytes, f) = r.get_versioned(k).unwrap().unwrap();
         assert_eq!((bytes.as_slice(), f), (&b"{3}"[..], f2));
@@ -265,7 +298,12 @@ mod tests {
         fs::create_dir_all(m.parent().unwrap()).unwrap();
         fs::write(&m, b"someone").unwrap();
         let old = SystemTime::now() - Duration::from_secs(60);
-        fs::File::options().write(true).open(&m).unwrap().set_modified(old).unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&m)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         let (path, _) = r.lock_index(".datastore-index.json").unwrap();
         assert_eq!(path, m);
         assert_ne!(fs::read(&m).unwrap(), b"someone");

@@ -6,7 +6,7 @@ use std::io::{ErrorKind, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use swamp_datastore_sdk::{nonce, HealthResult, Result, Verifier};
+use swamp_datastore_sdk::{HealthResult, Result, Verifier, nonce};
 
 /// Probes one datastore directory.
 pub struct FsVerifier {
@@ -36,7 +36,9 @@ impl FsVerifier {
             Ok(m) if !m.is_dir() => return Err(format!("Path exists but is not a directory: {p}")),
             Ok(_) => {}
         }
-        let probe = self.path.join(format!(".swamp-health-check-{}", nonce::new_nonce()));
+        let probe = self
+            .path
+            .join(format!(".swamp-health-check-{}", nonce::new_nonce()));
         let token = nonce::new_nonce();
         let written = OpenOptions::new()
             .write(true)
@@ -51,10 +53,20 @@ impl FsVerifier {
         let removed = fs::remove_file(&probe);
         match read {
             Ok(b) if b == token.as_bytes() => {}
-            Ok(_) => return Err(format!("Cannot access datastore: the probe file in {p} read back different content")),
-            Err(e) => return Err(format!("Cannot access datastore: reading the probe file in {p} failed: {e}")),
+            Ok(_) => {
+                return Err(format!(
+                    "Cannot access datastore: the probe file in {p} read back different content"
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "Cannot access datastore: reading the probe file in {p} failed: {e}"
+                ));
+            }
         }
-        removed.map_err(|e| format!("Cannot access datastore: deleting the probe file in {p} failed: {e}"))
+        removed.map_err(|e| {
+            format!("Cannot access datastore: deleting the probe file in {p} failed: {e}")
+        })
     }
 }
 
@@ -90,7 +102,10 @@ mod tests {
         assert!(r.message.ends_with("is healthy"));
         assert!(r.latency_ms >= 0.0);
         assert_eq!(r.datastore_type, "@t/fs");
-        assert_eq!(r.details, vec![("path".to_string(), d.path().display().to_string())]);
+        assert_eq!(
+            r.details,
+            vec![("path".to_string(), d.path().display().to_string())]
+        );
         assert_eq!(fs::read_dir(d.path()).unwrap().count(), 0);
     }
 
@@ -98,13 +113,23 @@ mod tests {
     fn missing_directory_and_file_are_unhealthy_with_reasons() {
         let d = tempfile::tempdir().unwrap();
         let missing = d.path().join("nope");
-        let r = FsVerifier::new(missing.to_str().unwrap(), "@t/fs").verify().unwrap();
+        let r = FsVerifier::new(missing.to_str().unwrap(), "@t/fs")
+            .verify()
+            .unwrap();
         assert!(!r.healthy);
-        assert!(r.message.starts_with("Datastore directory does not exist: "));
+        assert!(
+            r.message
+                .starts_with("Datastore directory does not exist: ")
+        );
         let file = d.path().join("f");
         fs::write(&file, "x").unwrap();
-        let r = FsVerifier::new(file.to_str().unwrap(), "@t/fs").verify().unwrap();
+        let r = FsVerifier::new(file.to_str().unwrap(), "@t/fs")
+            .verify()
+            .unwrap();
         assert!(!r.healthy);
-        assert!(r.message.starts_with("Path exists but is not a directory: "));
+        assert!(
+            r.message
+                .starts_with("Path exists but is not a directory: ")
+        );
     }
 }

@@ -27,7 +27,10 @@ impl<'a> ConfigCheck<'a> {
             problems: Vec::new(),
         };
         if c.fields.is_none() {
-            c.problem("", format!("the config must be a JSON object, got {}", kind(config)));
+            c.problem(
+                "",
+                format!("the config must be a JSON object, got {}", kind(config)),
+            );
         }
         c
     }
@@ -59,7 +62,10 @@ impl<'a> ConfigCheck<'a> {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(v) => {
-                self.problem(pointer(field), format!("'{field}' must be a string, got {}", kind(v)));
+                self.problem(
+                    pointer(field),
+                    format!("'{field}' must be a string, got {}", kind(v)),
+                );
                 None
             }
         }
@@ -71,7 +77,10 @@ impl<'a> ConfigCheck<'a> {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),
             Some(v) => {
-                self.problem(pointer(field), format!("'{field}' must be a boolean, got {}", kind(v)));
+                self.problem(
+                    pointer(field),
+                    format!("'{field}' must be a boolean, got {}", kind(v)),
+                );
                 None
             }
         }
@@ -103,7 +112,9 @@ impl<'a> ConfigCheck<'a> {
         } else if value.contains('\0') {
             Some("must not contain a NUL character".to_string())
         } else if !value.starts_with('/') {
-            Some(format!("must be an absolute path (starting with '/'), got {value:?}"))
+            Some(format!(
+                "must be an absolute path (starting with '/'), got {value:?}"
+            ))
         } else if value.split('/').any(|s| s == "..") {
             Some(format!("must not contain '..' segments, got {value:?}"))
         } else {

@@ -160,6 +160,9 @@ mod tests {
                 message: "bad".into(),
             },
         ]);
-        assert_eq!(e.to_string(), "invalid config: /path: is required; (root): bad;");
+        assert_eq!(
+            e.to_string(),
+            "invalid config: /path: is required; (root): bad;"
+        );
     }
 }

@@ -15,9 +15,8 @@ pub fn now() -> OffsetDateTime {
 
 /// `t` in swamp's millisecond UTC form.
 pub fn format_millis(t: OffsetDateTime) -> String {
-    let fmt = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let fmt =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     t.to_offset(time::UtcOffset::UTC)
         .format(&fmt)
         // Formatting only fails for years outside 0..=9999: not a real clock.
@@ -27,9 +26,8 @@ pub fn format_millis(t: OffsetDateTime) -> String {
 /// `t` in UTC with full nanosecond precision (still valid ISO-8601); used
 /// where a timestamp doubles as a change detector.
 pub fn format_nanos(t: OffsetDateTime) -> String {
-    let fmt = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
-    );
+    let fmt =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
     t.to_offset(time::UtcOffset::UTC)
         .format(&fmt)
         .unwrap_or_else(|_| "1970-01-01T00:00:00.000000000Z".to_string())

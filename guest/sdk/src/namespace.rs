@@ -23,7 +23,10 @@ pub fn validate(ns: &str) -> Result<()> {
     if ns.len() > MAX_LEN {
         return bad("is too long");
     }
-    if !ns.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+    if !ns
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    {
         return bad("has a character outside [a-z0-9-]");
     }
     if ns.starts_with('-') || ns.ends_with('-') {
@@ -53,8 +56,21 @@ mod tests {
         for good in ["a", "0", "team-a", "a1-b2", &"x".repeat(64)] {
             assert!(validate(good).is_ok(), "{good}");
         }
-        for bad in ["", "-a", "a-", "A", "a_b", "a/b", "..", "a.b", &"x".repeat(65)] {
-            assert!(matches!(validate(bad), Err(Error::InvalidArgument(_))), "{bad}");
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "A",
+            "a_b",
+            "a/b",
+            "..",
+            "a.b",
+            &"x".repeat(65),
+        ] {
+            assert!(
+                matches!(validate(bad), Err(Error::InvalidArgument(_))),
+                "{bad}"
+            );
         }
     }
 

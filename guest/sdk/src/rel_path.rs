@@ -129,7 +129,10 @@ mod tests {
     #[test]
     fn joins_under_a_root() {
         let p = RelPath::parse("data/x/raw", "p").unwrap();
-        assert_eq!(p.under(Path::new("/cache")), PathBuf::from("/cache/data/x/raw"));
+        assert_eq!(
+            p.under(Path::new("/cache")),
+            PathBuf::from("/cache/data/x/raw")
+        );
     }
 
     #[test]

@@ -49,7 +49,12 @@ pub trait Provider: 'static {
         Ok(None)
     }
     /// Claim `namespace` for `repo_id`.
-    fn register_namespace(&self, _datastore_path: &str, _namespace: &str, _repo_id: &str) -> Result<()> {
+    fn register_namespace(
+        &self,
+        _datastore_path: &str,
+        _namespace: &str,
+        _repo_id: &str,
+    ) -> Result<()> {
         Err(Error::unsupported("register-namespace"))
     }
     /// The registered namespaces.

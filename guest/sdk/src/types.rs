@@ -131,7 +131,10 @@ pub struct SyncOptions {
 impl SyncOptions {
     /// The models of a scoped call; empty when unscoped.
     pub fn models(&self) -> &[ModelRef] {
-        self.context.as_ref().map(|c| c.models.as_slice()).unwrap_or(&[])
+        self.context
+            .as_ref()
+            .map(|c| c.models.as_slice())
+            .unwrap_or(&[])
     }
 }
 

@@ -76,7 +76,11 @@ impl From<HealthResult> for wv::HealthResult {
             healthy: h.healthy,
             message: h.message,
             // NaN or negative would break the contract; clamp.
-            latency_ms: if h.latency_ms.is_finite() { h.latency_ms.max(0.0) } else { 0.0 },
+            latency_ms: if h.latency_ms.is_finite() {
+                h.latency_ms.max(0.0)
+            } else {
+                0.0
+            },
             datastore_type: h.datastore_type,
             details: h.details,
         }

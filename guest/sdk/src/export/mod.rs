@@ -24,7 +24,10 @@ pub struct Export<D>(PhantomData<D>);
 /// Run `f` on the mutable state of a resource. The component model never
 /// re-enters an instance, so the borrow cannot clash; should it ever, the
 /// host gets `internal` instead of a trap.
-fn with_mut<T: ?Sized, R>(cell: &RefCell<Box<T>>, f: impl FnOnce(&mut T) -> crate::Result<R>) -> WitResult<R> {
+fn with_mut<T: ?Sized, R>(
+    cell: &RefCell<Box<T>>,
+    f: impl FnOnce(&mut T) -> crate::Result<R>,
+) -> WitResult<R> {
     let mut guard = cell
         .try_borrow_mut()
         .map_err(|_| wt::Error::Internal("re-entrant call on a guest resource".into()))?;
@@ -46,7 +49,10 @@ impl<D: Datastore> wd::Guest for Export<D> {
     }
     fn create_provider(config_json: String) -> WitResult<wp::DatastoreProvider> {
         let config: serde_json::Value = serde_json::from_str(&config_json).map_err(|e| {
-            wt::Error::from(Error::invalid_config("", format!("the config is not valid JSON: {e}")))
+            wt::Error::from(Error::invalid_config(
+                "",
+                format!("the config is not valid JSON: {e}"),
+            ))
         })?;
         let p = D::create_provider(config)?;
         Ok(wp::DatastoreProvider::new(ProviderResource(p)))
@@ -74,7 +80,11 @@ impl wp::GuestDatastoreProvider for ProviderResource {
     fn features(&self) -> wp::ProviderFeatures {
         self.0.features().into()
     }
-    fn create_lock(&self, datastore_path: String, options: wl::LockOptions) -> WitResult<wl::DistributedLock> {
+    fn create_lock(
+        &self,
+        datastore_path: String,
+        options: wl::LockOptions,
+    ) -> WitResult<wl::DistributedLock> {
         let l = self.0.create_lock(&datastore_path, options.into())?;
         Ok(wl::DistributedLock::new(LockResource(RefCell::new(l))))
     }
@@ -85,15 +95,26 @@ impl wp::GuestDatastoreProvider for ProviderResource {
     fn resolve_datastore_path(&self, repo_dir: String) -> WitResult<String> {
         Ok(self.0.resolve_datastore_path(&repo_dir)?)
     }
-    fn create_sync_service(&self, repo_dir: String, cache_path: String) -> WitResult<Option<ws::SyncService>> {
+    fn create_sync_service(
+        &self,
+        repo_dir: String,
+        cache_path: String,
+    ) -> WitResult<Option<ws::SyncService>> {
         let s = self.0.create_sync_service(&repo_dir, &cache_path)?;
         Ok(s.map(|s| ws::SyncService::new(SyncResource(RefCell::new(s)))))
     }
     fn resolve_cache_path(&self, repo_dir: String) -> WitResult<Option<String>> {
         Ok(self.0.resolve_cache_path(&repo_dir)?)
     }
-    fn register_namespace(&self, datastore_path: String, namespace: String, repo_id: String) -> WitResult<()> {
-        Ok(self.0.register_namespace(&datastore_path, &namespace, &repo_id)?)
+    fn register_namespace(
+        &self,
+        datastore_path: String,
+        namespace: String,
+        repo_id: String,
+    ) -> WitResult<()> {
+        Ok(self
+            .0
+            .register_namespace(&datastore_path, &namespace, &repo_id)?)
     }
     fn list_namespaces(&self, datastore_path: String) -> WitResult<Vec<String>> {
         Ok(self.0.list_namespaces(&datastore_path)?)

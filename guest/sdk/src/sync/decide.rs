@@ -35,7 +35,12 @@ pub enum PushAction {
 /// Decide push for one file. `explicit_delete` is set when the file lies
 /// under a path recorded by mark-dirty that no longer exists locally
 /// (rule 2: the recorded subtree is deleted remotely).
-pub fn push(local: &Local, base: Option<&IndexEntry>, remote: Option<&IndexEntry>, explicit_delete: bool) -> PushAction {
+pub fn push(
+    local: &Local,
+    base: Option<&IndexEntry>,
+    remote: Option<&IndexEntry>,
+    explicit_delete: bool,
+) -> PushAction {
     match local {
         Local::Present(sha) => {
             let remote_same = remote.is_some_and(|r| r.sha256.as_deref() == Some(sha));
@@ -86,7 +91,12 @@ pub enum PullAction {
 
 /// Decide pull for one file. `lazy_skip`: a metadata-only pull and the
 /// file is content.
-pub fn pull(local: &Local, base: Option<&IndexEntry>, remote: Option<&IndexEntry>, lazy_skip: bool) -> PullAction {
+pub fn pull(
+    local: &Local,
+    base: Option<&IndexEntry>,
+    remote: Option<&IndexEntry>,
+    lazy_skip: bool,
+) -> PullAction {
     match (remote, local) {
         (Some(r), Local::Present(sha)) => {
             if r.sha256.as_deref() == Some(sha) {
@@ -97,7 +107,11 @@ pub fn pull(local: &Local, base: Option<&IndexEntry>, remote: Option<&IndexEntry
                 // Legacy remote entry without a hash, same as our base.
                 PullAction::InSync
             } else if unchanged_here {
-                if lazy_skip { PullAction::Skip } else { PullAction::Download }
+                if lazy_skip {
+                    PullAction::Skip
+                } else {
+                    PullAction::Download
+                }
             } else {
                 PullAction::KeepLocal
             }
@@ -118,7 +132,11 @@ pub fn pull(local: &Local, base: Option<&IndexEntry>, remote: Option<&IndexEntry
             None => PullAction::Skip, // a new local file, not pushed yet
         },
         (None, Local::Absent) => {
-            if base.is_some() { PullAction::ForgetBase } else { PullAction::Skip }
+            if base.is_some() {
+                PullAction::ForgetBase
+            } else {
+                PullAction::Skip
+            }
         }
     }
 }
@@ -199,7 +217,13 @@ mod tests {
         legacy.sha256 = None;
         let mut base = legacy.clone();
         base.sha256 = Some("a".into());
-        assert_eq!(pull(&p("a"), Some(&base), Some(&legacy), false), PullAction::InSync);
-        assert_eq!(push(&Local::Absent, Some(&base), Some(&legacy), false), PushAction::Delete);
+        assert_eq!(
+            pull(&p("a"), Some(&base), Some(&legacy), false),
+            PullAction::InSync
+        );
+        assert_eq!(
+            push(&Local::Absent, Some(&base), Some(&legacy), false),
+            PushAction::Delete
+        );
     }
 }

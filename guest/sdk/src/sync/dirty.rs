@@ -188,7 +188,10 @@ mod tests {
         assert!(!d.mark_path("data/a")); // idempotent
         assert!(!d.mark_path("data/a/b/raw")); // covered by its directory
         assert!(d.mark_path("data/ab"));
-        assert_eq!(d.walk(), Walk::Paths(vec!["data/a".into(), "data/ab".into()]));
+        assert_eq!(
+            d.walk(),
+            Walk::Paths(vec!["data/a".into(), "data/ab".into()])
+        );
     }
 
     #[test]

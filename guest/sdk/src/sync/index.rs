@@ -74,7 +74,9 @@ impl Index {
     /// the caller can write the cleaned index back.
     pub fn parse(bytes: &[u8], source: &str) -> Result<(Index, usize)> {
         let mut idx: Index = serde_json::from_slice(bytes).map_err(|e| {
-            Error::CorruptData(format!("index {source} is not valid index JSON ({e}); it was left untouched"))
+            Error::CorruptData(format!(
+                "index {source} is not valid index JSON ({e}); it was left untouched"
+            ))
         })?;
         if idx.version != 1 {
             return Err(Error::CorruptData(format!(

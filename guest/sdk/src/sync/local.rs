@@ -68,11 +68,19 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
 /// empty), as bare rels relative to `root`, sorted. Internal and temporary
 /// files are left out, symlinks are not followed, and `skip_dir(rel)`
 /// prunes directories (foreign namespaces).
-pub fn walk(root: &Path, start: &str, skip_dir: &dyn Fn(&str, &Path) -> bool) -> Result<Vec<String>> {
+pub fn walk(
+    root: &Path,
+    start: &str,
+    skip_dir: &dyn Fn(&str, &Path) -> bool,
+) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut stack = vec![start.to_string()];
     while let Some(rel_dir) = stack.pop() {
-        let dir = if rel_dir.is_empty() { root.to_path_buf() } else { root.join(&rel_dir) };
+        let dir = if rel_dir.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(&rel_dir)
+        };
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -83,8 +91,14 @@ pub fn walk(root: &Path, start: &str, skip_dir: &dyn Fn(&str, &Path) -> bool) ->
             let Some(name) = entry.file_name().to_str().map(str::to_string) else {
                 continue; // not UTF-8: cannot be a rel-path
             };
-            let rel = if rel_dir.is_empty() { name } else { format!("{rel_dir}/{name}") };
-            let ft = entry.file_type().map_err(|e| Error::io(entry.path().display(), e))?;
+            let rel = if rel_dir.is_empty() {
+                name
+            } else {
+                format!("{rel_dir}/{name}")
+            };
+            let ft = entry
+                .file_type()
+                .map_err(|e| Error::io(entry.path().display(), e))?;
             if ft.is_dir() {
                 if !skip_dir(&rel, &entry.path()) && !rules::is_internal(&rel) {
                     stack.push(rel);
@@ -119,7 +133,16 @@ mod tests {
     fn walks_syncable_files_only() {
         let d = tempfile::tempdir().unwrap();
         let r = d.path();
-        for f in ["data/a/raw", "data/a/.lock", ".datastore-index.json", "ns/.namespace.json", "ns/x", "top", "_index/s.json", "data/.raw.1.swamp-tmp"] {
+        for f in [
+            "data/a/raw",
+            "data/a/.lock",
+            ".datastore-index.json",
+            "ns/.namespace.json",
+            "ns/x",
+            "top",
+            "_index/s.json",
+            "data/.raw.1.swamp-tmp",
+        ] {
             let p = r.join(f);
             fs::create_dir_all(p.parent().unwrap()).unwrap();
             fs::write(p, b"x").unwrap();
@@ -138,11 +161,20 @@ mod tests {
         let f = d.path().join("f");
         assert_eq!(stat(&f).unwrap(), LocalKind::Absent);
         fs::write(&f, b"abc").unwrap();
-        assert!(matches!(stat(&f).unwrap(), LocalKind::File { size: 3, mtime: Some(_) }));
+        assert!(matches!(
+            stat(&f).unwrap(),
+            LocalKind::File {
+                size: 3,
+                mtime: Some(_)
+            }
+        ));
         assert_eq!(stat(d.path()).unwrap(), LocalKind::Dir);
         let (h, n) = hash_file(&f).unwrap();
         assert_eq!(n, 3);
-        assert_eq!(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            h,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(sha256_hex(b"abc"), h);
     }
 

@@ -31,7 +31,11 @@ pub struct MemoryRemote(pub Rc<RefCell<Inner>>);
 
 impl MemoryRemote {
     pub fn text(&self, key: &str) -> Option<String> {
-        self.0.borrow().objects.get(key).map(|(b, _)| String::from_utf8_lossy(b).into_owned())
+        self.0
+            .borrow()
+            .objects
+            .get(key)
+            .map(|(b, _)| String::from_utf8_lossy(b).into_owned())
     }
     pub fn keys(&self) -> Vec<String> {
         self.0.borrow().objects.keys().cloned().collect()
@@ -91,14 +95,21 @@ impl RemoteStore for MemoryRemote {
     fn get_versioned(&mut self, key: &str) -> Result<Option<(Vec<u8>, Fingerprint)>> {
         let mut i = self.0.borrow_mut();
         i.gets += 1;
-        Ok(i.objects.get(key).map(|(b, v)| (b.clone(), Fingerprint(v.to_string()))))
+        Ok(i.objects
+            .get(key)
+            .map(|(b, v)| (b.clone(), Fingerprint(v.to_string()))))
     }
     fn fingerprint(&mut self, key: &str) -> Result<Option<Fingerprint>> {
         let mut i = self.0.borrow_mut();
         i.heads += 1;
         Ok(i.objects.get(key).map(|(_, v)| Fingerprint(v.to_string())))
     }
-    fn put_if(&mut self, key: &str, bytes: &[u8], expected: Option<&Fingerprint>) -> Result<CasOutcome> {
+    fn put_if(
+        &mut self,
+        key: &str,
+        bytes: &[u8],
+        expected: Option<&Fingerprint>,
+    ) -> Result<CasOutcome> {
         {
             let mut i = self.0.borrow_mut();
             if i.fail_cas > 0 {

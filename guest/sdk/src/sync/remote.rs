@@ -53,5 +53,10 @@ pub trait RemoteStore {
     /// The current fingerprint, cheaply (a HEAD or a stat); `None` when absent.
     fn fingerprint(&mut self, key: &str) -> Result<Option<Fingerprint>>;
     /// Write only if the object is at `expected` (`None`: only if absent).
-    fn put_if(&mut self, key: &str, bytes: &[u8], expected: Option<&Fingerprint>) -> Result<CasOutcome>;
+    fn put_if(
+        &mut self,
+        key: &str,
+        bytes: &[u8],
+        expected: Option<&Fingerprint>,
+    ) -> Result<CasOutcome>;
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::atomic_file;
 use crate::error::{Error, Result};
-use crate::rel_path::{is_within, RelPath};
+use crate::rel_path::{RelPath, is_within};
 use crate::types::ModelRef;
 
 /// File name of the monolithic index, remote and local.
@@ -64,7 +64,11 @@ pub fn partition_key(rel: &str) -> Option<String> {
             if segs.len() < 4 {
                 None
             } else {
-                let keep = if segs.len() >= 6 { segs.len() - 3 } else { segs.len() - 1 };
+                let keep = if segs.len() >= 6 {
+                    segs.len() - 3
+                } else {
+                    segs.len() - 1
+                };
                 Some(segs[..keep].join("--"))
             }
         }
@@ -109,7 +113,8 @@ impl ModelScope {
             let id = RelPath::parse(&m.model_id, "model id")?;
             for d in MODEL_DIRS {
                 s.dirs.push(format!("{d}/{ty}/{id}"));
-                s.keys.insert(format!("{d}--{}--{id}", ty.as_str().replace('/', "--")));
+                s.keys
+                    .insert(format!("{d}--{}--{id}", ty.as_str().replace('/', "--")));
             }
         }
         Ok(Some(s))
@@ -175,9 +180,18 @@ mod tests {
     #[test]
     fn partition_key_reference_examples() {
         let pk = |r: &str| partition_key(r);
-        assert_eq!(pk("data/aws/ec2/vpc/abc-123/state-main/1/raw").as_deref(), Some("data--aws--ec2--vpc--abc-123"));
-        assert_eq!(pk("outputs/mytype/mymodel/out1/1/raw").as_deref(), Some("outputs--mytype--mymodel"));
-        assert_eq!(pk("workflow-runs/wf-1/run/data").as_deref(), Some("workflow-runs--wf-1"));
+        assert_eq!(
+            pk("data/aws/ec2/vpc/abc-123/state-main/1/raw").as_deref(),
+            Some("data--aws--ec2--vpc--abc-123")
+        );
+        assert_eq!(
+            pk("outputs/mytype/mymodel/out1/1/raw").as_deref(),
+            Some("outputs--mytype--mymodel")
+        );
+        assert_eq!(
+            pk("workflow-runs/wf-1/run/data").as_deref(),
+            Some("workflow-runs--wf-1")
+        );
     }
 
     #[test]
@@ -187,14 +201,26 @@ mod tests {
         assert_eq!(pk(".catalog-export.json").as_deref(), Some("_root"));
         assert_eq!(pk("data/a/b"), None); // fewer than 4 segments
         assert_eq!(pk("data/t/id/latest").as_deref(), Some("data--t--id")); // 4: drop 1
-        assert_eq!(pk("data/t/id/name/latest").as_deref(), Some("data--t--id--name")); // 5: drop 1
+        assert_eq!(
+            pk("data/t/id/name/latest").as_deref(),
+            Some("data--t--id--name")
+        ); // 5: drop 1
         assert_eq!(pk("data/t/id/name/1/raw").as_deref(), Some("data--t--id")); // 6: drop 3
         // The quirk the reference warns about: a 3-segment type's latest
         // marker lands in another shard than its versions.
-        assert_eq!(pk("data/aws/ec2/vpc/abc/state-main/latest").as_deref(), Some("data--aws--ec2--vpc"));
-        assert_eq!(pk("definitions-evaluated/t/id/x").as_deref(), Some("definitions-evaluated--t--id"));
+        assert_eq!(
+            pk("data/aws/ec2/vpc/abc/state-main/latest").as_deref(),
+            Some("data--aws--ec2--vpc")
+        );
+        assert_eq!(
+            pk("definitions-evaluated/t/id/x").as_deref(),
+            Some("definitions-evaluated--t--id")
+        );
         assert_eq!(pk("workflow-runs/wf"), None);
-        assert_eq!(pk("workflows-evaluated/a.yaml").as_deref(), Some("workflows-evaluated"));
+        assert_eq!(
+            pk("workflows-evaluated/a.yaml").as_deref(),
+            Some("workflows-evaluated")
+        );
         for d in ["auto-definitions", "audit", "telemetry", "logs", "files"] {
             assert_eq!(pk(&format!("{d}/x/y")).as_deref(), Some(d));
         }
@@ -203,9 +229,14 @@ mod tests {
 
     #[test]
     fn model_scope() {
-        let m = |t: &str, i: &str| ModelRef { model_type: t.into(), model_id: i.into() };
+        let m = |t: &str, i: &str| ModelRef {
+            model_type: t.into(),
+            model_id: i.into(),
+        };
         assert!(ModelScope::new(&[]).unwrap().is_none());
-        let s = ModelScope::new(&[m("aws/ec2/vpc", "abc")]).unwrap().unwrap();
+        let s = ModelScope::new(&[m("aws/ec2/vpc", "abc")])
+            .unwrap()
+            .unwrap();
         assert!(s.contains("data/aws/ec2/vpc/abc/state/1/raw"));
         assert!(s.contains("data/aws/ec2/vpc/abc/state/latest"));
         assert!(s.contains("outputs/aws/ec2/vpc/abc/x"));

@@ -140,7 +140,11 @@ mod tests {
         std::fs::write(d.path().join(SIDECAR_FILE), b"{garbage").unwrap();
         assert_eq!(f.load_sidecar().unwrap(), Sidecar::unknown());
         // swamp's own v2 sidecar is foreign to us.
-        std::fs::write(d.path().join(SIDECAR_FILE), br#"{"version":2,"remoteIndexETag":"x","localDirty":false,"dirtyPaths":[]}"#).unwrap();
+        std::fs::write(
+            d.path().join(SIDECAR_FILE),
+            br#"{"version":2,"remoteIndexETag":"x","localDirty":false,"dirtyPaths":[]}"#,
+        )
+        .unwrap();
         assert_eq!(f.load_sidecar().unwrap(), Sidecar::unknown());
     }
 

@@ -78,7 +78,9 @@ impl Deadline {
     fn new(options: &SyncOptions, what: &'static str) -> Deadline {
         let ms = options.timeout_ms.unwrap_or(0);
         Deadline {
-            end: options.timeout_ms.map(|t| Instant::now() + Duration::from_millis(t)),
+            end: options
+                .timeout_ms
+                .map(|t| Instant::now() + Duration::from_millis(t)),
             ms,
             what,
         }
@@ -172,7 +174,10 @@ impl<R: RemoteStore> SyncEngine<R> {
                 return Ok((idx, None));
             }
             let mut written = idx.clone();
-            match self.remote.put_if(&root.index_key(), &written.to_compact(), None)? {
+            match self
+                .remote
+                .put_if(&root.index_key(), &written.to_compact(), None)?
+            {
                 CasOutcome::Written(fp) => return Ok((written, Some(fp))),
                 CasOutcome::Conflict => continue, // someone else created it: read theirs
             }
@@ -210,7 +215,9 @@ impl<R: RemoteStore> SyncEngine<R> {
         }
         let mut idx = Index::default();
         for o in objects {
-            let Some(rel) = o.key.strip_prefix(&root.prefix) else { continue };
+            let Some(rel) = o.key.strip_prefix(&root.prefix) else {
+                continue;
+            };
             let first = rel.split('/').next().unwrap_or(rel);
             if rules::is_never_synced(rel) || namespaces.contains(first) {
                 continue;
@@ -245,10 +252,8 @@ impl<R: RemoteStore> SyncEngine<R> {
     ) -> Result<(Fingerprint, bool)> {
         let key = root.index_key();
         for attempt in 0..MAX_CAS_ATTEMPTS {
-            let (mut idx, fp) = match self.read_remote_index(root)? {
-                Some(found) => found,
-                None => (Index::default(), None),
-            };
+            // An absent index is created by this write (expected: absent).
+            let (mut idx, fp) = self.read_remote_index(root)?.unwrap_or_default();
             for (rel, e) in uploaded {
                 let mut e = e.clone();
                 e.local_mtime = None; // per-machine data stays local (reference i.12)

@@ -156,11 +156,15 @@ impl<R: RemoteStore> SyncEngine<R> {
     pub(super) fn hydrate(&mut self, rel_path: &str, options: &SyncOptions) -> Result<bool> {
         let (root, rel) = self.locate(rel_path, options.namespace.as_deref(), "rel-path")?;
         let Some(rel) = rel else {
-            return Err(Error::InvalidArgument(format!("rel-path {rel_path:?} names a namespace, not a file")));
+            return Err(Error::InvalidArgument(format!(
+                "rel-path {rel_path:?} names a namespace, not a file"
+            )));
         };
         let rel = rel.as_str().to_string();
         if rules::is_never_synced(&rel) {
-            return Err(Error::InvalidArgument(format!("rel-path {rel_path:?} is an internal file that never syncs")));
+            return Err(Error::InvalidArgument(format!(
+                "rel-path {rel_path:?} is an internal file that never syncs"
+            )));
         }
         Deadline::new(options, "hydrate-file").check()?;
         let Some(bytes) = self.remote.get(&root.remote_key(&rel))? else {
@@ -174,7 +178,10 @@ impl<R: RemoteStore> SyncEngine<R> {
             if here == sha {
                 return Ok(true);
             }
-            let unchanged = base.entries.get(&rel).is_some_and(|b| b.sha256.as_deref() == Some(&here));
+            let unchanged = base
+                .entries
+                .get(&rel)
+                .is_some_and(|b| b.sha256.as_deref() == Some(&here));
             if !unchanged {
                 return Err(Error::Conflict(format!(
                     "{} has local changes that are not pushed yet; it was not overwritten",

@@ -121,11 +121,20 @@ impl<R: RemoteStore> SyncEngine<R> {
     }
 
     /// commit-push: merge a prepared manifest into the current index.
-    pub(super) fn commit_manifest(&mut self, manifest: &PushManifest, options: &SyncOptions) -> Result<u32> {
+    pub(super) fn commit_manifest(
+        &mut self,
+        manifest: &PushManifest,
+        options: &SyncOptions,
+    ) -> Result<u32> {
         let done: Done = serde_json::from_str(&manifest.payload)
             .ok()
             .filter(|d: &Done| d.format == MANIFEST_FORMAT)
-            .ok_or_else(|| Error::InvalidArgument("unknown push manifest: it was not made by this datastore's prepare-push".into()))?;
+            .ok_or_else(|| {
+                Error::InvalidArgument(
+                    "unknown push manifest: it was not made by this datastore's prepare-push"
+                        .into(),
+                )
+            })?;
         let root = self.root(options.namespace.as_deref())?;
         if done.namespace != root.ns {
             return Err(Error::InvalidArgument(format!(
@@ -229,7 +238,12 @@ impl<R: RemoteStore> SyncEngine<R> {
                 LocalKind::File { .. } => Local::Present(local::hash_file(&path)?.0),
                 _ => Local::Absent,
             };
-            let action = decide::push(&here, base.entries.get(&rel), remote_idx.entries.get(&rel), explicit);
+            let action = decide::push(
+                &here,
+                base.entries.get(&rel),
+                remote_idx.entries.get(&rel),
+                explicit,
+            );
             if action != PushAction::Skip {
                 items.push((rel, action));
             }
@@ -308,7 +322,8 @@ impl<R: RemoteStore> SyncEngine<R> {
             }
             root.files.save_base(&mut base)?;
         }
-        side.dirty.clear_through(done.through, &done.covered, done.full);
+        side.dirty
+            .clear_through(done.through, &done.covered, done.full);
         if let Some((fp, unchanged_before)) = merged {
             // Still reconciled only if nobody else wrote since our last sync.
             if unchanged_before && side.remote_index_fingerprint == done.pre {

@@ -80,10 +80,13 @@ impl With for SyncOptions {
         self
     }
     fn model(mut self, t: &str, id: &str) -> Self {
-        self.context.get_or_insert_with(SyncContext::default).models.push(ModelRef {
-            model_type: t.into(),
-            model_id: id.into(),
-        });
+        self.context
+            .get_or_insert_with(SyncContext::default)
+            .models
+            .push(ModelRef {
+                model_type: t.into(),
+                model_id: id.into(),
+            });
         self
     }
     fn meta(mut self) -> Self {
@@ -130,7 +133,10 @@ fn zero_diff_push_and_pull_cost_no_transfer() {
     assert_eq!(a.push(), 0);
     {
         let i = remote.0.borrow();
-        assert_eq!((i.gets, i.puts, i.lists, i.heads, i.deletes), (0, 0, 0, 0, 0));
+        assert_eq!(
+            (i.gets, i.puts, i.lists, i.heads, i.deletes),
+            (0, 0, 0, 0, 0)
+        );
     }
     assert_eq!(a.pull(), 0);
     let i = remote.0.borrow();
@@ -148,7 +154,10 @@ fn push_after_mark_dirty_touches_only_that_path() {
     a.save("data/t/a/n/1/raw", "A");
     remote.reset_counters();
     assert_eq!(a.push(), 1);
-    assert_eq!(remote.0.borrow().put_keys, vec!["data/t/a/n/1/raw".to_string(), INDEX_FILE.to_string()]);
+    assert_eq!(
+        remote.0.borrow().put_keys,
+        vec!["data/t/a/n/1/raw".to_string(), INDEX_FILE.to_string()]
+    );
 }
 
 #[test]
@@ -192,7 +201,10 @@ fn deletions_propagate_per_path_and_behind_a_bulk_signal() {
     assert_eq!(b.pull(), 0);
     assert_eq!(b.read("data/t/m/x/1"), None);
     assert_eq!(b.read("data/t/m/y/1"), None);
-    assert!(!b.path().join("data/t/m/y").exists(), "emptied dirs are pruned");
+    assert!(
+        !b.path().join("data/t/m/y").exists(),
+        "emptied dirs are pruned"
+    );
     assert_eq!(b.read("data/t/m/x/2").as_deref(), Some("x/2"));
 }
 
@@ -320,7 +332,10 @@ fn metadata_only_pull_then_hydration() {
     let mut b = Cache::new(&remote);
     assert_eq!(b.engine.pull(&opts().meta()).unwrap(), 2);
     assert_eq!(b.read("data/t/m/n/1/raw"), None);
-    assert!(b.path().join("data/t/m/n/1").is_dir(), "parent dir exists for the catalog walker");
+    assert!(
+        b.path().join("data/t/m/n/1").is_dir(),
+        "parent dir exists for the catalog walker"
+    );
     assert_eq!(b.engine.pull(&opts().meta()).unwrap(), 0);
     // A push while content is missing locally deletes nothing.
     b.bulk();
@@ -358,10 +373,19 @@ fn hydrate_refuses_to_overwrite_unpushed_edits() {
     a.push();
     let mut b = Cache::new(&remote);
     b.write("data/t/m/n/1/raw", "local edit");
-    assert!(matches!(b.engine.hydrate("data/t/m/n/1/raw", &opts()), Err(Error::Conflict(_))));
+    assert!(matches!(
+        b.engine.hydrate("data/t/m/n/1/raw", &opts()),
+        Err(Error::Conflict(_))
+    ));
     assert_eq!(b.read("data/t/m/n/1/raw").as_deref(), Some("local edit"));
-    assert!(matches!(b.engine.hydrate("../x", &opts()), Err(Error::InvalidArgument(_))));
-    assert!(matches!(b.engine.hydrate(".datastore.lock", &opts()), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        b.engine.hydrate("../x", &opts()),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        b.engine.hydrate(".datastore.lock", &opts()),
+        Err(Error::InvalidArgument(_))
+    ));
 }
 
 #[test]
@@ -371,13 +395,21 @@ fn namespaces_are_kept_apart() {
     a.write("team-a/data/t/m/n/latest", "a");
     a.write("solo.txt", "solo");
     assert_eq!(a.engine.push(&opts().ns("team-a")).unwrap(), 1);
-    assert_eq!(remote.text("team-a/data/t/m/n/latest").as_deref(), Some("a"));
-    assert_eq!(index_keys(&remote, &format!("team-a/{INDEX_FILE}")), vec!["data/t/m/n/latest"]);
+    assert_eq!(
+        remote.text("team-a/data/t/m/n/latest").as_deref(),
+        Some("a")
+    );
+    assert_eq!(
+        index_keys(&remote, &format!("team-a/{INDEX_FILE}")),
+        vec!["data/t/m/n/latest"]
+    );
     // The solo walk leaves the namespace's subtree alone.
     assert_eq!(a.push(), 1);
     assert_eq!(index_keys(&remote, INDEX_FILE), vec!["solo.txt"]);
     // Marks carry the namespace as first segment; it is stripped once.
-    a.engine.mark(&opts().ns("team-a").rel("team-a/data/t/m/n/latest")).unwrap();
+    a.engine
+        .mark(&opts().ns("team-a").rel("team-a/data/t/m/n/latest"))
+        .unwrap();
     a.write("team-a/data/t/m/n/latest", "a2");
     assert_eq!(a.engine.push(&opts().ns("team-a")).unwrap(), 1);
 
@@ -389,8 +421,15 @@ fn namespaces_are_kept_apart() {
     assert_eq!(c.read("team-a/data/t/m/n/latest").as_deref(), Some("a2"));
     assert_eq!(c.read("team-b/x"), None);
     assert_eq!(c.read("solo.txt"), None);
-    assert!(c.engine.hydrate("team-a/data/t/m/n/latest", &opts().ns("team-a")).unwrap());
-    assert!(matches!(c.engine.pull(&opts().ns("Bad_NS")), Err(Error::InvalidArgument(_))));
+    assert!(
+        c.engine
+            .hydrate("team-a/data/t/m/n/latest", &opts().ns("team-a"))
+            .unwrap()
+    );
+    assert!(matches!(
+        c.engine.pull(&opts().ns("Bad_NS")),
+        Err(Error::InvalidArgument(_))
+    ));
 }
 
 #[test]
@@ -439,17 +478,32 @@ fn two_phase_push_uploads_first_and_commits_later() {
     let m = a.engine.prepare(&opts()).unwrap();
     assert_eq!((m.pushed, m.deleted), (1, 0));
     assert_eq!(remote.text("data/t/m/n/latest").as_deref(), Some("1"));
-    assert!(remote.text(INDEX_FILE).is_none_or(|t| !t.contains("latest")), "index untouched");
+    assert!(
+        remote
+            .text(INDEX_FILE)
+            .is_none_or(|t| !t.contains("latest")),
+        "index untouched"
+    );
     // A mark between prepare and commit survives the commit.
     a.save("data/t/m/n/2", "x");
     assert_eq!(a.engine.commit_manifest(&m, &opts()).unwrap(), 1);
     assert_eq!(index_keys(&remote, INDEX_FILE), vec!["data/t/m/n/latest"]);
     assert_eq!(a.push(), 1);
     // Manifests are checked.
-    let bogus = PushManifest { pushed: 0, deleted: 0, payload: "{}".into() };
-    assert!(matches!(a.engine.commit_manifest(&bogus, &opts()), Err(Error::InvalidArgument(_))));
+    let bogus = PushManifest {
+        pushed: 0,
+        deleted: 0,
+        payload: "{}".into(),
+    };
+    assert!(matches!(
+        a.engine.commit_manifest(&bogus, &opts()),
+        Err(Error::InvalidArgument(_))
+    ));
     let empty = a.engine.prepare(&opts()).unwrap();
-    assert!(matches!(a.engine.commit_manifest(&empty, &opts().ns("other")), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        a.engine.commit_manifest(&empty, &opts().ns("other")),
+        Err(Error::InvalidArgument(_))
+    ));
     assert_eq!(a.engine.commit_manifest(&empty, &opts()).unwrap(), 0);
 }
 
@@ -490,7 +544,15 @@ fn corrupt_remote_index_is_reported_and_left_alone() {
 fn internal_files_never_cross() {
     let remote = MemoryRemote::default();
     let mut a = Cache::new(&remote);
-    for f in [".datastore.lock", "data/t/m/.lock", "_index/s.json", "_control/k", "x/.namespace.json", "_catalog.db", "f"] {
+    for f in [
+        ".datastore.lock",
+        "data/t/m/.lock",
+        "_index/s.json",
+        "_control/k",
+        "x/.namespace.json",
+        "_catalog.db",
+        "f",
+    ] {
         a.write(f, "x");
     }
     assert_eq!(a.push(), 1);
@@ -504,7 +566,13 @@ fn bad_arguments_and_deadlines() {
     let remote = MemoryRemote::default();
     let mut a = Cache::new(&remote);
     for bad in ["/abs", "a/../b", "a\\b", "", "a\0b"] {
-        assert!(matches!(a.engine.mark(&opts().rel(bad)), Err(Error::InvalidArgument(_))), "{bad:?}");
+        assert!(
+            matches!(
+                a.engine.mark(&opts().rel(bad)),
+                Err(Error::InvalidArgument(_))
+            ),
+            "{bad:?}"
+        );
     }
     a.write("f", "1");
     let mut o = opts();
