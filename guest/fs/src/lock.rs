@@ -102,7 +102,7 @@ impl FileLock {
     fn pause(&self, remaining_ms: u64) {
         let base = self.retry_ms.max(1);
         let jitter = base / 2;
-        let ms = base - base / 4 + nonce::random_below(jitter + 1);
+        let ms = (base - base / 4).saturating_add(nonce::random_below(jitter.saturating_add(1)));
         std::thread::sleep(Duration::from_millis(ms.min(remaining_ms).max(1)));
     }
 
