@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use swamp_host::{Host, HostOptions, OpenOptions, Plugin};
 
 #[derive(Parser)]
-#[command(name = "host-harness", version, about = "Load swamp datastore components as sandboxed plugins and check them")]
+#[command(
+    name = "host-harness",
+    version,
+    about = "Load swamp datastore components as sandboxed plugins and check them"
+)]
 pub struct Args {
     #[command(subcommand)]
     command: Option<Command>,
@@ -95,7 +99,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
 /// JSON text, or `@path` to read it from a file.
 fn read_json(arg: &str) -> Result<Value> {
     let text = match arg.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read config file {path}"))?,
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {path}"))?,
         None => arg.to_string(),
     };
     serde_json::from_str(&text).with_context(|| format!("config is not valid JSON: {arg}"))
@@ -122,8 +127,14 @@ async fn inspect(host: &Host, component: &Path, config: Option<String>) -> Resul
             .unwrap_or_default()
     };
     println!("sandbox:");
-    println!("  mounts (config fields):    {:?}", annotated(swamp_host::sandbox::MOUNT_KEYWORD));
-    println!("  endpoints (config fields): {:?}", annotated(swamp_host::sandbox::ENDPOINT_KEYWORD));
+    println!(
+        "  mounts (config fields):    {:?}",
+        annotated(swamp_host::sandbox::MOUNT_KEYWORD)
+    );
+    println!(
+        "  endpoints (config fields): {:?}",
+        annotated(swamp_host::sandbox::ENDPOINT_KEYWORD)
+    );
     let env: Vec<&str> = schema
         .get(swamp_host::sandbox::ENV_KEYWORD)
         .and_then(Value::as_array)
@@ -147,7 +158,10 @@ async fn inspect(host: &Host, component: &Path, config: Option<String>) -> Resul
             .create_sync_service(path_str(&repo)?, path_str(&cache)?)
             .await?
         {
-            Some(sync) => println!("sync capabilities: {}", serde_json::to_string(&sync.capabilities().await?)?),
+            Some(sync) => println!(
+                "sync capabilities: {}",
+                serde_json::to_string(&sync.capabilities().await?)?
+            ),
             None => println!("sync capabilities: (no sync service)"),
         }
     } else {
@@ -157,13 +171,18 @@ async fn inspect(host: &Host, component: &Path, config: Option<String>) -> Resul
 }
 
 fn path_str(p: &Path) -> Result<&str> {
-    p.to_str().with_context(|| format!("path {} is not UTF-8", p.display()))
+    p.to_str()
+        .with_context(|| format!("path {} is not UTF-8", p.display()))
 }
 
 async fn run_check(host: &Host, args: CheckArgs) -> Result<ExitCode> {
     let plugin = host.load(&args.component).await?;
     let workdir = tempfile::tempdir()?;
-    let mut subject = Subject::new(plugin, read_json(&args.config)?, workdir.path().to_path_buf());
+    let mut subject = Subject::new(
+        plugin,
+        read_json(&args.config)?,
+        workdir.path().to_path_buf(),
+    );
     if let Some(repo) = args.repo {
         subject.repo_dir = Some(repo);
     }
@@ -174,7 +193,9 @@ async fn run_check(host: &Host, args: CheckArgs) -> Result<ExitCode> {
         subject.invalid_configs.push(read_json(c)?);
     }
     for (i, c) in args.unhealthy_configs.iter().enumerate() {
-        subject.unhealthy_configs.push((format!("unhealthy-config-{}", i + 1), read_json(c)?));
+        subject
+            .unhealthy_configs
+            .push((format!("unhealthy-config-{}", i + 1), read_json(c)?));
     }
     if args.isolate_by.is_some() {
         subject.isolate_by = args.isolate_by;
@@ -189,7 +210,11 @@ async fn run_check(host: &Host, args: CheckArgs) -> Result<ExitCode> {
 }
 
 fn exit_code(report: &Report) -> ExitCode {
-    if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if report.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// Build the bundled guests if needed, then check `fs-datastore` on a fresh
@@ -222,9 +247,10 @@ fn fs_subject(plugin: Plugin, workdir: &Path, cache: bool) -> Result<Subject> {
     let mut subject = Subject::new(plugin, config, workdir.join("scratch"));
     std::fs::create_dir_all(&subject.workdir)?;
     subject.valid_configs.push(fs_config(&datastore, !cache));
-    subject
-        .unhealthy_configs
-        .push(("missing directory".into(), fs_config(&workdir.join("missing"), cache)));
+    subject.unhealthy_configs.push((
+        "missing directory".into(),
+        fs_config(&workdir.join("missing"), cache),
+    ));
     let file = workdir.join("not-a-directory");
     std::fs::write(&file, b"a file, not a directory")?;
     subject

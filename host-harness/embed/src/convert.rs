@@ -32,7 +32,7 @@ impl From<wit::Error> for DatastoreError {
         match e {
             W::LockTimeout(t) => Self::LockTimeout {
                 lock_key: t.lock_key,
-                holder: t.holder.map(Into::into),
+                holder: t.holder.map(|h| Box::new(h.into())),
                 waited_ms: t.waited_ms,
             },
             W::LockLost(m) => Self::LockLost(m),

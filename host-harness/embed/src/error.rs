@@ -12,10 +12,11 @@ use std::time::Duration;
 /// The typed error a datastore guest returned (the WIT `error` variant).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DatastoreError {
-    #[error("{}", lock_timeout_message(.lock_key, .holder.as_ref(), *.waited_ms))]
+    #[error("{}", lock_timeout_message(.lock_key, .holder.as_deref(), *.waited_ms))]
     LockTimeout {
         lock_key: String,
-        holder: Option<LockInfo>,
+        /// Boxed: a lock info is large and errors travel by value.
+        holder: Option<Box<LockInfo>>,
         waited_ms: u64,
     },
     #[error("lock lost: {0}")]

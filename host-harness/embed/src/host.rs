@@ -18,6 +18,10 @@ use wasmtime::{Config, Engine};
 /// How often the epoch advances; the granularity of CPU deadlines.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Reads one environment variable for a guest (the host's own environment
+/// by default).
+pub type EnvSource = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Settings of a [`Host`].
 #[derive(Clone)]
 pub struct HostOptions {
@@ -30,7 +34,7 @@ pub struct HostOptions {
     pub identity: HolderIdentity,
     /// Where passed-through environment variables are read from. The
     /// default reads the host process's environment; tests substitute it.
-    pub env_source: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub env_source: EnvSource,
 }
 
 impl Default for HostOptions {
@@ -175,11 +179,15 @@ impl Host {
             dir.join(format!("{}.cwasm", hex::encode(h.finalize())))
         });
         if let Some(file) = &cached {
-            if file.exists() {
+            // Read into memory rather than mmap the file: a cache file
+            // truncated under a mapping (by another tool, or a full disk)
+            // would kill the whole process with SIGBUS.
+            if let Ok(compiled) = std::fs::read(file) {
                 // SAFETY: the file was written by `Component::serialize` of an
                 // engine with the same compatibility hash (it is in the name),
-                // in a cache directory private to this user.
-                match unsafe { Component::deserialize_file(engine, file) } {
+                // in a cache directory private to this user; wasmtime checks
+                // its header and rejects anything else.
+                match unsafe { Component::deserialize(engine, &compiled) } {
                     Ok(c) => return Ok(c),
                     Err(e) => {
                         tracing::warn!(file = %file.display(), "ignoring unusable compiled cache: {e:#}")
@@ -189,10 +197,10 @@ impl Host {
         }
         let component = Component::new(engine, &bytes)
             .map_err(|e| err(format!("not a valid component: {e:#}")))?;
-        if let Some(file) = &cached {
-            if let Err(e) = write_cache(&component, file) {
-                tracing::warn!(file = %file.display(), "cannot cache compiled component: {e:#}");
-            }
+        if let Some(file) = &cached
+            && let Err(e) = write_cache(&component, file)
+        {
+            tracing::warn!(file = %file.display(), "cannot cache compiled component: {e:#}");
         }
         Ok(component)
     }

@@ -24,7 +24,7 @@ pub mod types;
 mod verifier;
 
 pub use error::{DatastoreError, HostError, HostResult};
-pub use host::{Host, HostOptions};
+pub use host::{EnvSource, Host, HostOptions};
 pub use lock::{Lock, WithLockError};
 pub use plugin::Plugin;
 pub use provider::{OpenOptions, Provider};

@@ -129,11 +129,11 @@ impl SandboxPolicy {
         let mut mounts = Vec::new();
         let mut endpoints = Vec::new();
         collect_annotated(schema, config, &mut mounts, &mut endpoints);
-        for m in mounts
-            .iter()
-            .map(PathBuf::from)
-            .chain(extra_mounts.iter().cloned())
-        {
+        // A relative path in the config cannot be mounted at "the same
+        // path"; it is left out and the guest, which validates its config
+        // again, refuses it with a proper invalid-config error.
+        let from_config = mounts.iter().map(PathBuf::from).filter(|p| p.is_absolute());
+        for m in from_config.chain(extra_mounts.iter().cloned()) {
             policy.add_mount(m)?;
         }
         for e in endpoints {

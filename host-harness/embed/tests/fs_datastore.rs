@@ -30,7 +30,10 @@ fn host() -> Host {
 }
 
 fn fast(key: &str) -> LockOptions {
-    LockOptions::with_key(key).ttl_ms(900).retry_interval_ms(30).max_wait_ms(400)
+    LockOptions::with_key(key)
+        .ttl_ms(900)
+        .retry_interval_ms(30)
+        .max_wait_ms(400)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -50,15 +53,27 @@ async fn identity_and_schema() {
 async fn invalid_configs_are_refused_by_host_and_guest_with_paths() {
     let host = host();
     let plugin = fs_plugin(&host).await;
-    match plugin.open(json!({"cache": "yes", "bogus": 1}), OpenOptions::default()).await {
+    match plugin
+        .open(json!({"cache": "yes", "bogus": 1}), OpenOptions::default())
+        .await
+    {
         Err(HostError::InvalidConfig { problems, .. }) => {
             let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
             assert!(paths.contains(&"/cache"), "{problems:?}");
         }
-        other => panic!("expected the host's schema check to refuse, got {:?}", other.err()),
+        other => panic!(
+            "expected the host's schema check to refuse, got {:?}",
+            other.err()
+        ),
     }
     // The guest validates again (defence in depth) and lists every problem.
-    match plugin.open_unchecked(json!({"path": "relative", "cache": "yes", "bogus": 1}), OpenOptions::default()).await {
+    match plugin
+        .open_unchecked(
+            json!({"path": "relative", "cache": "yes", "bogus": 1}),
+            OpenOptions::default(),
+        )
+        .await
+    {
         Err(HostError::Datastore(DatastoreError::InvalidConfig(problems))) => {
             let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
             for want in ["/path", "/cache", "/bogus"] {
@@ -76,22 +91,43 @@ async fn provider_lock_and_verifier_functions() {
     let dir = tempfile::tempdir().unwrap();
     let ds = dir.path().join("ds");
     std::fs::create_dir(&ds).unwrap();
-    let provider = plugin.open(json!({"path": ds}), OpenOptions::default()).await.unwrap();
+    let provider = plugin
+        .open(json!({"path": ds}), OpenOptions::default())
+        .await
+        .unwrap();
 
     let features = provider.features().await.unwrap();
     assert!(!features.sync, "no cache, no sync");
-    assert_eq!(provider.resolve_datastore_path("/repo").await.unwrap(), s(&ds));
+    assert_eq!(
+        provider.resolve_datastore_path("/repo").await.unwrap(),
+        s(&ds)
+    );
     assert_eq!(provider.resolve_cache_path("/repo").await.unwrap(), None);
-    assert!(provider.create_sync_service(s(&dir.path().join("repo")), s(&dir.path().join("cache"))).await.unwrap().is_none());
+    assert!(
+        provider
+            .create_sync_service(s(&dir.path().join("repo")), s(&dir.path().join("cache")))
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Verifier.
-    let health = provider.create_verifier().await.unwrap().verify().await.unwrap();
+    let health = provider
+        .create_verifier()
+        .await
+        .unwrap()
+        .verify()
+        .await
+        .unwrap();
     assert!(health.healthy, "{health:?}");
     assert!(health.latency_ms >= 0.0);
     assert_eq!(health.datastore_type, plugin.info().datastore_type);
 
     // Lock: key, ttl, acquire, inspect, heartbeat, release, force-release.
-    let lock = provider.create_lock(s(&ds), fast("locks/a.lock")).await.unwrap();
+    let lock = provider
+        .create_lock(s(&ds), fast("locks/a.lock"))
+        .await
+        .unwrap();
     assert_eq!(lock.key(), "locks/a.lock");
     assert_eq!(lock.ttl(), Duration::from_millis(900));
     assert_eq!(lock.inspect().await.unwrap(), None);
@@ -117,13 +153,25 @@ async fn provider_lock_and_verifier_functions() {
     }
 
     // Namespaces.
-    provider.register_namespace(s(&ds), "team-a", "repo-1").await.unwrap();
-    provider.register_namespace(s(&ds), "team-a", "repo-1").await.unwrap();
-    match provider.register_namespace(s(&ds), "team-a", "repo-2").await {
+    provider
+        .register_namespace(s(&ds), "team-a", "repo-1")
+        .await
+        .unwrap();
+    provider
+        .register_namespace(s(&ds), "team-a", "repo-1")
+        .await
+        .unwrap();
+    match provider
+        .register_namespace(s(&ds), "team-a", "repo-2")
+        .await
+    {
         Err(HostError::Datastore(DatastoreError::Conflict(_))) => {}
         other => panic!("a namespace claimed by another repo must conflict, got {other:?}"),
     }
-    assert_eq!(provider.list_namespaces(s(&ds)).await.unwrap(), vec!["team-a".to_string()]);
+    assert_eq!(
+        provider.list_namespaces(s(&ds)).await.unwrap(),
+        vec!["team-a".to_string()]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -133,26 +181,50 @@ async fn sync_functions_in_cache_mode() {
     let dir = tempfile::tempdir().unwrap();
     let share = dir.path().join("share");
     std::fs::create_dir(&share).unwrap();
-    let provider = plugin.open(json!({"path": share, "cache": true}), OpenOptions::default()).await.unwrap();
+    let provider = plugin
+        .open(
+            json!({"path": share, "cache": true}),
+            OpenOptions::default(),
+        )
+        .await
+        .unwrap();
     assert!(provider.features().await.unwrap().sync);
     let repo = dir.path().join("repo");
     std::fs::create_dir(&repo).unwrap();
     let (cache_a, cache_b) = (dir.path().join("cache-a"), dir.path().join("cache-b"));
-    let a = provider.create_sync_service(s(&repo), s(&cache_a)).await.unwrap().unwrap();
-    let b = provider.create_sync_service(s(&repo), s(&cache_b)).await.unwrap().unwrap();
+    let a = provider
+        .create_sync_service(s(&repo), s(&cache_a))
+        .await
+        .unwrap()
+        .unwrap();
+    let b = provider
+        .create_sync_service(s(&repo), s(&cache_b))
+        .await
+        .unwrap()
+        .unwrap();
     let caps = a.capabilities().await.unwrap();
 
     let rel = "data/aws/vpc/v1/state/1/raw";
     a.mark_dirty(&SyncOptions::rel_path(rel)).await.unwrap();
     std::fs::create_dir_all(cache_a.join(rel).parent().unwrap()).unwrap();
     std::fs::write(cache_a.join(rel), b"content").unwrap();
-    a.mark_dirty(&SyncOptions::rel_path("data/aws/vpc/v1/state/latest")).await.unwrap();
+    a.mark_dirty(&SyncOptions::rel_path("data/aws/vpc/v1/state/latest"))
+        .await
+        .unwrap();
     std::fs::write(cache_a.join("data/aws/vpc/v1/state/latest"), b"1").unwrap();
     assert_eq!(a.push_changed(&SyncOptions::default()).await.unwrap(), 2);
-    assert_eq!(a.push_changed(&SyncOptions::default()).await.unwrap(), 0, "zero-diff push");
+    assert_eq!(
+        a.push_changed(&SyncOptions::default()).await.unwrap(),
+        0,
+        "zero-diff push"
+    );
     assert_eq!(b.pull_changed(&SyncOptions::default()).await.unwrap(), 2);
     assert_eq!(std::fs::read(cache_b.join(rel)).unwrap(), b"content");
-    assert_eq!(b.pull_changed(&SyncOptions::default()).await.unwrap(), 0, "zero-diff pull");
+    assert_eq!(
+        b.pull_changed(&SyncOptions::default()).await.unwrap(),
+        0,
+        "zero-diff pull"
+    );
 
     match a.mark_dirty(&SyncOptions::rel_path("../escape")).await {
         Err(HostError::Datastore(DatastoreError::InvalidArgument(_))) => {}
@@ -163,7 +235,11 @@ async fn sync_functions_in_cache_mode() {
         std::fs::remove_file(cache_b.join(rel)).unwrap();
         assert!(b.hydrate_file(rel, &SyncOptions::default()).await.unwrap());
         assert_eq!(std::fs::read(cache_b.join(rel)).unwrap(), b"content");
-        assert!(!b.hydrate_file("data/none/x/y/1/raw", &SyncOptions::default()).await.unwrap());
+        assert!(
+            !b.hydrate_file("data/none/x/y/1/raw", &SyncOptions::default())
+                .await
+                .unwrap()
+        );
     } else {
         assert!(matches!(
             b.hydrate_file(rel, &SyncOptions::default()).await,
@@ -186,9 +262,18 @@ async fn heartbeats_keep_a_lock_alive_while_another_instance_is_busy() {
     let host = host();
     let plugin = fs_plugin(&host).await;
     let dir = tempfile::tempdir().unwrap();
-    let provider = plugin.open(json!({"path": dir.path()}), OpenOptions::default()).await.unwrap();
-    let opts = LockOptions::with_key("hb.lock").ttl_ms(300).retry_interval_ms(20).max_wait_ms(1_500);
-    let holder = provider.create_lock(s(dir.path()), opts.clone()).await.unwrap();
+    let provider = plugin
+        .open(json!({"path": dir.path()}), OpenOptions::default())
+        .await
+        .unwrap();
+    let opts = LockOptions::with_key("hb.lock")
+        .ttl_ms(300)
+        .retry_interval_ms(20)
+        .max_wait_ms(1_500);
+    let holder = provider
+        .create_lock(s(dir.path()), opts.clone())
+        .await
+        .unwrap();
     holder.acquire().await.unwrap();
     // Keep the provider's own instance busy meanwhile: the lock lives in an
     // instance of its own, so its heartbeats never wait behind this.
@@ -196,20 +281,34 @@ async fn heartbeats_keep_a_lock_alive_while_another_instance_is_busy() {
         let provider = provider.clone();
         async move {
             for _ in 0..20 {
-                provider.create_verifier().await.unwrap().verify().await.unwrap();
+                provider
+                    .create_verifier()
+                    .await
+                    .unwrap()
+                    .verify()
+                    .await
+                    .unwrap();
             }
         }
     });
     let contender = provider.create_lock(s(dir.path()), opts).await.unwrap();
     match contender.acquire().await {
-        Err(HostError::Datastore(DatastoreError::LockTimeout { holder: Some(h), waited_ms, .. })) => {
+        Err(HostError::Datastore(DatastoreError::LockTimeout {
+            holder: Some(h),
+            waited_ms,
+            ..
+        })) => {
             assert!(waited_ms >= 1_500);
             assert_eq!(h.nonce, holder.inspect().await.unwrap().unwrap().nonce);
         }
         other => panic!("a heartbeating lock must not be taken over, got {other:?}"),
     }
     busy.await.unwrap();
-    assert!(holder.heartbeats() >= 3, "only {} heartbeats", holder.heartbeats());
+    assert!(
+        holder.heartbeats() >= 3,
+        "only {} heartbeats",
+        holder.heartbeats()
+    );
     assert_eq!(holder.lost(), None);
     holder.release().await.unwrap();
 }
@@ -219,19 +318,35 @@ async fn a_frozen_holder_is_taken_over_and_told_so() {
     let host = host();
     let plugin = fs_plugin(&host).await;
     let dir = tempfile::tempdir().unwrap();
-    let provider = plugin.open(json!({"path": dir.path()}), OpenOptions::default()).await.unwrap();
-    let opts = LockOptions::with_key("frozen.lock").ttl_ms(300).retry_interval_ms(20).max_wait_ms(3_000);
-    let old = provider.create_lock(s(dir.path()), opts.clone()).await.unwrap();
+    let provider = plugin
+        .open(json!({"path": dir.path()}), OpenOptions::default())
+        .await
+        .unwrap();
+    let opts = LockOptions::with_key("frozen.lock")
+        .ttl_ms(300)
+        .retry_interval_ms(20)
+        .max_wait_ms(3_000);
+    let old = provider
+        .create_lock(s(dir.path()), opts.clone())
+        .await
+        .unwrap();
     old.acquire().await.unwrap();
     old.pause_heartbeats(true);
     let new = provider.create_lock(s(dir.path()), opts).await.unwrap();
     new.acquire().await.unwrap();
     let successor = new.inspect().await.unwrap().unwrap();
     old.pause_heartbeats(false);
-    assert!(matches!(old.heartbeat().await, Err(HostError::Datastore(DatastoreError::LockLost(_)))));
+    assert!(matches!(
+        old.heartbeat().await,
+        Err(HostError::Datastore(DatastoreError::LockLost(_)))
+    ));
     assert!(old.lost().is_some(), "the host must report the lost lock");
     old.release().await.unwrap();
-    assert_eq!(new.inspect().await.unwrap().unwrap().nonce, successor.nonce, "the old holder's release must not delete the successor's lock");
+    assert_eq!(
+        new.inspect().await.unwrap().unwrap().nonce,
+        successor.nonce,
+        "the old holder's release must not delete the successor's lock"
+    );
     new.release().await.unwrap();
 }
 
@@ -240,16 +355,27 @@ async fn with_lock_releases_on_error_and_on_panic() {
     let host = host();
     let plugin = fs_plugin(&host).await;
     let dir = tempfile::tempdir().unwrap();
-    let provider = plugin.open(json!({"path": dir.path()}), OpenOptions::default()).await.unwrap();
-    let lock = provider.create_lock(s(dir.path()), fast("with.lock")).await.unwrap();
+    let provider = plugin
+        .open(json!({"path": dir.path()}), OpenOptions::default())
+        .await
+        .unwrap();
+    let lock = provider
+        .create_lock(s(dir.path()), fast("with.lock"))
+        .await
+        .unwrap();
 
     let value: Result<i32, WithLockError<String>> = lock.with_lock(|| async { Ok(42) }).await;
     assert_eq!(value.unwrap(), 42);
     assert_eq!(lock.inspect().await.unwrap(), None);
 
-    let failed: Result<(), WithLockError<String>> = lock.with_lock(|| async { Err("boom".to_string()) }).await;
+    let failed: Result<(), WithLockError<String>> =
+        lock.with_lock(|| async { Err("boom".to_string()) }).await;
     assert!(matches!(failed, Err(WithLockError::Body(e)) if e == "boom"));
-    assert_eq!(lock.inspect().await.unwrap(), None, "released after an error");
+    assert_eq!(
+        lock.inspect().await.unwrap(),
+        None,
+        "released after an error"
+    );
 
     let ran = Arc::new(AtomicBool::new(false));
     let lock2 = lock.clone();
@@ -264,7 +390,11 @@ async fn with_lock_releases_on_error_and_on_panic() {
     })
     .await;
     assert!(panicked.is_err() && ran.load(Ordering::SeqCst));
-    assert_eq!(lock.inspect().await.unwrap(), None, "released after a panic");
+    assert_eq!(
+        lock.inspect().await.unwrap(),
+        None,
+        "released after a panic"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -286,10 +416,18 @@ async fn compiled_components_are_cached_on_disk() {
     })
     .unwrap();
     let plugin = again.load(&wasm).await.unwrap();
-    assert_eq!(plugin.info().datastore_type, host.load(&wasm).await.unwrap().info().datastore_type);
+    assert_eq!(
+        plugin.info().datastore_type,
+        host.load(&wasm).await.unwrap().info().datastore_type
+    );
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
     // A corrupt cache file is ignored (and the component still loads).
-    let file = std::fs::read_dir(cache.path()).unwrap().next().unwrap().unwrap().path();
+    let file = std::fs::read_dir(cache.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     std::fs::write(&file, b"garbage").unwrap();
     Host::new(HostOptions {
         cache_dir: Some(cache.path().to_path_buf()),

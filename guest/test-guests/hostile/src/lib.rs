@@ -45,7 +45,13 @@ impl datastore::Guest for Hostile {
     fn create_provider(config_json: String) -> Result<provider::DatastoreProvider, Error> {
         let config: serde_json::Value =
             serde_json::from_str(&config_json).map_err(|e| Error::Internal(e.to_string()))?;
-        let field = |k: &str| config.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let field = |k: &str| {
+            config
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
         Ok(provider::DatastoreProvider::new(Attack {
             attack: field("attack"),
             target: field("target"),
@@ -69,7 +75,9 @@ impl Attack {
             "list-dir" => std::fs::read_dir(t)
                 .map(|d| format!("listed {} entries", d.count()))
                 .map_err(|e| e.to_string()),
-            "write-file" => std::fs::write(t, b"escaped").map(|_| "wrote".into()).map_err(|e| e.to_string()),
+            "write-file" => std::fs::write(t, b"escaped")
+                .map(|_| "wrote".into())
+                .map_err(|e| e.to_string()),
             "env" => std::env::var(t).map_err(|e| e.to_string()),
             "env-count" => Ok(format!("{}", std::env::vars().count())),
             "tcp" => std::net::TcpStream::connect(t.as_str())
@@ -133,7 +141,11 @@ impl provider::GuestDatastoreProvider for Attack {
     fn resolve_datastore_path(&self, repo_dir: String) -> Result<String, Error> {
         Ok(repo_dir)
     }
-    fn create_sync_service(&self, _: String, _: String) -> Result<Option<sync::SyncService>, Error> {
+    fn create_sync_service(
+        &self,
+        _: String,
+        _: String,
+    ) -> Result<Option<sync::SyncService>, Error> {
         Ok(None)
     }
     fn resolve_cache_path(&self, _: String) -> Result<Option<String>, Error> {
