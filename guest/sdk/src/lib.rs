@@ -4,8 +4,36 @@
 //! factory), [`Provider`], [`Lock`], [`Verifier`] and optionally
 //! [`SyncService`], then writes one line:
 //!
-//! ```ignore
-//! swamp_datastore_sdk::export_datastore!(MyDatastore);
+//! ```no_run
+//! use swamp_datastore_sdk::*;
+//!
+//! struct Mem;
+//! impl Datastore for Mem {
+//!     fn datastore_type() -> String { "@me/mem".into() }
+//!     fn name() -> String { "Mem".into() }
+//!     fn description() -> String { "An example".into() }
+//!     fn config_schema() -> String { r#"{"type": "object"}"#.into() }
+//!     fn create_provider(_config: serde_json::Value) -> Result<Box<dyn Provider>> {
+//!         Ok(Box::new(MemProvider))
+//!     }
+//! }
+//!
+//! struct MemProvider;
+//! impl Provider for MemProvider {
+//!     fn features(&self) -> ProviderFeatures { ProviderFeatures::default() }
+//!     fn create_lock(&self, _path: &str, _options: LockOptions) -> Result<Box<dyn Lock>> {
+//!         Err(Error::unsupported("lock"))
+//!     }
+//!     fn create_verifier(&self) -> Result<Box<dyn Verifier>> {
+//!         Err(Error::unsupported("verifier"))
+//!     }
+//!     fn resolve_datastore_path(&self, repo_dir: &str) -> Result<String> {
+//!         Ok(format!("{repo_dir}/.swamp"))
+//!     }
+//! }
+//!
+//! swamp_datastore_sdk::export_datastore!(Mem);
+//! # fn main() {}
 //! ```
 //!
 //! The SDK owns the generated bindings and every conversion. Besides the

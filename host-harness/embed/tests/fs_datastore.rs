@@ -438,3 +438,79 @@ async fn compiled_components_are_cached_on_disk() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn corrupt_lock_files_and_indexes_are_reported_and_left_alone() {
+    let host = host();
+    let plugin = fs_plugin(&host).await;
+    let dir = tempfile::tempdir().unwrap();
+    let share = dir.path().join("share");
+    std::fs::create_dir(&share).unwrap();
+    let provider = plugin
+        .open(
+            json!({"path": share, "cache": true}),
+            OpenOptions::default(),
+        )
+        .await
+        .unwrap();
+
+    // A lock file that is not LockInfo JSON.
+    std::fs::write(share.join(".datastore.lock"), b"{not json").unwrap();
+    let lock = provider
+        .create_lock(
+            s(&share),
+            LockOptions::default()
+                .max_wait_ms(200)
+                .retry_interval_ms(20),
+        )
+        .await
+        .unwrap();
+    match lock.inspect().await {
+        Err(HostError::Datastore(DatastoreError::CorruptData(m))) => {
+            assert!(m.contains(".datastore.lock"), "{m}")
+        }
+        other => panic!("a corrupt lock file must be reported, got {other:?}"),
+    }
+    assert!(
+        lock.acquire().await.is_err(),
+        "a fresh corrupt lock is not taken over"
+    );
+    assert_eq!(
+        std::fs::read(share.join(".datastore.lock")).unwrap(),
+        b"{not json",
+        "left as it was"
+    );
+
+    // A corrupt remote index.
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    std::fs::write(share.join(".datastore-index.json"), b"\x00\x01 garbage").unwrap();
+    let sync = provider
+        .create_sync_service(s(&repo), s(&dir.path().join("cache")))
+        .await
+        .unwrap()
+        .unwrap();
+    match sync.pull_changed(&SyncOptions::default()).await {
+        Err(HostError::Datastore(DatastoreError::CorruptData(m))) => {
+            assert!(m.contains(".datastore-index.json"), "{m}")
+        }
+        other => panic!("a corrupt index must be reported, got {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read(share.join(".datastore-index.json")).unwrap(),
+        b"\x00\x01 garbage"
+    );
+
+    // A corrupt local sidecar only caches state: the next push does a full walk.
+    let cache = dir.path().join("cache2");
+    std::fs::remove_file(share.join(".datastore-index.json")).unwrap();
+    let sync = provider
+        .create_sync_service(s(&repo), s(&cache))
+        .await
+        .unwrap()
+        .unwrap();
+    std::fs::create_dir_all(cache.join("data/t/m/d/1")).unwrap();
+    std::fs::write(cache.join("data/t/m/d/1/raw"), b"x").unwrap();
+    std::fs::write(cache.join(".datastore-sync-state.json"), b"[corrupt").unwrap();
+    assert_eq!(sync.push_changed(&SyncOptions::default()).await.unwrap(), 1);
+}
