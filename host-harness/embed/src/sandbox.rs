@@ -17,6 +17,12 @@ pub const MOUNT_KEYWORD: &str = "x-swamp-mount";
 pub const ENDPOINT_KEYWORD: &str = "x-swamp-endpoint";
 /// Root schema keyword listing the environment variables passed through.
 pub const ENV_KEYWORD: &str = "x-swamp-env";
+/// Schema keyword marking a string property as an AWS region: when the
+/// config names no endpoint, the guest may reach that region's S3 service
+/// (`https://s3.{region}.amazonaws.com` and its virtual-hosted buckets).
+/// The host, not the guest, knows what that means, so a guest cannot widen
+/// it beyond AWS.
+pub const AWS_REGION_KEYWORD: &str = "x-swamp-aws-region";
 
 /// Memory and time bounds of one guest instance.
 #[derive(Debug, Clone)]
@@ -51,6 +57,8 @@ pub struct Authority {
     pub scheme: String,
     pub host: String,
     pub port: u16,
+    /// Also allow any subdomain of `host` (virtual-hosted S3 buckets).
+    pub subdomains: bool,
 }
 
 impl Authority {
@@ -73,6 +81,28 @@ impl Authority {
             scheme: url.scheme().to_string(),
             host: host.to_ascii_lowercase(),
             port,
+            subdomains: false,
+        })
+    }
+
+    /// The S3 service of an AWS region, with its virtual-hosted buckets.
+    pub fn aws_s3(region: &str) -> HostResult<Self> {
+        let valid = !region.is_empty()
+            && region.len() <= 32
+            && region.split('-').count() >= 3
+            && region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid {
+            return Err(HostError::Sandbox(format!(
+                "{region:?} is not an AWS region name"
+            )));
+        }
+        Ok(Self {
+            scheme: "https".into(),
+            host: format!("s3.{region}.amazonaws.com"),
+            port: 443,
+            subdomains: true,
         })
     }
 
@@ -84,13 +114,20 @@ impl Authority {
         let port = uri
             .port_u16()
             .unwrap_or(if scheme == "http" { 80 } else { 443 });
-        scheme == self.scheme && host.eq_ignore_ascii_case(&self.host) && port == self.port
+        let host = host.to_ascii_lowercase();
+        let host_ok = host == self.host
+            || (self.subdomains
+                && host
+                    .strip_suffix(&self.host)
+                    .is_some_and(|sub| sub.ends_with('.') && sub.len() > 1));
+        scheme == self.scheme && host_ok && port == self.port
     }
 }
 
 impl std::fmt::Display for Authority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+        let wildcard = if self.subdomains { "*." } else { "" };
+        write!(f, "{}://{wildcard}{}:{}", self.scheme, self.host, self.port)
     }
 }
 
@@ -128,7 +165,8 @@ impl SandboxPolicy {
         };
         let mut mounts = Vec::new();
         let mut endpoints = Vec::new();
-        collect_annotated(schema, config, &mut mounts, &mut endpoints);
+        let mut regions = Vec::new();
+        collect_annotated(schema, config, &mut mounts, &mut endpoints, &mut regions);
         // A relative path in the config cannot be mounted at "the same
         // path"; it is left out and the guest, which validates its config
         // again, refuses it with a proper invalid-config error.
@@ -136,8 +174,16 @@ impl SandboxPolicy {
         for m in from_config.chain(extra_mounts.iter().cloned()) {
             policy.add_mount(m)?;
         }
-        for e in endpoints {
-            let a = Authority::from_url(&e)?;
+        let mut authorities = endpoints
+            .iter()
+            .map(|e| Authority::from_url(e))
+            .collect::<HostResult<Vec<_>>>()?;
+        if authorities.is_empty() {
+            for region in &regions {
+                authorities.push(Authority::aws_s3(region)?);
+            }
+        }
+        for a in authorities {
             if !policy.allowed_authorities.contains(&a) {
                 policy.allowed_authorities.push(a);
             }
@@ -196,6 +242,7 @@ fn collect_annotated(
     config: &Value,
     mounts: &mut Vec<String>,
     endpoints: &mut Vec<String>,
+    regions: &mut Vec<String>,
 ) {
     let (Some(props), Some(values)) = (
         schema.get("properties").and_then(Value::as_object),
@@ -215,8 +262,11 @@ fn collect_annotated(
             if flag(ENDPOINT_KEYWORD) {
                 endpoints.push(s.to_string());
             }
+            if flag(AWS_REGION_KEYWORD) {
+                regions.push(s.to_string());
+            }
         }
-        collect_annotated(prop, value, mounts, endpoints);
+        collect_annotated(prop, value, mounts, endpoints, regions);
     }
 }
 
@@ -308,7 +358,8 @@ mod tests {
             vec![Authority {
                 scheme: "http".into(),
                 host: "127.0.0.1".into(),
-                port: 8333
+                port: 8333,
+                subdomains: false
             }]
         );
         assert!(!p.allows(&"https://127.0.0.1:8333/b/k".parse().unwrap()));
@@ -341,6 +392,36 @@ mod tests {
                 "value-of-AWS_ACCESS_KEY_ID".to_string()
             )]
         );
+    }
+
+    #[test]
+    fn an_aws_region_allows_that_regions_s3_only_without_an_endpoint() {
+        let schema = json!({"properties": {
+            "region": {"type": "string", "x-swamp-aws-region": true},
+            "endpoint": {"type": "string", "x-swamp-endpoint": true},
+        }});
+        let derive = |c| SandboxPolicy::derive(&schema, &c, &[], &no_env, Limits::default());
+        let p = derive(json!({"region": "eu-west-1"})).unwrap();
+        for ok in [
+            "https://s3.eu-west-1.amazonaws.com/b/k",
+            "https://my-bucket.s3.eu-west-1.amazonaws.com/k",
+        ] {
+            assert!(p.allows(&ok.parse().unwrap()), "{ok}");
+        }
+        for denied in [
+            "https://s3.us-east-1.amazonaws.com/b",
+            "https://evil.com/s3.eu-west-1.amazonaws.com",
+            "https://xs3.eu-west-1.amazonaws.com/b",
+            "http://s3.eu-west-1.amazonaws.com/b",
+        ] {
+            assert!(!p.allows(&denied.parse().unwrap()), "{denied}");
+        }
+        // With an endpoint, only the endpoint.
+        let p =
+            derive(json!({"region": "eu-west-1", "endpoint": "http://127.0.0.1:9000"})).unwrap();
+        assert_eq!(p.allowed_authorities.len(), 1);
+        // A region that is not a region name is refused.
+        assert!(derive(json!({"region": "evil.com/x"})).is_err());
     }
 
     #[test]
