@@ -1,0 +1,690 @@
+//! The S3 client: addressing, SigV4, retries with jittered backoff,
+//! deadlines, error mapping, and the operations the datastore needs
+//! (objects with conditions, ListObjectsV2, HeadBucket, multipart).
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use swamp_datastore_sdk::{Error, Result};
+use time::OffsetDateTime;
+
+use crate::config::S3Config;
+use crate::http::{HttpRequest, HttpResponse, Transport, TransportError};
+use crate::retry;
+use crate::sigv4::{self, Credentials};
+use crate::xml;
+
+/// Objects larger than this are uploaded in parts.
+pub const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
+/// Size of each part (S3's minimum is 5 MiB for all but the last).
+pub const PART_SIZE: u64 = 8 * 1024 * 1024;
+/// Parts in flight at once, whatever pushConcurrency says (memory bound:
+/// at most this many parts are held at a time).
+pub const MAX_PARTS_IN_FLIGHT: usize = 4;
+
+/// When a call must be finished.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Option<Instant>);
+
+impl Deadline {
+    /// No deadline beyond the per-request timeout.
+    pub const NONE: Deadline = Deadline(None);
+
+    /// `ms` from now.
+    pub fn in_ms(ms: u64) -> Deadline {
+        Deadline(Some(Instant::now() + Duration::from_millis(ms)))
+    }
+
+    fn remaining(&self) -> Option<Duration> {
+        self.0.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// A precondition on a write or delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cond {
+    None,
+    /// `If-None-Match: *`: only create.
+    Absent,
+    /// `If-Match: <etag>`: only replace that version.
+    Etag(String),
+}
+
+/// A failed S3 request, before it becomes an SDK [`Error`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The server answered with a non-success status.
+    Status {
+        status: u16,
+        code: String,
+        message: String,
+        request_id: String,
+        preview: String,
+    },
+    /// No answer.
+    Transport(TransportError),
+    /// The call's deadline passed.
+    Deadline(u64),
+}
+
+impl Failure {
+    /// The HTTP status, if the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Failure::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Precondition failed (412) or a conditional-write race (409).
+    pub fn is_precondition(&self) -> bool {
+        matches!(self.status(), Some(412) | Some(409))
+    }
+
+    /// The request may or may not have taken effect (timeout, 5xx,
+    /// connection lost): callers of non-idempotent writes re-read.
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            Failure::Status { status, code, .. } => retry::retryable_status(*status, code),
+            Failure::Transport(TransportError::Denied(_)) => false,
+            Failure::Transport(_) | Failure::Deadline(_) => true,
+        }
+    }
+
+    /// The conditional header is not implemented by this server.
+    pub fn is_not_implemented(&self) -> bool {
+        matches!(self, Failure::Status { status: 501, .. })
+            || matches!(self, Failure::Status { code, .. } if code == "NotImplemented")
+    }
+
+    /// The SDK error, with `op` ("PutObject") and `target` ("s3://b/k") in
+    /// the message and an actionable hint first where one applies.
+    pub fn into_error(self, op: &str, target: &str) -> Error {
+        match self {
+            Failure::Deadline(ms) => Error::Aborted(format!(
+                "S3 {op} {target} did not finish within the call's {ms} ms"
+            )),
+            Failure::Transport(TransportError::Timeout) => Error::Unavailable(format!(
+                "S3 {op} {target} timed out; the endpoint did not answer in time"
+            )),
+            Failure::Transport(TransportError::Unreachable(m)) => Error::Unavailable(format!(
+                "S3 {op} {target} failed: the endpoint is unreachable ({m})"
+            )),
+            Failure::Transport(TransportError::Denied(m)) => Error::PermissionDenied(format!(
+                "S3 {op} {target} was refused by the sandbox ({m}); the datastore may reach only its configured endpoint"
+            )),
+            Failure::Status {
+                status,
+                code,
+                message,
+                request_id,
+                preview,
+            } => {
+                let mut detail = format!("S3 {op} {target} failed: HTTP {status}");
+                if !code.is_empty() {
+                    detail.push_str(&format!(" {code}"));
+                }
+                if !message.is_empty() {
+                    detail.push_str(&format!(" — {message}"));
+                }
+                if !request_id.is_empty() {
+                    detail.push_str(&format!(" requestId={request_id}"));
+                }
+                if !preview.is_empty() && code.is_empty() {
+                    detail.push_str(&format!(" bodyPreview=\"{preview}\""));
+                }
+                match (status, code.as_str()) {
+                    (_, "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired") => Error::PermissionDenied(format!(
+                        "Datastore session expired: the AWS session token is no longer valid; refresh the credentials (AWS_SESSION_TOKEN or sessionToken) and retry. {detail}"
+                    )),
+                    (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch") | (403, "AccessDenied") => Error::PermissionDenied(format!(
+                        "Datastore credentials rejected by the S3 endpoint: verify AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or accessKeyId / secretAccessKey in the config) and the bucket policy, then retry. {detail}"
+                    )),
+                    (401 | 403, _) => Error::PermissionDenied(format!(
+                        "{detail} (check AWS credentials — env vars or config — and the endpoint configuration)"
+                    )),
+                    (404, "NoSuchBucket") => Error::NotFound(format!("{detail} (the bucket does not exist)")),
+                    (404, _) => Error::NotFound(detail),
+                    (409 | 412, _) => Error::Conflict(detail),
+                    (501, _) | (_, "NotImplemented") => Error::Unsupported(detail),
+                    (s, c) if retry::retryable_status(s, c) => Error::Unavailable(detail),
+                    _ => Error::Internal(detail),
+                }
+            }
+        }
+    }
+}
+
+/// An object read with its metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    pub body: Vec<u8>,
+    pub meta: ObjectMeta,
+}
+
+/// What a GET or HEAD tells about an object, and the server's clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectMeta {
+    pub etag: String,
+    pub size: u64,
+    /// `Last-Modified`, server clock.
+    pub last_modified: Option<OffsetDateTime>,
+    /// The response's `Date`, server clock.
+    pub server_date: Option<OffsetDateTime>,
+}
+
+impl ObjectMeta {
+    /// Age of the object by the server's own clock (Date − Last-Modified),
+    /// `None` when either header is missing.
+    pub fn server_age_ms(&self) -> Option<u64> {
+        let (lm, now) = (self.last_modified?, self.server_date?);
+        let d = now - lm;
+        Some(if d.is_negative() { 0 } else { d.whole_milliseconds() as u64 })
+    }
+}
+
+/// One listed object; `key` is relative to the configured prefix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified: String,
+}
+
+fn http_date(v: Option<&str>) -> Option<OffsetDateTime> {
+    let t: SystemTime = httpdate::parse_http_date(v?).ok()?;
+    Some(OffsetDateTime::from(t))
+}
+
+fn meta_of(r: &HttpResponse) -> ObjectMeta {
+    ObjectMeta {
+        etag: r.header("etag").unwrap_or_default().to_string(),
+        size: r
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(r.body.len() as u64),
+        last_modified: http_date(r.header("last-modified")),
+        server_date: http_date(r.header("date")),
+    }
+}
+
+/// One request as the client describes it before addressing and signing.
+struct Call<'a> {
+    method: &'static str,
+    /// Full object key (prefix included); `None` for bucket-level calls.
+    key: Option<&'a str>,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    /// Retry on retryable failures (off for writes whose effect must be
+    /// disambiguated by the caller).
+    retry: bool,
+}
+
+/// An S3 client for one bucket.
+pub struct S3Client<T: Transport> {
+    transport: T,
+    cfg: S3Config,
+    creds: Option<Credentials>,
+    scheme: String,
+    host: String,
+    path_style: bool,
+    /// Overrides the signing clock (tests).
+    clock: fn() -> OffsetDateTime,
+}
+
+fn is_ip_or_localhost(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[')
+}
+
+impl<T: Transport> S3Client<T> {
+    /// A client for `cfg`. Credentials come from the config, else from
+    /// `env` (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN`).
+    pub fn new(transport: T, cfg: S3Config, env: &dyn Fn(&str) -> Option<String>) -> S3Client<T> {
+        let creds = match (&cfg.access_key_id, &cfg.secret_access_key) {
+            (Some(a), Some(s)) => Some(Credentials {
+                access_key_id: a.clone(),
+                secret_access_key: s.clone(),
+                session_token: cfg.session_token.clone(),
+            }),
+            _ => match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+                (Some(a), Some(s)) if !a.is_empty() && !s.is_empty() => Some(Credentials {
+                    access_key_id: a,
+                    secret_access_key: s,
+                    session_token: env("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
+                }),
+                _ => None,
+            },
+        };
+        let endpoint = cfg.endpoint.clone().unwrap_or_else(|| aws_endpoint(&cfg.region));
+        let (scheme, host) = endpoint.split_once("://").unwrap_or(("https", &endpoint));
+        let (scheme, host) = (scheme.to_string(), host.to_string());
+        let hostname = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(&host);
+        let path_style = cfg.force_path_style
+            || is_ip_or_localhost(hostname)
+            || (scheme == "https" && cfg.bucket.contains('.'));
+        S3Client {
+            transport,
+            cfg,
+            creds,
+            scheme,
+            host,
+            path_style,
+            clock: OffsetDateTime::now_utc,
+        }
+    }
+
+    /// Sign with a fixed clock (tests).
+    #[cfg(test)]
+    pub fn with_clock(mut self, clock: fn() -> OffsetDateTime) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The config.
+    pub fn config(&self) -> &S3Config {
+        &self.cfg
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// `s3://bucket/key` for messages.
+    pub fn describe(&self, full_key: &str) -> String {
+        format!("s3://{}/{full_key}", self.cfg.bucket)
+    }
+
+    /// The URL authority requests go to (what the sandbox must allow).
+    pub fn authority(&self) -> String {
+        if self.path_style {
+            self.host.clone()
+        } else {
+            format!("{}.{}", self.cfg.bucket, self.host)
+        }
+    }
+
+    /// Path-style or virtual-hosted addressing.
+    pub fn path_style(&self) -> bool {
+        self.path_style
+    }
+
+    fn path_of(&self, key: Option<&str>) -> String {
+        match (self.path_style, key) {
+            (true, Some(k)) => format!("/{}/{}", self.cfg.bucket, sigv4::encode_path(k)),
+            (true, None) => format!("/{}", self.cfg.bucket),
+            (false, Some(k)) => format!("/{}", sigv4::encode_path(k)),
+            (false, None) => "/".to_string(),
+        }
+    }
+
+    fn build(&self, call: &Call<'_>) -> Result<HttpRequest> {
+        let Some(creds) = &self.creds else {
+            return Err(Error::PermissionDenied(
+                "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (passed through by the host) or accessKeyId and secretAccessKey in the datastore config".into(),
+            ));
+        };
+        let authority = self.authority();
+        let path = self.path_of(call.key);
+        let payload_hash = sigv4::sha256_hex(&call.body);
+        let date = sigv4::amz_date((self.clock)());
+        let mut headers = call.headers.clone();
+        headers.push(("x-amz-date".into(), date.clone()));
+        headers.push(("x-amz-content-sha256".into(), payload_hash.clone()));
+        if let Some(t) = &creds.session_token {
+            headers.push(("x-amz-security-token".into(), t.clone()));
+        }
+        let auth = sigv4::authorization(
+            creds,
+            &sigv4::Request {
+                method: call.method,
+                host: &authority,
+                path: &path,
+                query: &call.query,
+                headers: &headers,
+                payload_hash: &payload_hash,
+                region: &self.cfg.region,
+                service: "s3",
+            },
+            &date,
+        );
+        headers.push(("authorization".into(), auth));
+        // Not signed: wasi:http must send exactly this length.
+        headers.push(("content-length".into(), call.body.len().to_string()));
+        let query = sigv4::canonical_query(&call.query);
+        let url = if query.is_empty() {
+            format!("{}://{authority}{path}", self.scheme)
+        } else {
+            format!("{}://{authority}{path}?{query}", self.scheme)
+        };
+        Ok(HttpRequest {
+            method: call.method.to_string(),
+            url,
+            headers,
+            body: call.body.clone(),
+        })
+    }
+
+    /// Send `call` with retries, within `deadline`. `sink` receives a 2xx
+    /// body (it is rewound before every attempt).
+    async fn execute(
+        &self,
+        call: Call<'_>,
+        deadline: Deadline,
+        mut sink: Option<&mut std::fs::File>,
+    ) -> Result<std::result::Result<HttpResponse, Failure>> {
+        let per_request = Duration::from_millis(self.cfg.request_timeout_ms);
+        let attempts = if call.retry { retry::ATTEMPTS } else { 1 };
+        let mut last = Failure::Deadline(0);
+        for attempt in 0..attempts {
+            let timeout = match deadline.remaining() {
+                Some(r) if r.is_zero() => return Ok(Err(last_or_deadline(last, deadline))),
+                Some(r) => r.min(per_request),
+                None => per_request,
+            };
+            let req = self.build(&call)?;
+            if let Some(f) = sink.as_deref_mut() {
+                f.set_len(0).and_then(|_| f.seek(SeekFrom::Start(0)).map(|_| ()))
+                    .map_err(|e| Error::io("download file", e))?;
+            }
+            let sink_w: Option<&mut dyn Write> = sink.as_deref_mut().map(|f| f as &mut dyn Write);
+            let failure = match self.transport.send(req, timeout, sink_w).await {
+                Ok(r) if (200..300).contains(&r.status) || r.status == 304 => return Ok(Ok(r)),
+                Ok(r) => {
+                    let doc: xml::ErrorDoc = xml::parse(&r.body).unwrap_or_default();
+                    let request_id = if doc.request_id.is_empty() {
+                        r.header("x-amz-request-id").unwrap_or_default().to_string()
+                    } else {
+                        doc.request_id
+                    };
+                    Failure::Status {
+                        status: r.status,
+                        code: doc.code,
+                        message: doc.message,
+                        request_id,
+                        preview: xml::preview(&r.body),
+                    }
+                }
+                Err(TransportError::Timeout) if deadline.remaining().is_some_and(|r| r.is_zero()) => {
+                    Failure::Deadline(0)
+                }
+                Err(e) => Failure::Transport(e),
+            };
+            let retryable = match &failure {
+                Failure::Status { status, code, .. } => retry::retryable_status(*status, code),
+                Failure::Transport(TransportError::Denied(_)) => false,
+                Failure::Transport(_) => true,
+                Failure::Deadline(_) => false,
+            };
+            last = failure;
+            if !retryable || attempt + 1 == attempts {
+                break;
+            }
+            let mut pause = retry::backoff(attempt);
+            if let Some(r) = deadline.remaining() {
+                if r <= pause {
+                    break;
+                }
+                pause = pause.min(r);
+            }
+            self.transport.sleep(pause).await;
+        }
+        Ok(Err(last))
+    }
+
+    fn cond_headers(cond: &Cond) -> Vec<(String, String)> {
+        match cond {
+            Cond::None => vec![],
+            Cond::Absent => vec![("if-none-match".into(), "*".into())],
+            Cond::Etag(e) => vec![("if-match".into(), e.clone())],
+        }
+    }
+
+    /// GET an object; `Ok(None)` when absent.
+    pub async fn get(&self, key: &str, deadline: Deadline) -> Result<std::result::Result<Option<Object>, Failure>> {
+        let call = Call { method: "GET", key: Some(key), query: vec![], headers: vec![], body: vec![], retry: true };
+        Ok(match self.execute(call, deadline, None).await? {
+            Ok(r) => {
+                let meta = meta_of(&r);
+                Ok(Some(Object { body: r.body, meta }))
+            }
+            Err(f) if f.status() == Some(404) && !is_no_such_bucket(&f) => Ok(None),
+            Err(f) => Err(f),
+        })
+    }
+
+    /// GET an object into `file` as it arrives (bounded memory); the
+    /// metadata, or `None` when absent.
+    pub async fn get_to_file(&self, key: &str, file: &mut std::fs::File, deadline: Deadline) -> Result<std::result::Result<Option<ObjectMeta>, Failure>> {
+        let call = Call { method: "GET", key: Some(key), query: vec![], headers: vec![], body: vec![], retry: true };
+        Ok(match self.execute(call, deadline, Some(file)).await? {
+            Ok(r) => Ok(Some(meta_of(&r))),
+            Err(f) if f.status() == Some(404) && !is_no_such_bucket(&f) => Ok(None),
+            Err(f) => Err(f),
+        })
+    }
+
+    /// HEAD an object; `Ok(None)` when absent.
+    pub async fn head(&self, key: &str, deadline: Deadline) -> Result<std::result::Result<Option<ObjectMeta>, Failure>> {
+        let call = Call { method: "HEAD", key: Some(key), query: vec![], headers: vec![], body: vec![], retry: true };
+        Ok(match self.execute(call, deadline, None).await? {
+            Ok(r) => Ok(Some(meta_of(&r))),
+            Err(f) if f.status() == Some(404) => Ok(None),
+            Err(f) => Err(f),
+        })
+    }
+
+    /// PUT an object (single request) under `cond`; the new ETag.
+    /// Conditional writes are not retried: the caller disambiguates.
+    pub async fn put(&self, key: &str, body: Vec<u8>, cond: &Cond, deadline: Deadline) -> Result<std::result::Result<ObjectMeta, Failure>> {
+        let call = Call {
+            method: "PUT",
+            key: Some(key),
+            query: vec![],
+            headers: Self::cond_headers(cond),
+            body,
+            retry: *cond == Cond::None,
+        };
+        Ok(self.execute(call, deadline, None).await?.map(|r| meta_of(&r)))
+    }
+
+    /// DELETE an object under `cond`. A missing object is success for an
+    /// unconditional delete.
+    pub async fn delete(&self, key: &str, cond: &Cond, deadline: Deadline) -> Result<std::result::Result<(), Failure>> {
+        let call = Call {
+            method: "DELETE",
+            key: Some(key),
+            query: vec![],
+            headers: Self::cond_headers(cond),
+            body: vec![],
+            retry: *cond == Cond::None,
+        };
+        Ok(match self.execute(call, deadline, None).await? {
+            Ok(_) => Ok(()),
+            Err(f) if f.status() == Some(404) && *cond == Cond::None && !is_no_such_bucket(&f) => Ok(()),
+            Err(f) => Err(f),
+        })
+    }
+
+    /// HeadBucket.
+    pub async fn head_bucket(&self, deadline: Deadline) -> Result<std::result::Result<(), Failure>> {
+        let call = Call { method: "HEAD", key: None, query: vec![], headers: vec![], body: vec![], retry: true };
+        Ok(self.execute(call, deadline, None).await?.map(|_| ()))
+    }
+
+    /// Every object whose full key starts with `full_prefix`
+    /// (ListObjectsV2, following continuation tokens).
+    pub async fn list(&self, full_prefix: &str, deadline: Deadline) -> Result<std::result::Result<Vec<Listed>, Failure>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![("list-type".to_string(), "2".to_string())];
+            if !full_prefix.is_empty() {
+                query.push(("prefix".into(), full_prefix.to_string()));
+            }
+            if let Some(t) = &token {
+                query.push(("continuation-token".into(), t.clone()));
+            }
+            let call = Call { op: "ListObjectsV2", method: "GET", key: None, query, headers: vec![], body: vec![], retry: true };
+            let r = match self.execute(call, deadline, None).await? {
+                Ok(r) => r,
+                Err(f) => return Ok(Err(f)),
+            };
+            let page: xml::ListBucketResult = xml::parse(&r.body)
+                .map_err(|m| Error::CorruptData(format!("S3 ListObjectsV2 s3://{}/{full_prefix}: {m}", self.cfg.bucket)))?;
+            out.extend(page.contents.into_iter().map(|o| Listed {
+                key: o.key,
+                size: o.size,
+                etag: o.etag,
+                last_modified: o.last_modified,
+            }));
+            match page.next_continuation_token {
+                Some(t) if page.is_truncated && !t.is_empty() => token = Some(t),
+                _ => break,
+            }
+        }
+        Ok(Ok(out))
+    }
+
+    /// Upload `size` bytes produced by `part(offset, len)` to `key`: one PUT
+    /// up to [`MULTIPART_THRESHOLD`], else a multipart upload with at most
+    /// [`MAX_PARTS_IN_FLIGHT`] parts (each [`PART_SIZE`]) held and sent at
+    /// once. A failed multipart upload is aborted.
+    pub async fn upload<F>(&self, key: &str, size: u64, part: F, deadline: Deadline) -> Result<ObjectMeta>
+    where
+        F: Fn(u64, u64) -> Result<Vec<u8>>,
+    {
+        let target = self.describe(key);
+        if size <= MULTIPART_THRESHOLD {
+            let body = part(0, size)?;
+            return self.put(key, body, &Cond::None, deadline).await?.map_err(|f| f.into_error("PutObject", &target));
+        }
+        let call = Call {
+            method: "POST",
+            key: Some(key),
+            query: vec![("uploads".into(), String::new())],
+            headers: vec![],
+            body: vec![],
+            retry: true,
+        };
+        let r = self.execute(call, deadline, None).await?.map_err(|f| f.into_error("CreateMultipartUpload", &target))?;
+        let init: xml::InitiateMultipartUploadResult =
+            xml::parse(&r.body).map_err(|m| Error::CorruptData(format!("S3 CreateMultipartUpload {target}: {m}")))?;
+        let upload_id = init.upload_id;
+        let parts = size.div_ceil(PART_SIZE);
+        let concurrency = self.cfg.push_concurrency.clamp(1, MAX_PARTS_IN_FLIGHT);
+        let part = &part;
+        let upload_id_ref = &upload_id;
+        let target_ref = &target;
+        let result: Result<Vec<xml::CompletedPart>> = stream::iter(0..parts)
+            .map(|i| async move {
+                let offset = i * PART_SIZE;
+                let len = PART_SIZE.min(size - offset);
+                let body = part(offset, len)?;
+                let number = (i + 1) as u32;
+                let call = Call {
+                    method: "PUT",
+                    key: Some(key),
+                    query: vec![("partNumber".into(), number.to_string()), ("uploadId".into(), upload_id_ref.clone())],
+                    headers: vec![],
+                    body,
+                    retry: true,
+                };
+                let r = self.execute(call, deadline, None).await?.map_err(|f| f.into_error("UploadPart", target_ref))?;
+                Ok(xml::CompletedPart { part_number: number, etag: r.header("etag").unwrap_or_default().to_string() })
+            })
+            .buffer_unordered(concurrency)
+            .try_collect()
+            .await;
+        let mut done = match result {
+            Ok(d) => d,
+            Err(e) => {
+                self.abort_upload(key, &upload_id).await;
+                return Err(e);
+            }
+        };
+        done.sort_by_key(|p| p.part_number);
+        let call = Call {
+            method: "POST",
+            key: Some(key),
+            query: vec![("uploadId".into(), upload_id.clone())],
+            headers: vec![("content-type".into(), "application/xml".into())],
+            body: xml::complete_body(done),
+            retry: true,
+        };
+        let r = match self.execute(call, deadline, None).await? {
+            Ok(r) => r,
+            Err(f) => {
+                self.abort_upload(key, &upload_id).await;
+                return Err(f.into_error("CompleteMultipartUpload", &target));
+            }
+        };
+        // A 200 may still carry an error document.
+        if let Ok(doc) = xml::parse::<xml::ErrorDoc>(&r.body) {
+            if !doc.code.is_empty() {
+                self.abort_upload(key, &upload_id).await;
+                return Err(Error::Unavailable(format!(
+                    "S3 CompleteMultipartUpload {target} failed: {} — {} requestId={}",
+                    doc.code, doc.message, doc.request_id
+                )));
+            }
+        }
+        let done: xml::CompleteMultipartUploadResult = xml::parse(&r.body).unwrap_or_default();
+        Ok(ObjectMeta { etag: done.etag, size, last_modified: None, server_date: None })
+    }
+
+    async fn abort_upload(&self, key: &str, upload_id: &str) {
+        let call = Call {
+            method: "DELETE",
+            key: Some(key),
+            query: vec![("uploadId".into(), upload_id.to_string())],
+            headers: vec![],
+            body: vec![],
+            retry: true,
+        };
+        // Best effort: a bucket lifecycle rule cleans up what this misses.
+        let _ = self.execute(call, Deadline::NONE, None).await;
+    }
+
+    /// Upload a local file, streaming it part by part.
+    pub async fn upload_file(&self, key: &str, path: &Path, deadline: Deadline) -> Result<ObjectMeta> {
+        let size = std::fs::metadata(path).map_err(|e| Error::io(path.display(), e))?.len();
+        let read_part = |offset: u64, len: u64| -> Result<Vec<u8>> {
+            let mut f = std::fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
+            f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(path.display(), e))?;
+            let mut buf = vec![0u8; len as usize];
+            f.read_exact(&mut buf).map_err(|e| Error::io(path.display(), e))?;
+            Ok(buf)
+        };
+        self.upload(key, size, read_part, deadline).await
+    }
+
+    /// Upload bytes already in memory (parts are slices of them).
+    pub async fn upload_bytes(&self, key: &str, bytes: &[u8], deadline: Deadline) -> Result<ObjectMeta> {
+        let slice = |offset: u64, len: u64| -> Result<Vec<u8>> {
+            Ok(bytes[offset as usize..(offset + len) as usize].to_vec())
+        };
+        self.upload(key, bytes.len() as u64, slice, deadline).await
+    }
+}
+
+fn last_or_deadline(last: Failure, deadline: Deadline) -> Failure {
+    match last {
+        Failure::Deadline(_) => Failure::Deadline(deadline.0.map(|_| 0).unwrap_or(0)),
+        f => f,
+    }
+}
+
+fn is_no_such_bucket(f: &Failure) -> bool {
+    matches!(f, Failure::Status { code, .. } if code == "NoSuchBucket")
+}
+
+/// The AWS endpoint of `region`.
+pub fn aws_endpoint(region: &str) -> String {
+    format!("https://s3.{region}.amazonaws.com")
+}

@@ -1,0 +1,96 @@
+//! The provider: one validated config turned into locks, verifiers and
+//! sync services, all sharing one S3 client. The sync WIT calls are
+//! synchronous, so each runs the async client on a fresh event loop.
+
+use std::rc::Rc;
+
+use swamp_datastore_sdk::sync::SyncEngine;
+use swamp_datastore_sdk::{
+    Error, HealthResult, HolderIdentity, Lock, LockInfo, LockOptions, Provider, ProviderFeatures, Result,
+    SyncService, Verifier,
+};
+
+use crate::client::S3Client;
+use crate::http::{block_on, Transport};
+use crate::lock::S3Lock;
+use crate::remote::S3Remote;
+use crate::verifier::S3Verifier;
+
+/// An S3 datastore provider.
+pub struct S3Provider<T: Transport + 'static> {
+    client: Rc<S3Client<T>>,
+    datastore_type: String,
+    identity: fn() -> HolderIdentity,
+}
+
+impl<T: Transport + 'static> S3Provider<T> {
+    pub fn new(client: S3Client<T>, datastore_type: &str, identity: fn() -> HolderIdentity) -> S3Provider<T> {
+        S3Provider {
+            client: Rc::new(client),
+            datastore_type: datastore_type.to_string(),
+            identity,
+        }
+    }
+}
+
+impl<T: Transport + 'static> Provider for S3Provider<T> {
+    fn features(&self) -> ProviderFeatures {
+        ProviderFeatures {
+            sync: true,
+            cache_path: false,
+            namespaces: false,
+        }
+    }
+
+    fn create_lock(&self, _datastore_path: &str, options: LockOptions) -> Result<Box<dyn Lock>> {
+        Ok(Box::new(S3Lock::new(self.client.clone(), &options, (self.identity)())?))
+    }
+
+    fn create_verifier(&self) -> Result<Box<dyn Verifier>> {
+        Ok(Box::new(S3Verifier::new(self.client.clone(), &self.datastore_type)))
+    }
+
+    fn resolve_datastore_path(&self, repo_dir: &str) -> Result<String> {
+        if repo_dir.is_empty() {
+            return Err(Error::InvalidArgument("repo-dir is empty".into()));
+        }
+        Ok(format!("{}/.swamp", repo_dir.trim_end_matches('/')))
+    }
+
+    fn create_sync_service(&self, _repo_dir: &str, cache_path: &str) -> Result<Option<Box<dyn SyncService>>> {
+        if !cache_path.starts_with('/') {
+            return Err(Error::InvalidArgument(format!("cache path {cache_path:?} must be absolute")));
+        }
+        Ok(Some(Box::new(SyncEngine::new(S3Remote::new(self.client.clone()), cache_path))))
+    }
+}
+
+impl<T: Transport + 'static> Lock for S3Lock<T> {
+    fn acquire(&mut self) -> Result<()> {
+        block_on(S3Lock::acquire(self))
+    }
+    fn release(&mut self) -> Result<()> {
+        block_on(S3Lock::release(self))
+    }
+    fn inspect(&self) -> Result<Option<LockInfo>> {
+        block_on(S3Lock::inspect(self))
+    }
+    fn force_release(&mut self, expected_nonce: &str) -> Result<bool> {
+        block_on(S3Lock::force_release(self, expected_nonce))
+    }
+    fn heartbeat(&mut self) -> Result<()> {
+        block_on(S3Lock::heartbeat(self))
+    }
+    fn lock_key(&self) -> String {
+        self.key().to_string()
+    }
+    fn ttl_ms(&self) -> u64 {
+        self.ttl()
+    }
+}
+
+impl<T: Transport + 'static> Verifier for S3Verifier<T> {
+    fn verify(&self) -> Result<HealthResult> {
+        Ok(block_on(S3Verifier::verify(self)))
+    }
+}

@@ -1,0 +1,86 @@
+//! The only code that touches wasi:http: [`Transport`] over `wstd`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use wstd::future::FutureExt as _;
+use wstd::http::body::util::BodyExt as _;
+use wstd::http::{Body, Client, ErrorCode, Request};
+
+use crate::http::{HttpRequest, HttpResponse, Transport, TransportError};
+
+/// wasi:http through wstd.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WasiTransport;
+
+fn classify(e: &wstd::http::Error) -> TransportError {
+    match e.downcast_ref::<ErrorCode>() {
+        Some(ErrorCode::HttpRequestDenied) => TransportError::Denied(format!("{e:#}")),
+        Some(ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout | ErrorCode::ConnectionWriteTimeout) => {
+            TransportError::Timeout
+        }
+        _ => TransportError::Unreachable(format!("{e:#}")),
+    }
+}
+
+async fn exchange(
+    req: HttpRequest,
+    timeout: Duration,
+    sink: Option<&mut dyn Write>,
+) -> Result<HttpResponse, TransportError> {
+    let mut client = Client::new();
+    client.set_connect_timeout(timeout);
+    client.set_first_byte_timeout(timeout);
+    client.set_between_bytes_timeout(timeout);
+    let mut b = Request::builder().method(req.method.as_str()).uri(req.url.as_str());
+    for (k, v) in &req.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    let request = b
+        .body(Body::from(req.body))
+        .map_err(|e| TransportError::Unreachable(format!("cannot build the request: {e}")))?;
+    let resp = client.send(request).await.map_err(|e| classify(&e))?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).to_string()))
+        .collect();
+    let mut body = resp.into_body().into_boxed_body();
+    let mut collected = Vec::new();
+    let mut sink = if (200..300).contains(&status) { sink } else { None };
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| classify(&e))?;
+        if let Some(data) = frame.data_ref() {
+            match sink.as_deref_mut() {
+                Some(w) => w
+                    .write_all(data)
+                    .map_err(|e| TransportError::Unreachable(format!("writing the download failed: {e}")))?,
+                None => collected.extend_from_slice(data),
+            }
+        }
+    }
+    Ok(HttpResponse { status, headers, body: collected })
+}
+
+impl Transport for WasiTransport {
+    async fn send(
+        &self,
+        req: HttpRequest,
+        timeout: Duration,
+        sink: Option<&mut dyn Write>,
+    ) -> Result<HttpResponse, TransportError> {
+        // The wasi:http timeouts cover connect and each byte; this bounds
+        // the whole exchange (slowly dribbling bodies included).
+        let whole: wstd::time::Duration = (timeout + timeout).into();
+        match exchange(req, timeout, sink).timeout(whole).await {
+            Ok(r) => r,
+            Err(_) => Err(TransportError::Timeout),
+        }
+    }
+
+    async fn sleep(&self, d: Duration) {
+        let d: wstd::time::Duration = d.into();
+        wstd::task::sleep(d).await;
+    }
+}
