@@ -58,4 +58,7 @@ impl Datastore for FsDatastore {
     }
 }
 
+// Gated so that another guest can use this crate as a library
+// (`default-features = false`) without exporting a second world.
+#[cfg(feature = "component")]
 swamp_datastore_sdk::export_datastore!(FsDatastore);

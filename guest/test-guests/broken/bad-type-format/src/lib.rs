@@ -1,0 +1,16 @@
+//! Test-only guest, broken on purpose: its type has capitals, so it does not match `@collective/name`.
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn datastore_type() -> String {
+        "@Swamp-Wasm/FS-Datastore".into()
+    }
+}
+
+export_broken!(B);

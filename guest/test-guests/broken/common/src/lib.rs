@@ -1,0 +1,388 @@
+//! Test-only: `fs-datastore` behind hooks, so that each deliberately broken
+//! guest overrides exactly one behaviour and delegates the rest.
+//!
+//! A broken guest implements [`Break`] for a unit struct, overriding one
+//! hook (every hook defaults to fs-datastore's behaviour), and exports it
+//! with [`export_broken!`]. The wrappers below call the hooks; the hooks
+//! reach fs-datastore through the SDK's trait objects.
+
+#![allow(clippy::result_large_err)]
+
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::path::PathBuf;
+
+pub use fs_datastore;
+pub use swamp_datastore_sdk as sdk;
+
+use fs_datastore::FsDatastore;
+use fs_datastore::config::FsConfig;
+use fs_datastore::provider::FsProvider;
+use sdk::serde_json::Value;
+use sdk::{
+    Datastore, HealthResult, HolderIdentity, Lock, LockInfo, LockOptions, Provider,
+    ProviderFeatures, PushManifest, PushPreview, Result, SyncCapabilities, SyncOptions,
+    SyncService, Verifier,
+};
+
+/// Export `$b` (a type implementing [`Break`]) as the component.
+#[macro_export]
+macro_rules! export_broken {
+    ($b:ty) => {
+        $crate::sdk::export_datastore!($crate::Broken<$b>);
+    };
+}
+
+/// A provider and what it was built from.
+pub struct ProviderCx {
+    pub inner: FsProvider,
+    pub config: FsConfig,
+}
+
+/// One lock handle: fs-datastore's lock plus what a hook may need.
+pub struct LockCx {
+    pub inner: Box<dyn Lock>,
+    /// The lock file.
+    pub path: PathBuf,
+    pub options: LockOptions,
+    pub who: HolderIdentity,
+    /// The stored lock right after this handle's last successful acquire;
+    /// cleared by release.
+    pub held: Option<LockInfo>,
+    /// Free for a hook's own state.
+    pub memo: Option<String>,
+}
+
+impl LockCx {
+    /// The stored lock file, parsed (`None` when absent or unreadable).
+    pub fn stored(&self) -> Option<LockInfo> {
+        let bytes = sdk::atomic_file::read_optional(&self.path).ok()??;
+        LockInfo::parse(&bytes, "lock").ok()
+    }
+    /// Replace the lock file with `info`.
+    pub fn write(&self, info: &LockInfo) -> Result<()> {
+        sdk::atomic_file::write_atomic(&self.path, info.to_json().as_bytes())
+    }
+    /// Delete the lock file, whoever holds it.
+    pub fn delete(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// One sync service: fs-datastore's engine plus what a hook may need.
+pub struct SyncCx {
+    pub inner: Box<dyn SyncService>,
+    pub cache: PathBuf,
+    /// The shared directory (the remote).
+    pub share: PathBuf,
+    /// Free for a hook's own state.
+    pub paths: Vec<String>,
+    pub flag: bool,
+    pub calls: Cell<u32>,
+}
+
+impl SyncCx {
+    /// Every synced file of the cache: rel-path and bytes.
+    pub fn cache_files(&self) -> Vec<(String, Vec<u8>)> {
+        fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(root, &p, out);
+                } else if let Ok(rel) = p.strip_prefix(root) {
+                    let rel = rel.to_string_lossy().replace('\\', "/");
+                    if !sdk::sync::rules::is_internal(&rel)
+                        && !sdk::atomic_file::is_temp_name(&rel)
+                        && let Ok(b) = std::fs::read(&p)
+                    {
+                        out.push((rel, b));
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.cache, &self.cache, &mut out);
+        out
+    }
+}
+
+/// One overridable hook per behaviour; each defaults to fs-datastore's.
+pub trait Break: 'static {
+    // The datastore.
+    fn datastore_type() -> String {
+        fs_datastore::DATASTORE_TYPE.into()
+    }
+    fn name() -> String {
+        FsDatastore::name()
+    }
+    fn description() -> String {
+        FsDatastore::description()
+    }
+    fn config_schema() -> String {
+        FsDatastore::config_schema()
+    }
+    fn parse_config(config: &Value) -> Result<FsConfig> {
+        FsConfig::parse(config)
+    }
+
+    // The provider.
+    fn features(p: &ProviderCx) -> ProviderFeatures {
+        p.inner.features()
+    }
+    fn resolve_datastore_path(p: &ProviderCx, repo_dir: &str) -> Result<String> {
+        p.inner.resolve_datastore_path(repo_dir)
+    }
+    fn create_lock(
+        p: &ProviderCx,
+        datastore_path: &str,
+        options: LockOptions,
+    ) -> Result<Box<dyn Lock>> {
+        p.inner.create_lock(datastore_path, options)
+    }
+    fn create_verifier(p: &ProviderCx) -> Result<Box<dyn Verifier>> {
+        p.inner.create_verifier()
+    }
+    fn create_sync_service(
+        p: &ProviderCx,
+        repo_dir: &str,
+        cache: &str,
+    ) -> Result<Option<Box<dyn SyncService>>> {
+        p.inner.create_sync_service(repo_dir, cache)
+    }
+
+    // Locks.
+    fn acquire(l: &mut LockCx) -> Result<()> {
+        l.inner.acquire()
+    }
+    fn release(l: &mut LockCx) -> Result<()> {
+        l.inner.release()
+    }
+    fn inspect(l: &LockCx) -> Result<Option<LockInfo>> {
+        l.inner.inspect()
+    }
+    fn force_release(l: &mut LockCx, expected_nonce: &str) -> Result<bool> {
+        l.inner.force_release(expected_nonce)
+    }
+    fn heartbeat(l: &mut LockCx) -> Result<()> {
+        l.inner.heartbeat()
+    }
+
+    // The verifier.
+    fn verify(v: &dyn Verifier) -> Result<HealthResult> {
+        v.verify()
+    }
+
+    // Sync.
+    fn pull_changed(s: &mut SyncCx, o: &SyncOptions) -> Result<u32> {
+        s.inner.pull_changed(o)
+    }
+    fn push_changed(s: &mut SyncCx, o: &SyncOptions) -> Result<u32> {
+        s.inner.push_changed(o)
+    }
+    fn mark_dirty(s: &mut SyncCx, o: &SyncOptions) -> Result<()> {
+        s.inner.mark_dirty(o)
+    }
+    fn capabilities(s: &SyncCx) -> SyncCapabilities {
+        s.inner.capabilities()
+    }
+    fn hydrate_file(s: &mut SyncCx, rel: &str, o: &SyncOptions) -> Result<bool> {
+        s.inner.hydrate_file(rel, o)
+    }
+    fn prepare_push(s: &mut SyncCx, o: &SyncOptions) -> Result<PushManifest> {
+        s.inner.prepare_push(o)
+    }
+    fn commit_push(s: &mut SyncCx, m: PushManifest, o: &SyncOptions) -> Result<u32> {
+        s.inner.commit_push(m, o)
+    }
+    fn preview_push(s: &mut SyncCx, o: &SyncOptions) -> Result<PushPreview> {
+        s.inner.preview_push(o)
+    }
+}
+
+/// The exported datastore: fs-datastore with `B`'s hooks.
+pub struct Broken<B>(PhantomData<B>);
+
+impl<B: Break> Datastore for Broken<B> {
+    fn datastore_type() -> String {
+        B::datastore_type()
+    }
+    fn name() -> String {
+        B::name()
+    }
+    fn description() -> String {
+        B::description()
+    }
+    fn config_schema() -> String {
+        B::config_schema()
+    }
+    fn create_provider(config: Value) -> Result<Box<dyn Provider>> {
+        let config = B::parse_config(&config)?;
+        let inner = FsProvider::new(config.clone(), &B::datastore_type(), sdk::host::identity);
+        Ok(Box::new(HookedProvider::<B> {
+            cx: ProviderCx { inner, config },
+            _b: PhantomData,
+        }))
+    }
+}
+
+struct HookedProvider<B> {
+    cx: ProviderCx,
+    _b: PhantomData<B>,
+}
+
+impl<B: Break> Provider for HookedProvider<B> {
+    fn features(&self) -> ProviderFeatures {
+        B::features(&self.cx)
+    }
+    fn create_lock(&self, datastore_path: &str, options: LockOptions) -> Result<Box<dyn Lock>> {
+        let inner = B::create_lock(&self.cx, datastore_path, options.clone())?;
+        let path = PathBuf::from(datastore_path).join(inner.lock_key());
+        Ok(Box::new(HookedLock::<B> {
+            cx: LockCx {
+                inner,
+                path,
+                options,
+                who: sdk::host::identity(),
+                held: None,
+                memo: None,
+            },
+            _b: PhantomData,
+        }))
+    }
+    fn create_verifier(&self) -> Result<Box<dyn Verifier>> {
+        Ok(Box::new(HookedVerifier::<B> {
+            inner: B::create_verifier(&self.cx)?,
+            _b: PhantomData,
+        }))
+    }
+    fn resolve_datastore_path(&self, repo_dir: &str) -> Result<String> {
+        B::resolve_datastore_path(&self.cx, repo_dir)
+    }
+    fn create_sync_service(
+        &self,
+        repo_dir: &str,
+        cache_path: &str,
+    ) -> Result<Option<Box<dyn SyncService>>> {
+        let Some(inner) = B::create_sync_service(&self.cx, repo_dir, cache_path)? else {
+            return Ok(None);
+        };
+        Ok(Some(Box::new(HookedSync::<B> {
+            cx: SyncCx {
+                inner,
+                cache: PathBuf::from(cache_path),
+                share: PathBuf::from(&self.cx.config.path),
+                paths: Vec::new(),
+                flag: false,
+                calls: Cell::new(0),
+            },
+            _b: PhantomData,
+        })))
+    }
+    fn resolve_cache_path(&self, repo_dir: &str) -> Result<Option<String>> {
+        self.cx.inner.resolve_cache_path(repo_dir)
+    }
+    fn register_namespace(
+        &self,
+        datastore_path: &str,
+        namespace: &str,
+        repo_id: &str,
+    ) -> Result<()> {
+        self.cx
+            .inner
+            .register_namespace(datastore_path, namespace, repo_id)
+    }
+    fn list_namespaces(&self, datastore_path: &str) -> Result<Vec<String>> {
+        self.cx.inner.list_namespaces(datastore_path)
+    }
+}
+
+struct HookedLock<B> {
+    cx: LockCx,
+    _b: PhantomData<B>,
+}
+
+impl<B: Break> Lock for HookedLock<B> {
+    fn acquire(&mut self) -> Result<()> {
+        B::acquire(&mut self.cx)?;
+        self.cx.held = self.cx.stored();
+        Ok(())
+    }
+    fn release(&mut self) -> Result<()> {
+        let r = B::release(&mut self.cx);
+        self.cx.held = None;
+        r
+    }
+    fn inspect(&self) -> Result<Option<LockInfo>> {
+        B::inspect(&self.cx)
+    }
+    fn force_release(&mut self, expected_nonce: &str) -> Result<bool> {
+        B::force_release(&mut self.cx, expected_nonce)
+    }
+    fn heartbeat(&mut self) -> Result<()> {
+        B::heartbeat(&mut self.cx)
+    }
+    fn lock_key(&self) -> String {
+        self.cx.inner.lock_key()
+    }
+    fn ttl_ms(&self) -> u64 {
+        self.cx.inner.ttl_ms()
+    }
+}
+
+struct HookedVerifier<B> {
+    inner: Box<dyn Verifier>,
+    _b: PhantomData<B>,
+}
+
+impl<B: Break> Verifier for HookedVerifier<B> {
+    fn verify(&self) -> Result<HealthResult> {
+        B::verify(self.inner.as_ref())
+    }
+}
+
+struct HookedSync<B> {
+    cx: SyncCx,
+    _b: PhantomData<B>,
+}
+
+impl<B: Break> SyncService for HookedSync<B> {
+    fn pull_changed(&mut self, o: &SyncOptions) -> Result<u32> {
+        B::pull_changed(&mut self.cx, o)
+    }
+    fn push_changed(&mut self, o: &SyncOptions) -> Result<u32> {
+        B::push_changed(&mut self.cx, o)
+    }
+    fn mark_dirty(&mut self, o: &SyncOptions) -> Result<()> {
+        B::mark_dirty(&mut self.cx, o)
+    }
+    fn capabilities(&self) -> SyncCapabilities {
+        B::capabilities(&self.cx)
+    }
+    fn hydrate_file(&mut self, rel: &str, o: &SyncOptions) -> Result<bool> {
+        B::hydrate_file(&mut self.cx, rel, o)
+    }
+    fn prepare_push(&mut self, o: &SyncOptions) -> Result<PushManifest> {
+        B::prepare_push(&mut self.cx, o)
+    }
+    fn commit_push(&mut self, m: PushManifest, o: &SyncOptions) -> Result<u32> {
+        B::commit_push(&mut self.cx, m, o)
+    }
+    fn preview_push(&mut self, o: &SyncOptions) -> Result<PushPreview> {
+        B::preview_push(&mut self.cx, o)
+    }
+}
+
+/// What a broken guest's `lib.rs` needs: `use broken_common::prelude::*;`.
+pub mod prelude {
+    pub use crate::sdk::serde_json::{self, Value, json};
+    pub use crate::sdk::sync::rules::INDEX_FILE;
+    pub use crate::sdk::{
+        Error, HealthResult, Lock, LockInfo, LockOptions, Provider, ProviderFeatures, PushManifest,
+        PushPreview, RelPath, Result, SyncCapabilities, SyncOptions, SyncService, Verifier,
+        iso_time,
+    };
+    pub use crate::{Break, LockCx, ProviderCx, SyncCx, export_broken};
+}

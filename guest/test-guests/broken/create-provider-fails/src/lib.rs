@@ -1,0 +1,19 @@
+//! Test-only guest, broken on purpose: create-provider refuses every config, valid or not.
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn parse_config(_config: &Value) -> Result<broken_common::fs_datastore::config::FsConfig> {
+        Err(Error::invalid_config(
+            "",
+            "this datastore accepts no config",
+        ))
+    }
+}
+
+export_broken!(B);

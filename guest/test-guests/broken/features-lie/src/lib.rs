@@ -1,0 +1,18 @@
+//! Test-only guest, broken on purpose: its features advertise sync although it has no sync service without a cache.
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn features(p: &ProviderCx) -> broken_common::sdk::ProviderFeatures {
+        let mut f = p.inner.features();
+        f.sync = true;
+        f
+    }
+}
+
+export_broken!(B);

@@ -1,0 +1,18 @@
+//! Test-only guest, broken on purpose: a pull into an empty cache returns 0 (it counts only files it replaced).
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn pull_changed(s: &mut SyncCx, o: &SyncOptions) -> Result<u32> {
+        let fresh = s.cache_files().is_empty();
+        let n = s.inner.pull_changed(o)?;
+        Ok(if fresh { 0 } else { n })
+    }
+}
+
+export_broken!(B);

@@ -1,0 +1,19 @@
+//! Test-only guest, broken on purpose: preview-push works but is not advertised (an unadvertised call must be unsupported).
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn capabilities(s: &SyncCx) -> SyncCapabilities {
+        SyncCapabilities {
+            preview_push: false,
+            ..s.inner.capabilities()
+        }
+    }
+}
+
+export_broken!(B);

@@ -1,0 +1,19 @@
+//! Test-only guest, broken on purpose: create-provider requires the optional `cache` field, which the schema does not.
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn parse_config(config: &Value) -> Result<broken_common::fs_datastore::config::FsConfig> {
+        if config.get("cache").is_none() {
+            return Err(Error::invalid_config("/cache", "'cache' is required"));
+        }
+        broken_common::fs_datastore::config::FsConfig::parse(config)
+    }
+}
+
+export_broken!(B);

@@ -1,0 +1,16 @@
+//! Test-only guest, broken on purpose: its type uses the reserved collective `swamp`.
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn datastore_type() -> String {
+        "@swamp/fs-datastore".into()
+    }
+}
+
+export_broken!(B);

@@ -1,0 +1,21 @@
+//! Test-only guest, broken on purpose: its config schema accepts anything: it is a draft-07 schema whose `$ref` to an empty definition makes validators ignore every sibling keyword (`required`, `properties`, `additionalProperties`).
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn config_schema() -> String {
+        let mut s: Value =
+            serde_json::from_str(&broken_common::fs_datastore::config::SCHEMA).unwrap();
+        s["$schema"] = json!("http://json-schema.org/draft-07/schema#");
+        s["$ref"] = json!("#/definitions/anything");
+        s["definitions"] = json!({"anything": {}});
+        s.to_string()
+    }
+}
+
+export_broken!(B);

@@ -1,0 +1,19 @@
+//! Test-only guest, broken on purpose: its config schema requires the optional `cache` field, which create-provider does not.
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn config_schema() -> String {
+        let mut s: Value =
+            serde_json::from_str(&broken_common::fs_datastore::config::SCHEMA).unwrap();
+        s["required"] = json!(["path", "cache"]);
+        s.to_string()
+    }
+}
+
+export_broken!(B);

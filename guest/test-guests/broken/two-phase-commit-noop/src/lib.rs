@@ -1,0 +1,20 @@
+//! Test-only guest, broken on purpose: commit-push returns the counts but records nothing.
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn commit_push(
+        _s: &mut SyncCx,
+        m: broken_common::sdk::PushManifest,
+        _o: &SyncOptions,
+    ) -> Result<u32> {
+        Ok(m.pushed + m.deleted)
+    }
+}
+
+export_broken!(B);

@@ -1,0 +1,18 @@
+//! Test-only guest, broken on purpose: verify always reports unhealthy.
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn verify(v: &dyn broken_common::sdk::Verifier) -> Result<HealthResult> {
+        let mut r = v.verify()?;
+        r.healthy = false;
+        Ok(r)
+    }
+}
+
+export_broken!(B);

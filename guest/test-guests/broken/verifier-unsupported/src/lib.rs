@@ -1,0 +1,16 @@
+//! Test-only guest, broken on purpose: create-verifier fails with unsupported.
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn create_verifier(_p: &ProviderCx) -> Result<Box<dyn broken_common::sdk::Verifier>> {
+        Err(Error::unsupported("create-verifier"))
+    }
+}
+
+export_broken!(B);

@@ -1,0 +1,18 @@
+//! Test-only guest, broken on purpose: verify reports another datastore type than the component's.
+//! Everything else is fs-datastore.
+
+#![allow(clippy::result_large_err)]
+
+use broken_common::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn verify(v: &dyn broken_common::sdk::Verifier) -> Result<HealthResult> {
+        let mut r = v.verify()?;
+        r.datastore_type = "@swamp-wasm/other-datastore".into();
+        Ok(r)
+    }
+}
+
+export_broken!(B);
