@@ -136,16 +136,22 @@ impl Failure {
                     detail.push_str(&format!(" bodyPreview=\"{preview}\""));
                 }
                 match (status, code.as_str()) {
-                    (_, "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired") => Error::PermissionDenied(format!(
-                        "Datastore session expired: the AWS session token is no longer valid; refresh the credentials (AWS_SESSION_TOKEN or sessionToken) and retry. {detail}"
-                    )),
-                    (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch") | (403, "AccessDenied") => Error::PermissionDenied(format!(
-                        "Datastore credentials rejected by the S3 endpoint: verify AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or accessKeyId / secretAccessKey in the config) and the bucket policy, then retry. {detail}"
-                    )),
+                    (_, "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired") => {
+                        Error::PermissionDenied(format!(
+                            "Datastore session expired: the AWS session token is no longer valid; refresh the credentials (AWS_SESSION_TOKEN or sessionToken) and retry. {detail}"
+                        ))
+                    }
+                    (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch") | (403, "AccessDenied") => {
+                        Error::PermissionDenied(format!(
+                            "Datastore credentials rejected by the S3 endpoint: verify AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or accessKeyId / secretAccessKey in the config) and the bucket policy, then retry. {detail}"
+                        ))
+                    }
                     (401 | 403, _) => Error::PermissionDenied(format!(
                         "{detail} (check AWS credentials — env vars or config — and the endpoint configuration)"
                     )),
-                    (404, "NoSuchBucket") => Error::NotFound(format!("{detail} (the bucket does not exist)")),
+                    (404, "NoSuchBucket") => {
+                        Error::NotFound(format!("{detail} (the bucket does not exist)"))
+                    }
                     (404, _) => Error::NotFound(detail),
                     (409 | 412, _) => Error::Conflict(detail),
                     (501, _) | (_, "NotImplemented") => Error::Unsupported(detail),
@@ -181,7 +187,11 @@ impl ObjectMeta {
     pub fn server_age_ms(&self) -> Option<u64> {
         let (lm, now) = (self.last_modified?, self.server_date?);
         let d = now - lm;
-        Some(if d.is_negative() { 0 } else { d.whole_milliseconds() as u64 })
+        Some(if d.is_negative() {
+            0
+        } else {
+            d.whole_milliseconds() as u64
+        })
     }
 }
 
@@ -260,7 +270,10 @@ impl<T: Transport> S3Client<T> {
                 _ => None,
             },
         };
-        let endpoint = cfg.endpoint.clone().unwrap_or_else(|| aws_endpoint(&cfg.region));
+        let endpoint = cfg
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| aws_endpoint(&cfg.region));
         let (scheme, host) = endpoint.split_once("://").unwrap_or(("https", &endpoint));
         let (scheme, host) = (scheme.to_string(), host.to_string());
         let hostname = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(&host);
@@ -355,7 +368,9 @@ impl<T: Transport> S3Client<T> {
         );
         headers.push(("authorization".into(), auth));
         // Not signed: wasi:http must send exactly this length.
-        headers.push(("content-length".into(), call.body.len().to_string()));
+        if !(call.body.is_empty() && matches!(call.method, "GET" | "HEAD" | "DELETE")) {
+            headers.push(("content-length".into(), call.body.len().to_string()));
+        }
         let query = sigv4::canonical_query(&call.query);
         let url = if query.is_empty() {
             format!("{}://{authority}{path}", self.scheme)
@@ -389,7 +404,8 @@ impl<T: Transport> S3Client<T> {
             };
             let req = self.build(&call)?;
             if let Some(f) = sink.as_deref_mut() {
-                f.set_len(0).and_then(|_| f.seek(SeekFrom::Start(0)).map(|_| ()))
+                f.set_len(0)
+                    .and_then(|_| f.seek(SeekFrom::Start(0)).map(|_| ()))
                     .map_err(|e| Error::io("download file", e))?;
             }
             let sink_w: Option<&mut dyn Write> = sink.as_deref_mut().map(|f| f as &mut dyn Write);
@@ -410,10 +426,12 @@ impl<T: Transport> S3Client<T> {
                         preview: xml::preview(&r.body),
                     }
                 }
-                Err(TransportError::Timeout) if deadline.remaining().is_some_and(|r| r.is_zero()) => {
+                Err(TransportError::Timeout)
+                    if deadline.remaining().is_some_and(|r| r.is_zero()) =>
+                {
                     Failure::Deadline(0)
                 }
-                Err(e) => Failure::Transport(e),
+                Err(e) => Failure::Transport(e)
             };
             let retryable = match &failure {
                 Failure::Status { status, code, .. } => retry::retryable_status(*status, code),
@@ -446,8 +464,19 @@ impl<T: Transport> S3Client<T> {
     }
 
     /// GET an object; `Ok(None)` when absent.
-    pub async fn get(&self, key: &str, deadline: Deadline) -> Result<std::result::Result<Option<Object>, Failure>> {
-        let call = Call { method: "GET", key: Some(key), query: vec![], headers: vec![], body: vec![], retry: true };
+    pub async fn get(
+        &self,
+        key: &str,
+        deadline: Deadline,
+    ) -> Result<std::result::Result<Option<Object>, Failure>> {
+        let call = Call {
+            method: "GET",
+            key: Some(key),
+            query: vec![],
+            headers: vec![],
+            body: vec![],
+            retry: true,
+        };
         Ok(match self.execute(call, deadline, None).await? {
             Ok(r) => {
                 let meta = meta_of(&r);
@@ -460,8 +489,20 @@ impl<T: Transport> S3Client<T> {
 
     /// GET an object into `file` as it arrives (bounded memory); the
     /// metadata, or `None` when absent.
-    pub async fn get_to_file(&self, key: &str, file: &mut std::fs::File, deadline: Deadline) -> Result<std::result::Result<Option<ObjectMeta>, Failure>> {
-        let call = Call { method: "GET", key: Some(key), query: vec![], headers: vec![], body: vec![], retry: true };
+    pub async fn get_to_file(
+        &self,
+        key: &str,
+        file: &mut std::fs::File,
+        deadline: Deadline,
+    ) -> Result<std::result::Result<Option<ObjectMeta>, Failure>> {
+        let call = Call {
+            method: "GET",
+            key: Some(key),
+            query: vec![],
+            headers: vec![],
+            body: vec![],
+            retry: true,
+        };
         Ok(match self.execute(call, deadline, Some(file)).await? {
             Ok(r) => Ok(Some(meta_of(&r))),
             Err(f) if f.status() == Some(404) && !is_no_such_bucket(&f) => Ok(None),
@@ -470,8 +511,19 @@ impl<T: Transport> S3Client<T> {
     }
 
     /// HEAD an object; `Ok(None)` when absent.
-    pub async fn head(&self, key: &str, deadline: Deadline) -> Result<std::result::Result<Option<ObjectMeta>, Failure>> {
-        let call = Call { method: "HEAD", key: Some(key), query: vec![], headers: vec![], body: vec![], retry: true };
+    pub async fn head(
+        &self,
+        key: &str,
+        deadline: Deadline,
+    ) -> Result<std::result::Result<Option<ObjectMeta>, Failure>> {
+        let call = Call {
+            method: "HEAD",
+            key: Some(key),
+            query: vec![],
+            headers: vec![],
+            body: vec![],
+            retry: true,
+        };
         Ok(match self.execute(call, deadline, None).await? {
             Ok(r) => Ok(Some(meta_of(&r))),
             Err(f) if f.status() == Some(404) => Ok(None),
@@ -481,7 +533,13 @@ impl<T: Transport> S3Client<T> {
 
     /// PUT an object (single request) under `cond`; the new ETag.
     /// Conditional writes are not retried: the caller disambiguates.
-    pub async fn put(&self, key: &str, body: Vec<u8>, cond: &Cond, deadline: Deadline) -> Result<std::result::Result<ObjectMeta, Failure>> {
+    pub async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        cond: &Cond,
+        deadline: Deadline,
+    ) -> Result<std::result::Result<ObjectMeta, Failure>> {
         let call = Call {
             method: "PUT",
             key: Some(key),
@@ -490,12 +548,20 @@ impl<T: Transport> S3Client<T> {
             body,
             retry: *cond == Cond::None,
         };
-        Ok(self.execute(call, deadline, None).await?.map(|r| meta_of(&r)))
+        Ok(self
+            .execute(call, deadline, None)
+            .await?
+            .map(|r| meta_of(&r)))
     }
 
     /// DELETE an object under `cond`. A missing object is success for an
     /// unconditional delete.
-    pub async fn delete(&self, key: &str, cond: &Cond, deadline: Deadline) -> Result<std::result::Result<(), Failure>> {
+    pub async fn delete(
+        &self,
+        key: &str,
+        cond: &Cond,
+        deadline: Deadline,
+    ) -> Result<std::result::Result<(), Failure>> {
         let call = Call {
             method: "DELETE",
             key: Some(key),
@@ -506,20 +572,36 @@ impl<T: Transport> S3Client<T> {
         };
         Ok(match self.execute(call, deadline, None).await? {
             Ok(_) => Ok(()),
-            Err(f) if f.status() == Some(404) && *cond == Cond::None && !is_no_such_bucket(&f) => Ok(()),
+            Err(f) if f.status() == Some(404) && *cond == Cond::None && !is_no_such_bucket(&f) => {
+                Ok(())
+            }
             Err(f) => Err(f),
         })
     }
 
     /// HeadBucket.
-    pub async fn head_bucket(&self, deadline: Deadline) -> Result<std::result::Result<(), Failure>> {
-        let call = Call { method: "HEAD", key: None, query: vec![], headers: vec![], body: vec![], retry: true };
+    pub async fn head_bucket(
+        &self,
+        deadline: Deadline,
+    ) -> Result<std::result::Result<(), Failure>> {
+        let call = Call {
+            method: "HEAD",
+            key: None,
+            query: vec![],
+            headers: vec![],
+            body: vec![],
+            retry: true,
+        };
         Ok(self.execute(call, deadline, None).await?.map(|_| ()))
     }
 
     /// Every object whose full key starts with `full_prefix`
     /// (ListObjectsV2, following continuation tokens).
-    pub async fn list(&self, full_prefix: &str, deadline: Deadline) -> Result<std::result::Result<Vec<Listed>, Failure>> {
+    pub async fn list(
+        &self,
+        full_prefix: &str,
+        deadline: Deadline,
+    ) -> Result<std::result::Result<Vec<Listed>, Failure>> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -530,13 +612,24 @@ impl<T: Transport> S3Client<T> {
             if let Some(t) = &token {
                 query.push(("continuation-token".into(), t.clone()));
             }
-            let call = Call { op: "ListObjectsV2", method: "GET", key: None, query, headers: vec![], body: vec![], retry: true };
+            let call = Call {
+                method: "GET",
+                key: None,
+                query,
+                headers: vec![],
+                body: vec![],
+                retry: true,
+            };
             let r = match self.execute(call, deadline, None).await? {
                 Ok(r) => r,
                 Err(f) => return Ok(Err(f)),
             };
-            let page: xml::ListBucketResult = xml::parse(&r.body)
-                .map_err(|m| Error::CorruptData(format!("S3 ListObjectsV2 s3://{}/{full_prefix}: {m}", self.cfg.bucket)))?;
+            let page: xml::ListBucketResult = xml::parse(&r.body).map_err(|m| {
+                Error::CorruptData(format!(
+                    "S3 ListObjectsV2 s3://{}/{full_prefix}: {m}",
+                    self.cfg.bucket
+                ))
+            })?;
             out.extend(page.contents.into_iter().map(|o| Listed {
                 key: o.key,
                 size: o.size,
@@ -555,14 +648,23 @@ impl<T: Transport> S3Client<T> {
     /// up to [`MULTIPART_THRESHOLD`], else a multipart upload with at most
     /// [`MAX_PARTS_IN_FLIGHT`] parts (each [`PART_SIZE`]) held and sent at
     /// once. A failed multipart upload is aborted.
-    pub async fn upload<F>(&self, key: &str, size: u64, part: F, deadline: Deadline) -> Result<ObjectMeta>
+    pub async fn upload<F>(
+        &self,
+        key: &str,
+        size: u64,
+        part: F,
+        deadline: Deadline,
+    ) -> Result<ObjectMeta>
     where
         F: Fn(u64, u64) -> Result<Vec<u8>>,
     {
         let target = self.describe(key);
         if size <= MULTIPART_THRESHOLD {
             let body = part(0, size)?;
-            return self.put(key, body, &Cond::None, deadline).await?.map_err(|f| f.into_error("PutObject", &target));
+            return self
+                .put(key, body, &Cond::None, deadline)
+                .await?
+                .map_err(|f| f.into_error("PutObject", &target));
         }
         let call = Call {
             method: "POST",
@@ -572,9 +674,12 @@ impl<T: Transport> S3Client<T> {
             body: vec![],
             retry: true,
         };
-        let r = self.execute(call, deadline, None).await?.map_err(|f| f.into_error("CreateMultipartUpload", &target))?;
-        let init: xml::InitiateMultipartUploadResult =
-            xml::parse(&r.body).map_err(|m| Error::CorruptData(format!("S3 CreateMultipartUpload {target}: {m}")))?;
+        let r = self
+            .execute(call, deadline, None)
+            .await?
+            .map_err(|f| f.into_error("CreateMultipartUpload", &target))?;
+        let init: xml::InitiateMultipartUploadResult = xml::parse(&r.body)
+            .map_err(|m| Error::CorruptData(format!("S3 CreateMultipartUpload {target}: {m}")))?;
         let upload_id = init.upload_id;
         let parts = size.div_ceil(PART_SIZE);
         let concurrency = self.cfg.push_concurrency.clamp(1, MAX_PARTS_IN_FLIGHT);
@@ -590,13 +695,22 @@ impl<T: Transport> S3Client<T> {
                 let call = Call {
                     method: "PUT",
                     key: Some(key),
-                    query: vec![("partNumber".into(), number.to_string()), ("uploadId".into(), upload_id_ref.clone())],
+                    query: vec![
+                        ("partNumber".into(), number.to_string()),
+                        ("uploadId".into(), upload_id_ref.clone()),
+                    ],
                     headers: vec![],
                     body,
                     retry: true,
                 };
-                let r = self.execute(call, deadline, None).await?.map_err(|f| f.into_error("UploadPart", target_ref))?;
-                Ok(xml::CompletedPart { part_number: number, etag: r.header("etag").unwrap_or_default().to_string() })
+                let r = self
+                    .execute(call, deadline, None)
+                    .await?
+                    .map_err(|f| f.into_error("UploadPart", target_ref))?;
+                Ok(xml::CompletedPart {
+                    part_number: number,
+                    etag: r.header("etag").unwrap_or_default().to_string(),
+                })
             })
             .buffer_unordered(concurrency)
             .try_collect()
@@ -635,7 +749,12 @@ impl<T: Transport> S3Client<T> {
             }
         }
         let done: xml::CompleteMultipartUploadResult = xml::parse(&r.body).unwrap_or_default();
-        Ok(ObjectMeta { etag: done.etag, size, last_modified: None, server_date: None })
+        Ok(ObjectMeta {
+            etag: done.etag,
+            size,
+            last_modified: None,
+            server_date: None,
+        })
     }
 
     async fn abort_upload(&self, key: &str, upload_id: &str) {
@@ -652,20 +771,34 @@ impl<T: Transport> S3Client<T> {
     }
 
     /// Upload a local file, streaming it part by part.
-    pub async fn upload_file(&self, key: &str, path: &Path, deadline: Deadline) -> Result<ObjectMeta> {
-        let size = std::fs::metadata(path).map_err(|e| Error::io(path.display(), e))?.len();
+    pub async fn upload_file(
+        &self,
+        key: &str,
+        path: &Path,
+        deadline: Deadline,
+    ) -> Result<ObjectMeta> {
+        let size = std::fs::metadata(path)
+            .map_err(|e| Error::io(path.display(), e))?
+            .len();
         let read_part = |offset: u64, len: u64| -> Result<Vec<u8>> {
             let mut f = std::fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
-            f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(path.display(), e))?;
+            f.seek(SeekFrom::Start(offset))
+                .map_err(|e| Error::io(path.display(), e))?;
             let mut buf = vec![0u8; len as usize];
-            f.read_exact(&mut buf).map_err(|e| Error::io(path.display(), e))?;
+            f.read_exact(&mut buf)
+                .map_err(|e| Error::io(path.display(), e))?;
             Ok(buf)
         };
         self.upload(key, size, read_part, deadline).await
     }
 
     /// Upload bytes already in memory (parts are slices of them).
-    pub async fn upload_bytes(&self, key: &str, bytes: &[u8], deadline: Deadline) -> Result<ObjectMeta> {
+    pub async fn upload_bytes(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        deadline: Deadline,
+    ) -> Result<ObjectMeta> {
         let slice = |offset: u64, len: u64| -> Result<Vec<u8>> {
             Ok(bytes[offset as usize..(offset + len) as usize].to_vec())
         };

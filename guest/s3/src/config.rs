@@ -8,13 +8,12 @@
 //! looking configured. Every field the original accepts is accepted here,
 //! so a config that worked with the original still works.
 
+use swamp_datastore_sdk::Result;
 use swamp_datastore_sdk::config::ConfigCheck;
 use swamp_datastore_sdk::serde_json::Value;
-use swamp_datastore_sdk::Result;
 
 /// The bucket rule's message, word for word from the original.
-pub const BUCKET_MESSAGE: &str =
-    "Bucket names must be 3-63 characters, lowercase, and contain only letters, numbers, hyphens, and dots";
+pub const BUCKET_MESSAGE: &str = "Bucket names must be 3-63 characters, lowercase, and contain only letters, numbers, hyphens, and dots";
 
 /// Default concurrency of downloads and uploads (as the original).
 pub const DEFAULT_PULL_CONCURRENCY: u64 = 50;
@@ -104,7 +103,8 @@ pub fn bucket_ok(b: &str) -> bool {
 
 /// Why `raw` is not a usable endpoint, or its normalised form.
 fn endpoint(raw: &str) -> std::result::Result<String, String> {
-    let u = url::Url::parse(raw).map_err(|e| format!("'endpoint' must be a URL, got {raw:?} ({e})"))?;
+    let u =
+        url::Url::parse(raw).map_err(|e| format!("'endpoint' must be a URL, got {raw:?} ({e})"))?;
     if u.scheme() != "http" && u.scheme() != "https" {
         return Err(format!("'endpoint' must use http or https, got {raw:?}"));
     }
@@ -112,10 +112,14 @@ fn endpoint(raw: &str) -> std::result::Result<String, String> {
         return Err(format!("'endpoint' must name a host, got {raw:?}"));
     };
     if !(u.path() == "/" || u.path().is_empty()) || u.query().is_some() || u.fragment().is_some() {
-        return Err(format!("'endpoint' must be scheme://host[:port] without a path or query, got {raw:?}"));
+        return Err(format!(
+            "'endpoint' must be scheme://host[:port] without a path or query, got {raw:?}"
+        ));
     }
     if !u.username().is_empty() || u.password().is_some() {
-        return Err("'endpoint' must not carry credentials; use accessKeyId/secretAccessKey".into());
+        return Err(
+            "'endpoint' must not carry credentials; use accessKeyId/secretAccessKey".into(),
+        );
     }
     Ok(match u.port() {
         Some(p) => format!("{}://{host}:{p}", u.scheme()),
@@ -148,8 +152,12 @@ impl S3Config {
             None => None,
         };
         let force_path_style = c.optional_bool("forcePathStyle").unwrap_or(false);
-        let pull = c.optional_u64_in("pullConcurrency", 1, 1000).unwrap_or(DEFAULT_PULL_CONCURRENCY);
-        let push = c.optional_u64_in("pushConcurrency", 1, 1000).unwrap_or(DEFAULT_PUSH_CONCURRENCY);
+        let pull = c
+            .optional_u64_in("pullConcurrency", 1, 1000)
+            .unwrap_or(DEFAULT_PULL_CONCURRENCY);
+        let push = c
+            .optional_u64_in("pushConcurrency", 1, 1000)
+            .unwrap_or(DEFAULT_PUSH_CONCURRENCY);
         let timeout = c
             .optional_u64_in("requestTimeoutMs", 1000, 600_000)
             .unwrap_or(DEFAULT_REQUEST_TIMEOUT_MS);
@@ -166,8 +174,14 @@ impl S3Config {
             }
         }
         match (&access_key_id, &secret_access_key) {
-            (Some(_), None) => c.problem("/secretAccessKey", "'secretAccessKey' is required when 'accessKeyId' is set"),
-            (None, Some(_)) => c.problem("/accessKeyId", "'accessKeyId' is required when 'secretAccessKey' is set"),
+            (Some(_), None) => c.problem(
+                "/secretAccessKey",
+                "'secretAccessKey' is required when 'accessKeyId' is set",
+            ),
+            (None, Some(_)) => c.problem(
+                "/accessKeyId",
+                "'accessKeyId' is required when 'secretAccessKey' is set",
+            ),
             _ => {}
         }
         c.deny_unknown(FIELDS);
@@ -200,8 +214,8 @@ impl S3Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use swamp_datastore_sdk::serde_json::json;
     use swamp_datastore_sdk::Error;
+    use swamp_datastore_sdk::serde_json::json;
 
     fn problems(v: Value) -> Vec<(String, String)> {
         match S3Config::parse(&v) {
@@ -214,7 +228,10 @@ mod tests {
     fn accepts_the_originals_configs_with_defaults() {
         let c = S3Config::parse(&json!({"bucket": "my-bucket"})).unwrap();
         assert_eq!(c.region, "us-east-1");
-        assert_eq!((c.pull_concurrency, c.push_concurrency, c.request_timeout_ms), (50, 25, 30_000));
+        assert_eq!(
+            (c.pull_concurrency, c.push_concurrency, c.request_timeout_ms),
+            (50, 25, 30_000)
+        );
         assert!(!c.force_path_style && c.endpoint.is_none() && c.prefix.is_none());
         let c = S3Config::parse(&json!({
             "bucket": "b.with.dots", "prefix": "team/a", "region": "eu-west-1",
@@ -231,12 +248,25 @@ mod tests {
     fn rejects_what_the_original_rejects_with_its_message() {
         for bad in ["ab", "MyBucket", "-abc", "abc-", "a_b_c", &"a".repeat(64)] {
             let p = problems(json!({ "bucket": bad }));
-            assert_eq!(p, vec![("/bucket".to_string(), BUCKET_MESSAGE.to_string())], "{bad}");
+            assert_eq!(
+                p,
+                vec![("/bucket".to_string(), BUCKET_MESSAGE.to_string())],
+                "{bad}"
+            );
         }
         assert_eq!(problems(json!({}))[0].0, "/bucket");
-        assert_eq!(problems(json!({"bucket": "abc", "endpoint": "not a url"}))[0].0, "/endpoint");
-        assert_eq!(problems(json!({"bucket": "abc", "endpoint": "ftp://x"}))[0].0, "/endpoint");
-        assert_eq!(problems(json!({"bucket": "abc", "endpoint": "http://x/path"}))[0].0, "/endpoint");
+        assert_eq!(
+            problems(json!({"bucket": "abc", "endpoint": "not a url"}))[0].0,
+            "/endpoint"
+        );
+        assert_eq!(
+            problems(json!({"bucket": "abc", "endpoint": "ftp://x"}))[0].0,
+            "/endpoint"
+        );
+        assert_eq!(
+            problems(json!({"bucket": "abc", "endpoint": "http://x/path"}))[0].0,
+            "/endpoint"
+        );
     }
 
     #[test]
@@ -247,7 +277,15 @@ mod tests {
             "forcePathstyle": true
         }));
         let paths: Vec<&str> = p.iter().map(|(p, _)| p.as_str()).collect();
-        for want in ["/bucket", "/pullConcurrency", "/pushConcurrency", "/requestTimeoutMs", "/forcePathStyle", "/secretAccessKey", "/forcePathstyle"] {
+        for want in [
+            "/bucket",
+            "/pullConcurrency",
+            "/pushConcurrency",
+            "/requestTimeoutMs",
+            "/forcePathStyle",
+            "/secretAccessKey",
+            "/forcePathstyle",
+        ] {
             assert!(paths.contains(&want), "{want} missing from {paths:?}");
         }
     }

@@ -62,7 +62,11 @@ impl Datastore for S3Datastore {
 #[cfg(target_arch = "wasm32")]
 fn build(cfg: S3Config) -> Result<Box<dyn Provider>> {
     let client = client::S3Client::new(wasi::WasiTransport, cfg, &|k| std::env::var(k).ok());
-    Ok(Box::new(provider::S3Provider::new(client, DATASTORE_TYPE, swamp_datastore_sdk::host::identity)))
+    Ok(Box::new(provider::S3Provider::new(
+        client,
+        DATASTORE_TYPE,
+        swamp_datastore_sdk::host::identity,
+    )))
 }
 
 #[cfg(not(target_arch = "wasm32"))]

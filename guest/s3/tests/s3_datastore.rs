@@ -1,0 +1,474 @@
+//! The real `s3-datastore` component in the real host (`swamp_host`),
+//! against a real SeaweedFS started by the test itself
+//! (`seaweedfs-fixture`): config, sandbox, SigV4, lock protocol, verifier,
+//! multipart through sync. Objects are read back with the fixture's own,
+//! independent SigV4 signer.
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use seaweedfs_fixture::SeaweedFs;
+use swamp_host::{
+    DatastoreError, Host, HostError, HostOptions, LockOptions, OpenOptions, Plugin, SyncOptions,
+};
+
+const BUCKET: &str = "swamp-test";
+
+fn host() -> Host {
+    Host::new(HostOptions {
+        cache_dir: None,
+        env_source: Arc::new(|_| None),
+        ..HostOptions::default()
+    })
+    .unwrap()
+}
+
+async fn plugin(host: &Host) -> Plugin {
+    let wasm = swamp_host::artifacts::guest("s3-datastore").unwrap();
+    host.load(&wasm).await.unwrap()
+}
+
+fn config(s3: &SeaweedFs, bucket: &str) -> Value {
+    json!({
+        "bucket": bucket,
+        "prefix": "team",
+        "endpoint": s3.endpoint(),
+        "forcePathStyle": true,
+        "region": SeaweedFs::REGION,
+        "accessKeyId": s3.access_key(),
+        "secretAccessKey": s3.secret_key(),
+        "requestTimeoutMs": 5000,
+    })
+}
+
+fn server() -> SeaweedFs {
+    let s3 = SeaweedFs::start();
+    s3.create_bucket(BUCKET).unwrap();
+    s3
+}
+
+fn fast(key: &str, ttl: u64) -> LockOptions {
+    LockOptions::with_key(key)
+        .ttl_ms(ttl)
+        .retry_interval_ms(100)
+        .max_wait_ms(1500)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_is_validated_by_host_and_guest_and_names_the_sandbox() {
+    let host = host();
+    let plugin = plugin(&host).await;
+    assert_eq!(plugin.info().datastore_type, "@swamp-wasm/s3-datastore");
+    let schema = plugin.schema();
+    assert_eq!(
+        schema["properties"]["endpoint"]["x-swamp-endpoint"],
+        json!(true)
+    );
+    assert_eq!(
+        schema["x-swamp-env"],
+        json!([
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN"
+        ])
+    );
+    assert!(
+        plugin
+            .validate_config(&json!({"bucket": "my-bucket"}))
+            .is_empty()
+    );
+    assert!(plugin.validate_config(&json!({"bucket": "abc", "endpoint": "http://127.0.0.1:9000", "forcePathStyle": true, "pullConcurrency": 10})).is_empty());
+    for bad in [
+        json!({}),
+        json!({"bucket": "ab"}),
+        json!({"bucket": "MyBucket"}),
+        json!({"bucket": "abc", "endpoint": "nope"}),
+        json!({"bucket": "abc", "pushConcurrency": 0}),
+        json!({"bucket": "abc", "typo": 1}),
+    ] {
+        assert!(
+            !plugin.validate_config(&bad).is_empty(),
+            "host should refuse {bad}"
+        );
+    }
+    // The guest checks again and lists every problem with its path.
+    match plugin
+        .open_unchecked(
+            json!({"bucket": "AB", "requestTimeoutMs": 5, "forcePathstyle": true}),
+            OpenOptions::default(),
+        )
+        .await
+    {
+        Err(HostError::Datastore(DatastoreError::InvalidConfig(problems))) => {
+            let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
+            for want in ["/bucket", "/requestTimeoutMs", "/forcePathstyle"] {
+                assert!(paths.contains(&want), "{want} missing from {problems:?}");
+            }
+            let bucket = problems.iter().find(|p| p.path == "/bucket").unwrap();
+            assert_eq!(
+                bucket.message,
+                "Bucket names must be 3-63 characters, lowercase, and contain only letters, numbers, hyphens, and dots"
+            );
+        }
+        other => panic!("expected the guest to refuse, got {:?}", other.err()),
+    }
+    // The sandbox allows exactly the configured endpoint.
+    let provider = plugin
+        .open(
+            json!({"bucket": "abc", "endpoint": "http://127.0.0.1:9", "forcePathStyle": true}),
+            OpenOptions::default(),
+        )
+        .await
+        .unwrap();
+    let allowed: Vec<String> = provider
+        .policy()
+        .allowed_authorities
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(allowed, vec!["http://127.0.0.1:9".to_string()]);
+    assert_eq!(
+        provider.resolve_datastore_path("/repo").await.unwrap(),
+        "/repo/.swamp"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lock_lifecycle_with_swamps_key_and_json() {
+    let s3 = server();
+    let host = host();
+    let plugin = plugin(&host).await;
+    let provider = plugin
+        .open(config(&s3, BUCKET), OpenOptions::default())
+        .await
+        .unwrap();
+    let lock = provider
+        .create_lock("/repo/.swamp", LockOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(lock.key(), ".datastore.lock");
+    assert_eq!(lock.ttl(), Duration::from_millis(30_000));
+    assert_eq!(lock.inspect().await.unwrap(), None);
+    lock.acquire().await.unwrap();
+    let info = lock.inspect().await.unwrap().expect("held");
+    assert_eq!(info.pid, std::process::id());
+    assert_eq!(info.ttl_ms, 30_000);
+    // The object is `{prefix}/{key}` and its body is swamp's pretty JSON,
+    // read back with the fixture's independent signer.
+    let raw = s3
+        .get_object(BUCKET, "team/.datastore.lock")
+        .unwrap()
+        .expect("lock object");
+    let text = String::from_utf8(raw).unwrap();
+    assert!(
+        text.starts_with("{\n  \"holder\": ") && !text.ends_with('\n'),
+        "{text}"
+    );
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys.len(), 6);
+    assert_eq!(v["nonce"].as_str(), info.nonce.as_deref());
+    // Re-acquiring a held handle is a conflict, never a double hold.
+    match lock.acquire().await {
+        Err(HostError::Datastore(DatastoreError::Conflict(_))) => {}
+        other => panic!("expected conflict, got {other:?}"),
+    }
+    lock.heartbeat().await.unwrap();
+    let after = lock.inspect().await.unwrap().unwrap();
+    assert_eq!(after.nonce, info.nonce);
+    lock.release().await.unwrap();
+    lock.release().await.unwrap();
+    assert!(!s3.object_exists(BUCKET, "team/.datastore.lock").unwrap());
+    // force-release: wrong nonce keeps it, right nonce deletes it.
+    lock.acquire().await.unwrap();
+    let nonce = lock.inspect().await.unwrap().unwrap().nonce.unwrap();
+    assert!(!lock.force_release("wrong-nonce-value").await.unwrap());
+    assert!(lock.inspect().await.unwrap().is_some());
+    assert!(lock.force_release(&nonce).await.unwrap());
+    assert_eq!(lock.inspect().await.unwrap(), None);
+    match lock.heartbeat().await {
+        Err(HostError::Datastore(DatastoreError::LockLost(_))) => {}
+        other => panic!("a force-released lock must fail its heartbeat, got {other:?}"),
+    }
+    // A per-model key keeps its path under the prefix.
+    let model = provider
+        .create_lock("/repo/.swamp", fast("data/aws/vpc/m1/.lock", 30_000))
+        .await
+        .unwrap();
+    model.acquire().await.unwrap();
+    assert!(
+        s3.object_exists(BUCKET, "team/data/aws/vpc/m1/.lock")
+            .unwrap()
+    );
+    model.release().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_contenders_exactly_one_wins_and_the_loser_names_the_holder() {
+    let s3 = server();
+    let host = host();
+    let plugin = plugin(&host).await;
+    let provider = plugin
+        .open(config(&s3, BUCKET), OpenOptions::default())
+        .await
+        .unwrap();
+    let a = provider
+        .create_lock("/r", fast("race.lock", 30_000))
+        .await
+        .unwrap();
+    let b = provider
+        .create_lock("/r", fast("race.lock", 30_000))
+        .await
+        .unwrap();
+    let (ra, rb) = tokio::join!(a.acquire(), b.acquire());
+    assert!(
+        ra.is_ok() ^ rb.is_ok(),
+        "exactly one must win: {ra:?} {rb:?}"
+    );
+    let (winner, loser_err) = if ra.is_ok() {
+        (&a, rb.unwrap_err())
+    } else {
+        (&b, ra.unwrap_err())
+    };
+    match loser_err {
+        HostError::Datastore(DatastoreError::LockTimeout {
+            lock_key,
+            holder,
+            waited_ms,
+        }) => {
+            assert_eq!(lock_key, "race.lock");
+            assert!(waited_ms >= 1500);
+            let holder = holder.expect("the holder is named");
+            assert_eq!(holder.nonce, winner.inspect().await.unwrap().unwrap().nonce);
+        }
+        other => panic!("expected lock-timeout, got {other:?}"),
+    }
+    winner.release().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_lock_is_taken_over_and_the_old_holder_is_fenced() {
+    let s3 = server();
+    let host = host();
+    let plugin = plugin(&host).await;
+    let provider = plugin
+        .open(config(&s3, BUCKET), OpenOptions::default())
+        .await
+        .unwrap();
+    let old = provider
+        .create_lock("/r", fast("stale.lock", 1500))
+        .await
+        .unwrap();
+    old.acquire().await.unwrap();
+    old.pause_heartbeats(true);
+    let old_nonce = old.inspect().await.unwrap().unwrap().nonce;
+    let new = provider
+        .create_lock(
+            "/r",
+            LockOptions::with_key("stale.lock")
+                .ttl_ms(30_000)
+                .retry_interval_ms(200)
+                .max_wait_ms(15_000),
+        )
+        .await
+        .unwrap();
+    let t = Instant::now();
+    new.acquire().await.unwrap();
+    // Staleness is judged on the server's clock with 1 s resolution.
+    assert!(
+        t.elapsed() >= Duration::from_millis(1000),
+        "taken over too early: {:?}",
+        t.elapsed()
+    );
+    let now = new.inspect().await.unwrap().unwrap();
+    assert_ne!(now.nonce, old_nonce);
+    // The old holder's heartbeat must not overwrite the successor.
+    match old.heartbeat().await {
+        Err(HostError::Datastore(DatastoreError::LockLost(m))) => {
+            assert!(m.contains("taken over"), "{m}")
+        }
+        other => panic!("expected lock-lost, got {other:?}"),
+    }
+    assert_eq!(new.inspect().await.unwrap().unwrap().nonce, now.nonce);
+    // Nor does its release delete the successor's lock.
+    old.release().await.unwrap();
+    assert_eq!(new.inspect().await.unwrap().unwrap().nonce, now.nonce);
+    new.release().await.unwrap();
+    assert_eq!(new.inspect().await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verifier_healthy_and_clear_about_403_404_and_unreachable() {
+    let s3 = server();
+    let host = host();
+    let plugin = plugin(&host).await;
+    let verify = |cfg: Value| {
+        let plugin = plugin.clone();
+        async move {
+            let p = plugin.open(cfg, OpenOptions::default()).await.unwrap();
+            p.create_verifier().await.unwrap().verify().await.unwrap()
+        }
+    };
+    let ok = verify(config(&s3, BUCKET)).await;
+    assert!(ok.healthy, "{ok:?}");
+    assert_eq!(ok.message, format!("S3 bucket '{BUCKET}' is accessible"));
+    assert!(ok.latency_ms > 0.0);
+    assert_eq!(ok.datastore_type, "@swamp-wasm/s3-datastore");
+    assert!(ok.details.iter().any(|(k, v)| k == "bucket" && v == BUCKET));
+    // The probe key is cleaned up.
+    assert!(
+        s3.signed_request(
+            "GET",
+            &format!("/{BUCKET}?list-type=2&prefix=team%2F.swamp-health"),
+            b""
+        )
+        .map(|(_, b)| !String::from_utf8_lossy(&b).contains("<Key>"))
+        .unwrap()
+    );
+
+    let mut wrong = config(&s3, BUCKET);
+    wrong["secretAccessKey"] = json!("not-the-secret");
+    let r = verify(wrong).await;
+    assert!(!r.healthy);
+    assert!(
+        r.message.contains("403") && r.message.contains("credentials"),
+        "{}",
+        r.message
+    );
+
+    let r = verify(config(&s3, "no-such-bucket")).await;
+    assert!(!r.healthy);
+    assert!(
+        r.message.contains("404") && r.message.contains("does not exist"),
+        "{}",
+        r.message
+    );
+
+    let mut reader = config(&s3, BUCKET);
+    reader["accessKeyId"] = json!(s3.reader().access_key);
+    reader["secretAccessKey"] = json!(s3.reader().secret_key);
+    let r = verify(reader).await;
+    assert!(!r.healthy, "a read-only identity cannot hold locks: {r:?}");
+    assert!(r.message.contains("403"), "{}", r.message);
+
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let mut unreachable = config(&s3, BUCKET);
+    unreachable["endpoint"] = json!(format!("http://127.0.0.1:{port}"));
+    unreachable["requestTimeoutMs"] = json!(1000);
+    let r = verify(unreachable).await;
+    assert!(!r.healthy);
+    assert!(r.message.contains("unreachable"), "{}", r.message);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_pass_through_the_environment_only_when_listed() {
+    let s3 = server();
+    let (ak, sk) = (s3.access_key().to_string(), s3.secret_key().to_string());
+    let host = Host::new(HostOptions {
+        cache_dir: None,
+        env_source: Arc::new(move |k| match k {
+            "AWS_ACCESS_KEY_ID" => Some(ak.clone()),
+            "AWS_SECRET_ACCESS_KEY" => Some(sk.clone()),
+            _ => None,
+        }),
+        ..HostOptions::default()
+    })
+    .unwrap();
+    let plugin = plugin(&host).await;
+    let mut cfg = config(&s3, BUCKET);
+    let o = cfg.as_object_mut().unwrap();
+    o.remove("accessKeyId");
+    o.remove("secretAccessKey");
+    let provider = plugin
+        .open(cfg.clone(), OpenOptions::default())
+        .await
+        .unwrap();
+    let health = provider
+        .create_verifier()
+        .await
+        .unwrap()
+        .verify()
+        .await
+        .unwrap();
+    assert!(health.healthy, "{health:?}");
+    // Without them, the guest says what to set.
+    let bare = self::host();
+    let plugin = self::plugin(&bare).await;
+    let provider = plugin.open(cfg, OpenOptions::default()).await.unwrap();
+    let health = provider
+        .create_verifier()
+        .await
+        .unwrap()
+        .verify()
+        .await
+        .unwrap();
+    assert!(
+        !health.healthy && health.message.contains("AWS_ACCESS_KEY_ID"),
+        "{health:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_round_trip_with_a_multipart_object() {
+    let s3 = server();
+    let host = host();
+    let plugin = plugin(&host).await;
+    let provider = plugin
+        .open(config(&s3, BUCKET), OpenOptions::default())
+        .await
+        .unwrap();
+    assert!(provider.features().await.unwrap().sync);
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let (ca, cb) = (dir.path().join("cache-a"), dir.path().join("cache-b"));
+    let a = provider
+        .create_sync_service(s(&repo), s(&ca))
+        .await
+        .unwrap()
+        .unwrap();
+    let b = provider
+        .create_sync_service(s(&repo), s(&cb))
+        .await
+        .unwrap()
+        .unwrap();
+
+    // 20 MiB + 3 bytes: above the 16 MiB threshold, three parts.
+    let big_rel = "data/aws/vpc/v1/state/1/raw";
+    let big: Vec<u8> = (0..(20 * 1024 * 1024 + 3))
+        .map(|i: u32| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::create_dir_all(ca.join(big_rel).parent().unwrap()).unwrap();
+    std::fs::write(ca.join(big_rel), &big).unwrap();
+    std::fs::write(ca.join("data/aws/vpc/v1/state/latest"), b"1").unwrap();
+    let pushed = a.push_changed(&SyncOptions::default()).await.unwrap();
+    assert_eq!(pushed, 2);
+    // Read back with the independent signer: same bytes, multipart ETag.
+    let remote = s3
+        .get_object(BUCKET, &format!("team/{big_rel}"))
+        .unwrap()
+        .expect("uploaded");
+    assert!(
+        remote == big,
+        "multipart object differs ({} vs {} bytes)",
+        remote.len(),
+        big.len()
+    );
+    assert!(
+        s3.object_exists(BUCKET, "team/.datastore-index.json")
+            .unwrap()
+    );
+
+    assert_eq!(b.pull_changed(&SyncOptions::default()).await.unwrap(), 2);
+    assert!(std::fs::read(cb.join(big_rel)).unwrap() == big);
+    assert_eq!(b.pull_changed(&SyncOptions::default()).await.unwrap(), 0);
+    assert_eq!(a.push_changed(&SyncOptions::default()).await.unwrap(), 0);
+}
