@@ -431,7 +431,7 @@ impl<T: Transport> S3Client<T> {
                 {
                     Failure::Deadline(0)
                 }
-                Err(e) => Failure::Transport(e)
+                Err(e) => Failure::Transport(e),
             };
             let retryable = match &failure {
                 Failure::Status { status, code, .. } => retry::retryable_status(*status, code),
@@ -739,14 +739,14 @@ impl<T: Transport> S3Client<T> {
             }
         };
         // A 200 may still carry an error document.
-        if let Ok(doc) = xml::parse::<xml::ErrorDoc>(&r.body) {
-            if !doc.code.is_empty() {
-                self.abort_upload(key, &upload_id).await;
-                return Err(Error::Unavailable(format!(
-                    "S3 CompleteMultipartUpload {target} failed: {} — {} requestId={}",
-                    doc.code, doc.message, doc.request_id
-                )));
-            }
+        if let Ok(doc) = xml::parse::<xml::ErrorDoc>(&r.body)
+            && !doc.code.is_empty()
+        {
+            self.abort_upload(key, &upload_id).await;
+            return Err(Error::Unavailable(format!(
+                "S3 CompleteMultipartUpload {target} failed: {} — {} requestId={}",
+                doc.code, doc.message, doc.request_id
+            )));
         }
         let done: xml::CompleteMultipartUploadResult = xml::parse(&r.body).unwrap_or_default();
         Ok(ObjectMeta {

@@ -132,10 +132,10 @@ impl S3Config {
     pub fn parse(config: &Value) -> Result<S3Config> {
         let mut c = ConfigCheck::new(config);
         let bucket = c.required_string("bucket");
-        if let Some(b) = &bucket {
-            if !bucket_ok(b) {
-                c.problem("/bucket", BUCKET_MESSAGE);
-            }
+        if let Some(b) = &bucket
+            && !bucket_ok(b)
+        {
+            c.problem("/bucket", BUCKET_MESSAGE);
         }
         let prefix = c.optional_string("prefix");
         let region = c.optional_string("region");

@@ -14,10 +14,10 @@
 //! (`{bucket}.{host}`) otherwise. Without an `endpoint` the region's AWS
 //! endpoint `https://s3.{region}.amazonaws.com` is used.
 
+#![allow(clippy::result_large_err)]
+
 pub mod client;
 pub mod config;
-#[cfg(test)]
-mod fake;
 pub mod http;
 pub mod lock;
 pub mod provider;

@@ -135,14 +135,14 @@ impl<T: Transport> S3Lock<T> {
                 Err(f) if f.is_precondition() => {}
                 Err(f) if f.is_ambiguous() => {
                     // The create may have landed: only the nonce can tell.
-                    if let Some(c) = self.read().await? {
-                        if matches!(&c.info, Ok(i) if i.nonce.as_deref() == Some(nonce.as_str())) {
-                            self.held = Some(Held {
-                                nonce,
-                                etag: c.meta.etag,
-                            });
-                            return Ok(());
-                        }
+                    if let Some(c) = self.read().await?
+                        && matches!(&c.info, Ok(i) if i.nonce.as_deref() == Some(nonce.as_str()))
+                    {
+                        self.held = Some(Held {
+                            nonce,
+                            etag: c.meta.etag,
+                        });
+                        return Ok(());
                     }
                 }
                 Err(f) => return Err(f.into_error("PutObject (create lock)", &self.target())),

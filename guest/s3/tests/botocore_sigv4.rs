@@ -9,18 +9,34 @@ use s3_datastore::sigv4::{self, Credentials};
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/botocore_sign.py");
 
 fn botocore_available() -> Result<(), String> {
-    let probe = |py: &str| Command::new("python3").args(["-c", py]).output().map(|o| o.status.success()).unwrap_or(false);
+    let probe = |py: &str| {
+        Command::new("python3")
+            .args(["-c", py])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
     if probe("import botocore") {
         return Ok(());
     }
     let out = Command::new("python3")
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "botocore"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "botocore",
+        ])
         .output()
         .map_err(|e| format!("cannot run pip: {e}"))?;
     if probe("import botocore") {
         Ok(())
     } else {
-        Err(format!("pip could not install botocore: {}", String::from_utf8_lossy(&out.stderr)))
+        Err(format!(
+            "pip could not install botocore: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 
@@ -36,9 +52,17 @@ struct Case {
 
 fn ours(c: &Case, creds: &Credentials) -> (String, String) {
     let path = sigv4::encode_path(c.raw_path);
-    let query: Vec<(String, String)> = c.query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let query: Vec<(String, String)> = c
+        .query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let hash = sigv4::sha256_hex(c.body.as_bytes());
-    let mut headers: Vec<(String, String)> = c.headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut headers: Vec<(String, String)> = c
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     headers.push(("x-amz-date".into(), "20240102T030405Z".into()));
     headers.push(("x-amz-content-sha256".into(), hash.clone()));
     if let Some(t) = &creds.session_token {
@@ -55,19 +79,34 @@ fn ours(c: &Case, creds: &Credentials) -> (String, String) {
         service: "s3",
     };
     let q = sigv4::canonical_query(&query);
-    let url = if q.is_empty() { format!("http://{}{path}", c.host) } else { format!("http://{}{path}?{q}", c.host) };
+    let url = if q.is_empty() {
+        format!("http://{}{path}", c.host)
+    } else {
+        format!("http://{}{path}?{q}", c.host)
+    };
     (sigv4::authorization(creds, &req, "20240102T030405Z"), url)
 }
 
 fn theirs(c: &Case, url: &str, creds: &Credentials) -> String {
-    let headers: serde_json::Map<String, serde_json::Value> =
-        c.headers.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string()))).collect();
+    let headers: serde_json::Map<String, serde_json::Value> = c
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+        .collect();
     let spec = serde_json::json!({
         "ak": creds.access_key_id, "sk": creds.secret_access_key, "token": creds.session_token,
         "method": c.method, "url": url, "body": c.body, "headers": headers, "region": "eu-west-1",
     });
-    let out = Command::new("python3").arg(SCRIPT).arg(spec.to_string()).output().expect("python3 runs");
-    assert!(out.status.success(), "botocore signer failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .arg(SCRIPT)
+        .arg(spec.to_string())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "botocore signer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let signed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     signed["authorization"].as_str().unwrap().to_string()
 }
@@ -79,12 +118,64 @@ fn authorization_matches_botocore() {
         return;
     }
     let cases = vec![
-        Case { method: "PUT", host: "127.0.0.1:8333", raw_path: "/swamp-test/team/.datastore.lock", query: vec![], headers: vec![("if-none-match", "*")], body: "{\n  \"holder\": \"a@b\"\n}", token: None },
-        Case { method: "PUT", host: "127.0.0.1:8333", raw_path: "/b/k", query: vec![], headers: vec![("if-match", "\"9dd4e461268c8034f5c8564e155c67a6\"")], body: "x", token: Some("session/token+with=chars") },
-        Case { method: "GET", host: "bucket.s3.eu-west-1.amazonaws.com", raw_path: "/", query: vec![("list-type", "2"), ("prefix", "team/data dir/"), ("continuation-token", "a/b+c==")], headers: vec![], body: "", token: None },
-        Case { method: "DELETE", host: "localhost:9000", raw_path: "/b/data/aws/ec2 vpc/é~x(1)!.json", query: vec![], headers: vec![("if-match", "\"e\"")], body: "", token: None },
-        Case { method: "POST", host: "127.0.0.1:8333", raw_path: "/b/big", query: vec![("uploads", "")], headers: vec![], body: "", token: None },
-        Case { method: "PUT", host: "127.0.0.1:8333", raw_path: "/b/big", query: vec![("partNumber", "2"), ("uploadId", "U/x+y=")], headers: vec![], body: "part-bytes", token: None },
+        Case {
+            method: "PUT",
+            host: "127.0.0.1:8333",
+            raw_path: "/swamp-test/team/.datastore.lock",
+            query: vec![],
+            headers: vec![("if-none-match", "*")],
+            body: "{\n  \"holder\": \"a@b\"\n}",
+            token: None,
+        },
+        Case {
+            method: "PUT",
+            host: "127.0.0.1:8333",
+            raw_path: "/b/k",
+            query: vec![],
+            headers: vec![("if-match", "\"9dd4e461268c8034f5c8564e155c67a6\"")],
+            body: "x",
+            token: Some("session/token+with=chars"),
+        },
+        Case {
+            method: "GET",
+            host: "bucket.s3.eu-west-1.amazonaws.com",
+            raw_path: "/",
+            query: vec![
+                ("list-type", "2"),
+                ("prefix", "team/data dir/"),
+                ("continuation-token", "a/b+c=="),
+            ],
+            headers: vec![],
+            body: "",
+            token: None,
+        },
+        Case {
+            method: "DELETE",
+            host: "localhost:9000",
+            raw_path: "/b/data/aws/ec2 vpc/é~x(1)!.json",
+            query: vec![],
+            headers: vec![("if-match", "\"e\"")],
+            body: "",
+            token: None,
+        },
+        Case {
+            method: "POST",
+            host: "127.0.0.1:8333",
+            raw_path: "/b/big",
+            query: vec![("uploads", "")],
+            headers: vec![],
+            body: "",
+            token: None,
+        },
+        Case {
+            method: "PUT",
+            host: "127.0.0.1:8333",
+            raw_path: "/b/big",
+            query: vec![("partNumber", "2"), ("uploadId", "U/x+y=")],
+            headers: vec![],
+            body: "part-bytes",
+            token: None,
+        },
     ];
     for c in &cases {
         let creds = Credentials {

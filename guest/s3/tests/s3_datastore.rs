@@ -227,14 +227,10 @@ async fn two_contenders_exactly_one_wins_and_the_loser_names_the_holder() {
         .await
         .unwrap();
     let (ra, rb) = tokio::join!(a.acquire(), b.acquire());
-    assert!(
-        ra.is_ok() ^ rb.is_ok(),
-        "exactly one must win: {ra:?} {rb:?}"
-    );
-    let (winner, loser_err) = if ra.is_ok() {
-        (&a, rb.unwrap_err())
-    } else {
-        (&b, ra.unwrap_err())
+    let (winner, loser_err) = match (ra, rb) {
+        (Ok(()), Err(e)) => (&a, e),
+        (Err(e), Ok(())) => (&b, e),
+        other => panic!("exactly one must win: {other:?}"),
     };
     match loser_err {
         HostError::Datastore(DatastoreError::LockTimeout {
