@@ -57,7 +57,7 @@ pub const SCHEMA: &str = r#"{
       "description": "Bucket names must be 3-63 characters, lowercase, and contain only letters, numbers, hyphens, and dots"
     },
     "prefix": {"type": "string", "description": "Key prefix inside the bucket, joined with '/' (not normalised, as the original)"},
-    "region": {"type": "string", "minLength": 1, "description": "Signing region; default us-east-1"},
+    "region": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "description": "Signing region (lowercase letters, digits, hyphens; it becomes part of the AWS host name); default us-east-1"},
     "endpoint": {
       "type": "string",
       "format": "uri",
@@ -139,8 +139,19 @@ impl S3Config {
         }
         let prefix = c.optional_string("prefix");
         let region = c.optional_string("region");
-        if region.as_deref() == Some("") {
-            c.problem("/region", "'region' must not be empty");
+        if let Some(r) = &region {
+            let ok = r
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && r.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !ok {
+                c.problem(
+                    "/region",
+                    format!("'region' must be lowercase letters, digits and hyphens (like us-east-1), got {r:?}"),
+                );
+            }
         }
         let endpoint_raw = c.optional_string("endpoint");
         let endpoint = match endpoint_raw.as_deref().map(endpoint) {
