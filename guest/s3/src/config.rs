@@ -57,7 +57,7 @@ pub const SCHEMA: &str = r#"{
       "description": "Bucket names must be 3-63 characters, lowercase, and contain only letters, numbers, hyphens, and dots"
     },
     "prefix": {"type": "string", "description": "Key prefix inside the bucket, joined with '/' (not normalised, as the original)"},
-    "region": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "description": "Signing region (lowercase letters, digits, hyphens; it becomes part of the AWS host name); default us-east-1"},
+    "region": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "default": "us-east-1", "x-swamp-aws-region": true, "description": "Signing region (lowercase letters, digits, hyphens; it becomes part of the AWS host name); default us-east-1"},
     "endpoint": {
       "type": "string",
       "format": "uri",

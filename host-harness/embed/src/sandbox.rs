@@ -85,6 +85,16 @@ impl Authority {
         })
     }
 
+    /// Also allow subdomains when the host is a DNS name with a dot
+    /// (`bucket.s3.example.com` for an endpoint `s3.example.com`: S3's
+    /// virtual-hosted style). IP addresses and single-label names such as
+    /// `localhost` stay exact.
+    pub fn with_dns_subdomains(mut self) -> Self {
+        let is_ip = self.host.parse::<std::net::IpAddr>().is_ok() || self.host.starts_with('[');
+        self.subdomains = !is_ip && self.host.contains('.');
+        self
+    }
+
     /// The S3 service of an AWS region, with its virtual-hosted buckets.
     pub fn aws_s3(region: &str) -> HostResult<Self> {
         let valid = !region.is_empty()
@@ -176,7 +186,7 @@ impl SandboxPolicy {
         }
         let mut authorities = endpoints
             .iter()
-            .map(|e| Authority::from_url(e))
+            .map(|e| Authority::from_url(e).map(Authority::with_dns_subdomains))
             .collect::<HostResult<Vec<_>>>()?;
         if authorities.is_empty() {
             for region in &regions {
@@ -251,7 +261,15 @@ fn collect_annotated(
         return;
     };
     for (name, prop) in props {
-        let Some(value) = values.get(name) else {
+        // A region may fall back to the schema's default: what it grants is
+        // decided by the host (AWS's S3 service), never by the guest.
+        let region_default = prop
+            .get(AWS_REGION_KEYWORD)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+            .then(|| prop.get("default"))
+            .flatten();
+        let Some(value) = values.get(name).or(region_default) else {
             continue;
         };
         let flag = |k: &str| prop.get(k).and_then(Value::as_bool).unwrap_or(false);
@@ -416,12 +434,56 @@ mod tests {
         ] {
             assert!(!p.allows(&denied.parse().unwrap()), "{denied}");
         }
+        // Without a region value, the schema's default region counts.
+        let with_default = json!({"properties": {
+            "region": {"type": "string", "default": "us-east-1", "x-swamp-aws-region": true},
+        }});
+        let p = SandboxPolicy::derive(&with_default, &json!({}), &[], &no_env, Limits::default())
+            .unwrap();
+        assert!(p.allows(&"https://s3.us-east-1.amazonaws.com/b".parse().unwrap()));
+        // A default on an endpoint grants nothing: only the operator names hosts.
+        let endpoint_default = json!({"properties": {
+            "endpoint": {"type": "string", "default": "https://evil.example", "x-swamp-endpoint": true},
+        }});
+        let p = SandboxPolicy::derive(
+            &endpoint_default,
+            &json!({}),
+            &[],
+            &no_env,
+            Limits::default(),
+        )
+        .unwrap();
+        assert!(p.allowed_authorities.is_empty());
         // With an endpoint, only the endpoint.
         let p =
             derive(json!({"region": "eu-west-1", "endpoint": "http://127.0.0.1:9000"})).unwrap();
         assert_eq!(p.allowed_authorities.len(), 1);
         // A region that is not a region name is refused.
         assert!(derive(json!({"region": "evil.com/x"})).is_err());
+    }
+
+    #[test]
+    fn dns_endpoints_allow_virtual_hosted_buckets_ip_endpoints_do_not() {
+        let schema =
+            json!({"properties": {"endpoint": {"type": "string", "x-swamp-endpoint": true}}});
+        let derive = |e: &str| {
+            SandboxPolicy::derive(
+                &schema,
+                &json!({"endpoint": e}),
+                &[],
+                &no_env,
+                Limits::default(),
+            )
+            .unwrap()
+        };
+        let p = derive("https://s3.example.com");
+        assert!(p.allows(&"https://bucket.s3.example.com/k".parse().unwrap()));
+        assert!(!p.allows(&"https://s3.example.com.evil.net/k".parse().unwrap()));
+        assert!(!p.allows(&"https://example.com/k".parse().unwrap()));
+        let p = derive("http://127.0.0.1:9000");
+        assert!(!p.allows(&"http://bucket.127.0.0.1:9000/k".parse().unwrap()));
+        let p = derive("http://localhost:9000");
+        assert!(!p.allows(&"http://bucket.localhost:9000/k".parse().unwrap()));
     }
 
     #[test]
