@@ -67,6 +67,9 @@ impl GuestState {
                 .map_err(|e| HostError::Sandbox(format!("cannot mount {}: {e}", dir.display())))?;
         }
         wasi.envs(&policy.env);
+        if policy.limits.wall_clock_skew_ms != 0 {
+            wasi.wall_clock(SkewedClock(policy.limits.wall_clock_skew_ms));
+        }
         let limits = StoreLimitsBuilder::new()
             .memory_size(policy.limits.memory_bytes)
             .table_elements(1_000_000)
@@ -85,6 +88,26 @@ impl GuestState {
             limits,
             identity,
         })
+    }
+}
+
+/// The host's wall clock shifted by a fixed offset (tests only set one).
+struct SkewedClock(i64);
+
+impl wasmtime_wasi::HostWallClock for SkewedClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+    fn now(&self) -> Duration {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let skew = Duration::from_millis(self.0.unsigned_abs());
+        if self.0 >= 0 {
+            now + skew
+        } else {
+            now.saturating_sub(skew)
+        }
     }
 }
 

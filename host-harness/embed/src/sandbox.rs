@@ -38,6 +38,10 @@ pub struct Limits {
     /// Longest wait for a connection and for the first byte of an HTTP
     /// response (the wasi:http default is 600 s).
     pub http_timeout: Duration,
+    /// Milliseconds added to the wall clock the guest sees (negative: behind).
+    /// Zero in production; tests skew a guest's clock to prove that lock
+    /// staleness is judged by the server's clock, not the client's.
+    pub wall_clock_skew_ms: i64,
 }
 
 impl Default for Limits {
@@ -47,6 +51,7 @@ impl Default for Limits {
             call_timeout: Duration::from_secs(60),
             grace: Duration::from_secs(10),
             http_timeout: Duration::from_secs(30),
+            wall_clock_skew_ms: 0,
         }
     }
 }

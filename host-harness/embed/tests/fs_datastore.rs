@@ -514,3 +514,46 @@ async fn corrupt_lock_files_and_indexes_are_reported_and_left_alone() {
     std::fs::write(cache.join(".datastore-sync-state.json"), b"[corrupt").unwrap();
     assert_eq!(sync.push_changed(&SyncOptions::default()).await.unwrap(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_skewed_guest_clock_is_what_the_guest_sees() {
+    // The skew knob exists so S3 tests can prove staleness is judged by the
+    // server's clock; here we check the knob itself: a guest an hour ahead
+    // writes acquiredAt an hour ahead.
+    let host = Host::new(HostOptions {
+        cache_dir: None,
+        limits: swamp_host::Limits {
+            wall_clock_skew_ms: 3_600_000,
+            ..swamp_host::Limits::default()
+        },
+        ..HostOptions::default()
+    })
+    .unwrap();
+    let plugin = fs_plugin(&host).await;
+    let dir = tempfile::tempdir().unwrap();
+    let provider = plugin
+        .open(json!({"path": dir.path()}), OpenOptions::default())
+        .await
+        .unwrap();
+    let lock = provider
+        .create_lock(s(dir.path()), fast("skew.lock"))
+        .await
+        .unwrap();
+    lock.acquire().await.unwrap();
+    let acquired = lock.inspect().await.unwrap().unwrap().acquired_at;
+    lock.release().await.unwrap();
+    let year_hour = |iso: &str| iso[..13].to_string();
+    let now = time_now_plus(3_600);
+    assert_eq!(
+        year_hour(&acquired),
+        year_hour(&now),
+        "acquiredAt {acquired} vs expected ~{now}"
+    );
+}
+
+/// ISO-8601 UTC of now + `secs`, computed without the guest.
+fn time_now_plus(secs: i64) -> String {
+    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(secs);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}

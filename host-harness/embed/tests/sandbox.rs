@@ -39,6 +39,7 @@ fn quick_limits() -> Limits {
         call_timeout: Duration::from_secs(2),
         grace: Duration::from_millis(500),
         http_timeout: Duration::from_secs(2),
+        ..Limits::default()
     }
 }
 
