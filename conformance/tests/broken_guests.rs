@@ -274,6 +274,7 @@ const ROWS: &[Row] = &[
             "sync.hydrate-atomic",
             "sync.scoped-push",
             "sync.preview-push",
+            "sync.two-phase",
         ],
     ),
     row("pull-compares-sizes", Cache, &["sync.same-size-edit"]),
