@@ -378,12 +378,44 @@ const ROWS: &[Row] = &[
 /// Checks no broken guest fails, each with the reason none can exist.
 const NO_BROKEN_GUEST: &[&str] = &[];
 
-// verifier.latency-non-negative has no guest with a negative latency: the
-// SDK clamps latency-ms to a finite value >= 0 when it converts a health
-// result for the WIT boundary (guest/sdk/src/export/convert.rs), so no guest
-// built on the SDK, like every guest here, can report one; the check guards
-// components written against the raw bindings. It is failed above only by
-// verifier-unsupported (no verifier at all).
+// verifier.latency-non-negative: no guest built on the SDK can report a
+// negative latency (the SDK clamps latency-ms to a finite value >= 0 at the
+// WIT boundary, guest/sdk/src/export/convert.rs). The check guards
+// components written against the raw bindings, so its proof is the
+// raw-bindings hostile guest in `negative_latency_from_a_raw_guest_fails`.
+
+/// A raw-bindings guest reporting a negative latency fails
+/// verifier.latency-non-negative; the same guest with a sound latency passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn negative_latency_from_a_raw_guest_fails() {
+    let host = Host::new(HostOptions {
+        cache_dir: None,
+        ..HostOptions::default()
+    })
+    .unwrap();
+    let wasm = swamp_host::artifacts::guest("hostile-guest").unwrap();
+    let plugin = host.load(&wasm).await.unwrap();
+    let only = Filter {
+        suites: vec![],
+        ids: vec!["verifier.latency-non-negative".into()],
+    };
+    for (attack, should_fail) in [("negative-latency", true), ("noop", false)] {
+        let work = tempfile::tempdir().unwrap();
+        let subject = Subject::new(
+            plugin.clone(),
+            json!({"attack": attack}),
+            work.path().into(),
+        );
+        let report = conformance::run(&subject, &only).await;
+        assert_eq!(report.checks.len(), 1);
+        let failed = matches!(report.checks[0].status, Status::Fail(_));
+        assert_eq!(
+            failed, should_fail,
+            "{attack}: {:?}",
+            report.checks[0].status
+        );
+    }
+}
 
 /// How many suites run at once. Most of a lock check is sleeping, so a few
 /// more than the cores keeps the machine busy without starving timing.

@@ -345,24 +345,41 @@ async fn mutual_exclusion(cx: Ctx) -> Outcome {
     let inside = Arc::new(AtomicUsize::new(0));
     let overlaps = Arc::new(AtomicUsize::new(0));
     let entries = Arc::new(AtomicUsize::new(0));
+    // Every round starts with all contenders at a barrier, and a holder stays
+    // inside long enough that the others are surely trying meanwhile: a lock
+    // that lets a second holder in is caught however the tasks are scheduled.
+    let start = Arc::new(tokio::sync::Barrier::new(CONTENDERS));
     let mut tasks = Vec::new();
     for _ in 0..CONTENDERS {
         let lock = f
             .lock(steady().max_wait_ms(20_000).retry_interval_ms(20))
             .await?;
         let (inside, overlaps, entries) = (inside.clone(), overlaps.clone(), entries.clone());
+        let start = start.clone();
         tasks.push(tokio::spawn(async move {
+            // A contender that failed keeps meeting the others at the
+            // barrier, so they are never left waiting for it.
+            let mut failed = None;
             for _ in 0..ROUNDS {
-                lock.acquire().await.map_err(|e| format!("acquire: {e}"))?;
+                start.wait().await;
+                if failed.is_some() {
+                    continue;
+                }
+                if let Err(e) = lock.acquire().await {
+                    failed = Some(format!("acquire: {e}"));
+                    continue;
+                }
                 if inside.fetch_add(1, Ordering::SeqCst) != 0 {
                     overlaps.fetch_add(1, Ordering::SeqCst);
                 }
                 entries.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(25)).await;
+                tokio::time::sleep(Duration::from_millis(60)).await;
                 inside.fetch_sub(1, Ordering::SeqCst);
-                lock.release().await.map_err(|e| format!("release: {e}"))?;
+                if let Err(e) = lock.release().await {
+                    failed = Some(format!("release: {e}"));
+                }
             }
-            Ok::<(), String>(())
+            failed.map_or(Ok(()), Err)
         }));
     }
     for t in tasks {

@@ -102,7 +102,7 @@ impl Attack {
                 Ok("woke up".into())
             }
             "panic" => panic!("hostile guest panics on purpose"),
-            "noop" => Ok("nothing attempted".into()),
+            "noop" | "negative-latency" => Ok("nothing attempted".into()),
             other => Err(format!("unknown attack {other}")),
         }
     }
@@ -165,10 +165,18 @@ impl verifier::GuestDatastoreVerifier for Attack {
             Ok(got) => (true, got),
             Err(refused) => (false, refused),
         };
+        // Written against the raw bindings, this guest can also break the
+        // verifier contract in a way the SDK would not let through: the
+        // conformance suite must catch a negative latency.
+        let latency_ms = if self.attack == "negative-latency" {
+            -1.5
+        } else {
+            0.0
+        };
         Ok(verifier::HealthResult {
             healthy,
             message,
-            latency_ms: 0.0,
+            latency_ms,
             datastore_type: "@test/hostile".into(),
             details: vec![("attack".into(), self.attack.clone())],
         })
