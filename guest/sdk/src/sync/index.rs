@@ -56,6 +56,21 @@ pub struct Index {
     pub entries: BTreeMap<String, IndexEntry>,
 }
 
+/// Drop entries that must never sync or whose key is not a safe relative
+/// path ("zombies", reference c.3), and make every entry's `key` its rel.
+/// Returns how many were dropped.
+pub fn scrub(entries: &mut BTreeMap<String, IndexEntry>) -> usize {
+    let before = entries.len();
+    entries.retain(|rel, e| {
+        let safe = RelPath::parse(rel, "index key").is_ok_and(|p| p.as_str() == rel);
+        if safe && e.key != *rel {
+            e.key = rel.clone();
+        }
+        safe && !rules::is_never_synced(rel)
+    });
+    before - entries.len()
+}
+
 impl Default for Index {
     fn default() -> Self {
         Index {
@@ -84,15 +99,7 @@ impl Index {
                 idx.version
             )));
         }
-        let before = idx.entries.len();
-        idx.entries.retain(|rel, e| {
-            let safe = RelPath::parse(rel, "index key").is_ok_and(|p| p.as_str() == rel);
-            if safe && e.key != *rel {
-                e.key = rel.clone();
-            }
-            safe && !rules::is_never_synced(rel)
-        });
-        let scrubbed = before - idx.entries.len();
+        let scrubbed = scrub(&mut idx.entries);
         Ok((idx, scrubbed))
     }
 

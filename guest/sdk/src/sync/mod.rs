@@ -1,7 +1,8 @@
 //! A complete sync engine between a local cache directory and any
-//! [`RemoteStore`], in swamp's S3 layout (data at `[{ns}/]{rel}`, monolithic
-//! index `[{ns}/].datastore-index.json`), shared by every datastore guest
-//! that has a remote side.
+//! [`RemoteStore`], in swamp's S3 layout (data at `[{ns}/]{rel}`, the
+//! monolithic index `[{ns}/].datastore-index.json` or, once `_meta.json`
+//! says version 2, the index shards `[{ns}/]_index/{partition}.json` —
+//! [`shards`]), shared by every datastore guest that has a remote side.
 //!
 //! What it guarantees, and where:
 //! * dirty tracking by the eight mark-dirty rules, persisted — [`dirty`];
@@ -23,7 +24,8 @@ pub mod local;
 pub(crate) mod memory;
 pub mod remote;
 pub mod rules;
+pub mod shards;
 pub mod state;
 
 pub use engine::SyncEngine;
-pub use remote::{CasOutcome, Fingerprint, RemoteObject, RemoteStore};
+pub use remote::{CasOutcome, Fingerprint, RemoteObject, RemoteStore, Transfer};

@@ -3,9 +3,14 @@
 //! compare-and-swap write for the index. A shared directory, an S3 bucket
 //! or (in unit tests) a map all fit.
 
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Opaque version of a remote object (an ETag, a GCS generation, a file's
 /// stat signature). Equal fingerprints mean unchanged content.
@@ -35,8 +40,23 @@ pub enum CasOutcome {
     Conflict,
 }
 
+/// One file transfer of a batch: the object `key` and a local file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// Object key.
+    pub key: String,
+    /// Local file: read for an upload; for a download, (re)created and
+    /// filled with the object's bytes (the caller renames it into place).
+    pub path: PathBuf,
+}
+
 /// A remote object store. Keys are forward-slash paths relative to the
 /// store's root (a bucket prefix, a share directory).
+///
+/// Only the first block of methods is required. The batch and file
+/// methods have sequential defaults built on them (whole files in memory);
+/// a network store overrides them to run requests concurrently and to
+/// stream file bodies.
 pub trait RemoteStore {
     /// Where `key` lives, for messages (`/share/a/b`, `s3://bucket/p/a/b`).
     fn describe(&self, key: &str) -> String;
@@ -59,4 +79,52 @@ pub trait RemoteStore {
         bytes: &[u8],
         expected: Option<&Fingerprint>,
     ) -> Result<CasOutcome>;
+
+    /// Every request from now on must finish by `end` (`None`: no limit
+    /// beyond the store's own timeouts). The engine sets it per call.
+    fn set_deadline(&mut self, _end: Option<Instant>) {}
+
+    /// Several objects with their fingerprints, in the order of `keys`
+    /// (`None` for an absent one). Used for index shards.
+    fn get_many(&mut self, keys: &[String]) -> Result<Vec<Option<(Vec<u8>, Fingerprint)>>> {
+        keys.iter().map(|k| self.get_versioned(k)).collect()
+    }
+
+    /// Upload the file at `path` as `key`.
+    fn put_file(&mut self, key: &str, path: &Path) -> Result<()> {
+        let bytes = fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+        self.put(key, &bytes)
+    }
+
+    /// Write object `key` into a new file at `dest` (created or truncated;
+    /// the caller makes it durable and renames it). `None` when absent (no
+    /// file is left behind then); else the number of bytes written.
+    fn get_to_file(&mut self, key: &str, dest: &Path) -> Result<Option<u64>> {
+        let Some(bytes) = self.get(key)? else {
+            return Ok(None);
+        };
+        let mut f = fs::File::create(dest).map_err(|e| Error::io(dest.display(), e))?;
+        f.write_all(&bytes)
+            .map_err(|e| Error::io(dest.display(), e))?;
+        Ok(Some(bytes.len() as u64))
+    }
+
+    /// Upload a batch; one result per item, in order.
+    fn upload_many(&mut self, items: &[Transfer]) -> Vec<Result<()>> {
+        items.iter().map(|t| self.put_file(&t.key, &t.path)).collect()
+    }
+
+    /// Download a batch (see [`RemoteStore::get_to_file`]); one result per
+    /// item, in order.
+    fn download_many(&mut self, items: &[Transfer]) -> Vec<Result<Option<u64>>> {
+        items
+            .iter()
+            .map(|t| self.get_to_file(&t.key, &t.path))
+            .collect()
+    }
+
+    /// Delete a batch; one result per key, in order.
+    fn delete_many(&mut self, keys: &[String]) -> Vec<Result<()>> {
+        keys.iter().map(|k| self.delete(k)).collect()
+    }
 }

@@ -1,0 +1,340 @@
+//! The shard-first index layout of swamp's S3 datastore (reference c.4):
+//! `[{ns}/]_index/_meta.json` says which layout is authoritative, and in
+//! the v2 ("shard-first") layout the index is split into shard objects
+//! `[{ns}/]_index/{partitionKey}.json`, one per partition key.
+//!
+//! * meta absent or `version: 1` ⇒ the monolith `.datastore-index.json` is
+//!   authoritative; v1 writers also keep shards and a v1 meta up to date
+//!   ("dual write");
+//! * meta `version: 2` ⇒ the shards listed in `partitions` are the index;
+//!   `commitSeq` goes up with every change, so a reader that remembers it
+//!   can tell "nothing changed" from one small read.
+//!
+//! This module is pure: formats, names and which shards a path can touch.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::sync::index::{self, IndexEntry};
+use crate::sync::rules;
+
+/// The shard directory, relative to a root.
+pub const INDEX_DIR: &str = "_index";
+/// The meta object, relative to a root.
+pub const META_FILE: &str = "_index/_meta.json";
+/// Shard holding v2 entries that swamp's partition function cannot place
+/// (for example `config/…` or `data/a/b`). swamp's own writer drops such
+/// entries from shards; keeping them in a shard of their own (which every
+/// reader assembles, since readers take all listed shards) loses nothing.
+pub const UNPARTITIONED: &str = "_unpartitioned";
+
+/// Key of the shard `pk`, relative to a root.
+pub fn shard_file(pk: &str) -> String {
+    format!("{INDEX_DIR}/{pk}.json")
+}
+
+/// The shard a v2 writer records `rel` in.
+pub fn shard_of(rel: &str) -> String {
+    rules::partition_key(rel).unwrap_or_else(|| UNPARTITIONED.to_string())
+}
+
+/// `_meta.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    /// 1 (dual-write era: the monolith is authoritative) or 2 (shard-first).
+    pub version: u32,
+    /// Partition keys with a shard object (sorted in v2).
+    #[serde(default)]
+    pub partitions: Vec<String>,
+    /// v2: bumped on every change of any shard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_seq: Option<u64>,
+    /// Fields this implementation does not interpret (`lastCompacted`…),
+    /// kept as they were.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+fn safe_partition(pk: &str) -> bool {
+    !pk.is_empty()
+        && pk != "_meta"
+        && !pk.contains(['/', '\\', '\0'])
+        && pk != "."
+        && pk != ".."
+}
+
+impl Meta {
+    /// Parse `_meta.json` read from `source`. Unparseable text, an unknown
+    /// version or a partition name that is not a plain file name is
+    /// `corrupt-data` (never "no meta": that would demote a v2 index).
+    pub fn parse(bytes: &[u8], source: &str) -> Result<Meta> {
+        let meta: Meta = serde_json::from_slice(bytes).map_err(|e| {
+            Error::CorruptData(format!(
+                "shard meta {source} is not valid JSON ({e}); it was left untouched"
+            ))
+        })?;
+        if !matches!(meta.version, 1 | 2) {
+            return Err(Error::CorruptData(format!(
+                "shard meta {source} has unsupported version {}; it was left untouched",
+                meta.version
+            )));
+        }
+        if let Some(bad) = meta.partitions.iter().find(|p| !safe_partition(p)) {
+            return Err(Error::CorruptData(format!(
+                "shard meta {source} lists an invalid partition {bad:?}; it was left untouched"
+            )));
+        }
+        Ok(meta)
+    }
+
+    /// True for the shard-first layout.
+    pub fn is_v2(&self) -> bool {
+        self.version == 2
+    }
+
+    /// A v1 (dual-write) meta listing `partitions`.
+    pub fn v1(partitions: impl IntoIterator<Item = String>) -> Meta {
+        let set: BTreeSet<String> = partitions.into_iter().collect();
+        Meta {
+            version: 1,
+            partitions: set.into_iter().collect(),
+            commit_seq: None,
+            extra: Default::default(),
+        }
+    }
+
+    /// The next v2 meta after a commit that wrote the shards `written`:
+    /// partitions are the union (emptied shards stay listed: they are left
+    /// as empty objects, never deleted), `commitSeq` goes up by one.
+    pub fn next_v2(&self, written: impl IntoIterator<Item = String>) -> Meta {
+        let mut set: BTreeSet<String> = self.partitions.iter().cloned().collect();
+        set.extend(written);
+        Meta {
+            version: 2,
+            partitions: set.into_iter().collect(),
+            commit_seq: Some(self.commit_seq.unwrap_or(0) + 1),
+            extra: self.extra.clone(),
+        }
+    }
+
+    /// Compact JSON (the remote form).
+    pub fn to_compact(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// One shard object: `{"version":1,"entries":{rel: IndexEntry}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shard {
+    /// Always 1.
+    pub version: u32,
+    /// Entries by bare rel.
+    #[serde(default)]
+    pub entries: BTreeMap<String, IndexEntry>,
+    /// Fields this implementation does not interpret, kept.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard {
+            version: 1,
+            entries: BTreeMap::new(),
+            extra: Default::default(),
+        }
+    }
+}
+
+impl Shard {
+    /// Parse a shard read from `source`; zombies are scrubbed (their count
+    /// is returned). Unparseable or unknown version ⇒ `corrupt-data`.
+    pub fn parse(bytes: &[u8], source: &str) -> Result<(Shard, usize)> {
+        let mut s: Shard = serde_json::from_slice(bytes).map_err(|e| {
+            Error::CorruptData(format!(
+                "index shard {source} is not valid shard JSON ({e}); it was left untouched"
+            ))
+        })?;
+        if s.version != 1 {
+            return Err(Error::CorruptData(format!(
+                "index shard {source} has unsupported version {}; it was left untouched",
+                s.version
+            )));
+        }
+        let scrubbed = index::scrub(&mut s.entries);
+        Ok((s, scrubbed))
+    }
+
+    /// Compact JSON (the remote form).
+    pub fn to_compact(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// The listed shards that may hold `path` itself or any entry below it
+/// (for a file, its own shard; for a directory, every shard whose key is
+/// compatible with its segments). A superset is harmless: callers filter
+/// entries by path afterwards.
+pub fn shards_touching<'a>(path: &str, listed: &'a [String]) -> Vec<&'a str> {
+    let joined = path.replace('/', "--");
+    let single = !path.contains('/');
+    listed
+        .iter()
+        .map(String::as_str)
+        .filter(|pk| {
+            *pk == UNPARTITIONED
+                || (single && *pk == "_root")
+                || *pk == joined
+                || joined.starts_with(&format!("{pk}--"))
+                || pk.starts_with(&format!("{joined}--"))
+        })
+        .collect()
+}
+
+/// Entries grouped by swamp's partition key; entries it cannot place are
+/// left out (the v1 dual write mirrors swamp's writer exactly).
+pub fn group_partitioned<'a>(
+    entries: impl IntoIterator<Item = &'a IndexEntry>,
+) -> BTreeMap<String, BTreeMap<String, IndexEntry>> {
+    let mut out: BTreeMap<String, BTreeMap<String, IndexEntry>> = BTreeMap::new();
+    for e in entries {
+        if let Some(pk) = rules::partition_key(&e.key) {
+            out.entry(pk).or_default().insert(e.key.clone(), e.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_formats() {
+        let m = Meta::parse(
+            br#"{"version":2,"partitions":["_root","data--t--m"],"commitSeq":7,"lastCompacted":"x"}"#,
+            "m",
+        )
+        .unwrap();
+        assert!(m.is_v2());
+        assert_eq!(m.commit_seq, Some(7));
+        let n = m.next_v2(["audit".to_string(), "_root".to_string()]);
+        let v: serde_json::Value = serde_json::from_slice(&n.to_compact()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"version":2,"partitions":["_root","audit","data--t--m"],"commitSeq":8,"lastCompacted":"x"})
+        );
+        let v1 = Meta::parse(br#"{"version":1,"partitions":["a"]}"#, "m").unwrap();
+        assert!(!v1.is_v2());
+        let w: serde_json::Value =
+            serde_json::from_slice(&Meta::v1(["b".into(), "a".into()]).to_compact()).unwrap();
+        assert_eq!(w, serde_json::json!({"version":1,"partitions":["a","b"]}));
+        for bad in [
+            &br#"{"version":3,"partitions":[]}"#[..],
+            b"nope",
+            br#"{"version":2,"partitions":["../x"]}"#,
+            br#"{"version":2,"partitions":["a/b"]}"#,
+        ] {
+            match Meta::parse(bad, "s3://b/_index/_meta.json") {
+                Err(Error::CorruptData(m)) => assert!(m.contains("_meta.json"), "{m}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn shard_formats_and_scrubbing() {
+        let (s, scrubbed) = Shard::parse(
+            br#"{"version":1,"entries":{
+                "data/t/m/n/1/raw":{"key":"data/t/m/n/1/raw","size":3,"lastModified":"2026-01-01T00:00:00.000Z","localMtime":"2026-01-01T00:00:00.000Z"},
+                "_index/x.json":{"key":"_index/x.json","size":1,"lastModified":"x"}}}"#,
+            "s",
+        )
+        .unwrap();
+        assert_eq!(scrubbed, 1);
+        assert_eq!(s.entries["data/t/m/n/1/raw"].sha256, None);
+        let v: serde_json::Value = serde_json::from_slice(&Shard::default().to_compact()).unwrap();
+        assert_eq!(v, serde_json::json!({"version":1,"entries":{}}));
+        assert!(matches!(
+            Shard::parse(br#"{"version":9,"entries":{}}"#, "s"),
+            Err(Error::CorruptData(_))
+        ));
+    }
+
+    #[test]
+    fn shard_names() {
+        assert_eq!(shard_file("_root"), "_index/_root.json");
+        assert_eq!(shard_of("x.json"), "_root");
+        assert_eq!(shard_of("config/a.yaml"), UNPARTITIONED);
+        assert_eq!(shard_of("data/t/m/n/1/raw"), "data--t--m");
+    }
+
+    #[test]
+    fn shards_touching_a_path() {
+        let listed: Vec<String> = [
+            "_root",
+            "data--aws--ec2--vpc",
+            "data--aws--ec2--vpc--abc",
+            "data--aws--ec2--vpc--abd",
+            "data--aws--ec2--vpc--abc--state",
+            "outputs--aws--ec2--vpc--abc",
+            "audit",
+            UNPARTITIONED,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let t = |p: &str| shards_touching(p, &listed);
+        // A model directory: its own shard, the type shard holding its
+        // `latest` markers, deeper shards; never a sibling model's.
+        assert_eq!(
+            t("data/aws/ec2/vpc/abc"),
+            vec![
+                "data--aws--ec2--vpc",
+                "data--aws--ec2--vpc--abc",
+                "data--aws--ec2--vpc--abc--state",
+                UNPARTITIONED
+            ]
+        );
+        // A file lands in its own shard (plus the catch-all).
+        for f in [
+            "data/aws/ec2/vpc/abc/state/1/raw",
+            "data/aws/ec2/vpc/abc/state/latest",
+        ] {
+            let pk = rules::partition_key(f).unwrap();
+            assert!(t(f).contains(&pk.as_str()), "{f}");
+        }
+        assert_eq!(t("x.json"), vec!["_root", UNPARTITIONED]);
+        assert_eq!(t("audit/2026/x"), vec!["audit", UNPARTITIONED]);
+        // Every entry under a directory is in one of its touching shards.
+        for rel in [
+            "data/aws/ec2/vpc/abc/state/1/raw",
+            "data/aws/ec2/vpc/abc/state/latest",
+            "data/aws/ec2/vpc/abc/x",
+        ] {
+            let pk = rules::partition_key(rel).unwrap();
+            for dir in ["data", "data/aws", "data/aws/ec2/vpc/abc"] {
+                let all: Vec<String> = vec![pk.clone()];
+                assert_eq!(shards_touching(dir, &all), vec![pk.as_str()], "{rel} {dir}");
+            }
+        }
+    }
+
+    #[test]
+    fn grouping_skips_what_swamp_cannot_place() {
+        let e = |k: &str| IndexEntry {
+            key: k.into(),
+            size: 1,
+            last_modified: String::new(),
+            local_mtime: None,
+            sha256: None,
+        };
+        let es = [e("a"), e("data/t/m/n/1/raw"), e("data/t/m/n/2/raw"), e("config/x")];
+        let g = group_partitioned(es.iter());
+        assert_eq!(g.keys().collect::<Vec<_>>(), vec!["_root", "data--t--m"]);
+        assert_eq!(g["data--t--m"].len(), 2);
+    }
+}
