@@ -120,6 +120,11 @@ impl ModelScope {
         Ok(Some(s))
     }
 
+    /// The model directories of the scope (`data/{type}/{id}`, …).
+    pub fn dirs(&self) -> &[String] {
+        &self.dirs
+    }
+
     /// True when file `rel` belongs to the scope.
     pub fn contains(&self, rel: &str) -> bool {
         self.covers(rel) || partition_key(rel).is_some_and(|k| self.keys.contains(&k))

@@ -33,9 +33,14 @@ const SIDECAR_VERSION: u32 = 3;
 pub struct Sidecar {
     /// Always [`SIDECAR_VERSION`].
     pub version: u32,
-    /// Fingerprint of the remote index the cache was fully reconciled with.
+    /// Fingerprint of the remote monolithic index the cache was fully
+    /// reconciled with (layout v1).
     #[serde(default)]
     pub remote_index_fingerprint: Option<Fingerprint>,
+    /// `commitSeq` of the shard-first index (layout v2) the cache was fully
+    /// reconciled with. At most one of the two is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_seq: Option<u64>,
     /// ISO time of the last write.
     #[serde(default)]
     pub last_verified_at: String,
@@ -53,9 +58,42 @@ impl Sidecar {
         Sidecar {
             version: SIDECAR_VERSION,
             remote_index_fingerprint: None,
+            commit_seq: None,
             last_verified_at: String::new(),
             lazy_pull_active: false,
             dirty: DirtyState::unknown(),
+        }
+    }
+}
+
+/// The version of the remote index a cache was reconciled with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Synced {
+    /// The monolith, at this fingerprint (ETag).
+    Monolith(Fingerprint),
+    /// The shard-first index, at this `commitSeq`.
+    Sharded(u64),
+}
+
+impl Sidecar {
+    /// What the cache was last fully reconciled with.
+    pub fn synced(&self) -> Option<Synced> {
+        match (&self.commit_seq, &self.remote_index_fingerprint) {
+            (Some(seq), _) => Some(Synced::Sharded(*seq)),
+            (None, Some(fp)) => Some(Synced::Monolith(fp.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// Record what the cache is now reconciled with (`None`: unknown).
+    pub fn set_synced(&mut self, v: Option<Synced>) {
+        self.remote_index_fingerprint = None;
+        self.commit_seq = None;
+        match v {
+            Some(Synced::Monolith(fp)) => self.remote_index_fingerprint = Some(fp),
+            Some(Synced::Sharded(seq)) => self.commit_seq = Some(seq),
+            None => {}
         }
     }
 }
@@ -119,7 +157,7 @@ impl StateFiles {
         let mut side = self.load_sidecar()?;
         let (base, ok) = self.load_base()?;
         if !ok {
-            side.remote_index_fingerprint = None;
+            side.set_synced(None);
             side.dirty.mark_bulk();
         }
         Ok((side, base))

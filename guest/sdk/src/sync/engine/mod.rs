@@ -2,12 +2,16 @@
 //! merging the remote index, and the [`SyncService`] face. Push and pull
 //! live in their own files.
 
+mod commit;
 mod pull;
 mod push;
+mod remote_index;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_shards;
+mod transfer;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -15,9 +19,8 @@ use crate::error::{Error, Result};
 use crate::namespace;
 use crate::nonce;
 use crate::rel_path::RelPath;
-use crate::sync::index::{Index, IndexEntry};
-use crate::sync::remote::{CasOutcome, Fingerprint, RemoteStore};
-use crate::sync::rules::{self, INDEX_FILE, SIDECAR_FILE};
+use crate::sync::remote::RemoteStore;
+use crate::sync::rules::{INDEX_FILE, SIDECAR_FILE};
 use crate::sync::state::StateFiles;
 use crate::traits::SyncService;
 use crate::types::{PushManifest, PushPreview, SyncCapabilities, SyncOptions};
@@ -25,6 +28,12 @@ use crate::types::{PushManifest, PushPreview, SyncCapabilities, SyncOptions};
 /// How often an index write may lose a compare-and-swap before push gives
 /// up with `conflict` (each loss means another writer committed meanwhile).
 const MAX_CAS_ATTEMPTS: u32 = 8;
+
+/// Wait a little, with jitter, before re-reading after a lost CAS.
+fn backoff(attempt: u32) {
+    let ms = 5 * u64::from(attempt + 1) + nonce::random_below(10);
+    std::thread::sleep(Duration::from_millis(ms));
+}
 
 /// A sync between the cache directory `cache` and a remote store.
 pub struct SyncEngine<R: RemoteStore> {
@@ -105,6 +114,13 @@ impl<R: RemoteStore> SyncEngine<R> {
         }
     }
 
+    /// Start a call: its deadline, which every remote request honours too.
+    fn begin(&mut self, options: &SyncOptions, what: &'static str) -> Deadline {
+        let dl = Deadline::new(options, what);
+        self.remote.set_deadline(dl.end);
+        dl
+    }
+
     /// The remote store.
     pub fn remote(&self) -> &R {
         &self.remote
@@ -159,122 +175,6 @@ impl<R: RemoteStore> SyncEngine<R> {
             // A path outside the namespace belongs to the solo tree.
         }
         Ok((self.root(None)?, Some(p)))
-    }
-
-    /// Read the remote index with the fingerprint of exactly those bytes.
-    /// A missing index over existing data is discovered from a listing and
-    /// written (never taken as "empty": reference c.8, c.19 #8).
-    fn load_remote_index(&mut self, root: &Root) -> Result<(Index, Option<Fingerprint>)> {
-        for _ in 0..2 {
-            if let Some(found) = self.read_remote_index(root)? {
-                return Ok(found);
-            }
-            let idx = self.discover(root)?;
-            if idx.entries.is_empty() {
-                return Ok((idx, None));
-            }
-            let mut written = idx.clone();
-            match self
-                .remote
-                .put_if(&root.index_key(), &written.to_compact(), None)?
-            {
-                CasOutcome::Written(fp) => return Ok((written, Some(fp))),
-                CasOutcome::Conflict => continue, // someone else created it: read theirs
-            }
-        }
-        Err(Error::Conflict(format!(
-            "the remote index {} appeared and vanished while it was being created; try again",
-            self.remote.describe(&root.index_key())
-        )))
-    }
-
-    fn read_remote_index(&mut self, root: &Root) -> Result<Option<(Index, Option<Fingerprint>)>> {
-        let key = root.index_key();
-        match self.remote.get_versioned(&key)? {
-            None => Ok(None),
-            Some((bytes, fp)) => {
-                let (idx, _scrubbed) = Index::parse(&bytes, &self.remote.describe(&key))?;
-                Ok(Some((idx, Some(fp))))
-            }
-        }
-    }
-
-    /// Build an index from a listing of the root (solo: leaving out every
-    /// namespace's subtree).
-    fn discover(&mut self, root: &Root) -> Result<Index> {
-        let objects = self.remote.list(&root.prefix)?;
-        let mut namespaces = std::collections::BTreeSet::new();
-        if root.ns.is_none() {
-            for o in &objects {
-                if let Some((first, rest)) = o.key.split_once('/')
-                    && (rest == namespace::MANIFEST || rest == INDEX_FILE)
-                {
-                    namespaces.insert(first.to_string());
-                }
-            }
-        }
-        let mut idx = Index::default();
-        for o in objects {
-            let Some(rel) = o.key.strip_prefix(&root.prefix) else {
-                continue;
-            };
-            let first = rel.split('/').next().unwrap_or(rel);
-            if rules::is_never_synced(rel) || namespaces.contains(first) {
-                continue;
-            }
-            if RelPath::parse(rel, "key").map(|p| p.as_str() == rel) != Ok(true) {
-                continue;
-            }
-            idx.entries.insert(
-                rel.to_string(),
-                IndexEntry {
-                    key: rel.to_string(),
-                    size: o.size,
-                    last_modified: o.last_modified,
-                    local_mtime: None,
-                    sha256: o.sha256,
-                },
-            );
-        }
-        Ok(idx)
-    }
-
-    /// Merge `uploaded` and `deleted` into the *current* remote index with a
-    /// compare-and-swap, re-reading and re-merging when another writer got
-    /// there first. Returns the new fingerprint and whether the index we
-    /// replaced was still the one at `pre` (nobody else wrote in between).
-    fn merge_remote_index(
-        &mut self,
-        root: &Root,
-        uploaded: &BTreeMap<String, IndexEntry>,
-        deleted: &[String],
-        pre: Option<&Fingerprint>,
-    ) -> Result<(Fingerprint, bool)> {
-        let key = root.index_key();
-        for attempt in 0..MAX_CAS_ATTEMPTS {
-            // An absent index is created by this write (expected: absent).
-            let (mut idx, fp) = self.read_remote_index(root)?.unwrap_or_default();
-            for (rel, e) in uploaded {
-                let mut e = e.clone();
-                e.local_mtime = None; // per-machine data stays local (reference i.12)
-                idx.entries.insert(rel.clone(), e);
-            }
-            for rel in deleted {
-                idx.entries.remove(rel);
-            }
-            match self.remote.put_if(&key, &idx.to_compact(), fp.as_ref())? {
-                CasOutcome::Written(new) => return Ok((new, fp.as_ref() == pre)),
-                CasOutcome::Conflict => {
-                    // Back off a little, with jitter, before re-reading.
-                    let ms = 5 * u64::from(attempt + 1) + nonce::random_below(10);
-                    std::thread::sleep(Duration::from_millis(ms));
-                }
-            }
-        }
-        Err(Error::Conflict(format!(
-            "the remote index {} kept changing under {MAX_CAS_ATTEMPTS} attempts to update it; the uploaded files are safe, push again",
-            self.remote.describe(&key)
-        )))
     }
 }
 

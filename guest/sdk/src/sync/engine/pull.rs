@@ -2,10 +2,11 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::{Deadline, Root, SyncEngine};
-use crate::atomic_file;
+use super::remote_index::Need;
+use super::transfer::first_failure;
+use super::{Root, SyncEngine};
 use crate::error::{Error, Result};
 use crate::rel_path::is_within;
 use crate::sync::decide::{self, Local, PullAction};
@@ -14,6 +15,7 @@ use crate::sync::index::IndexEntry;
 use crate::sync::local::{self, LocalKind};
 use crate::sync::remote::RemoteStore;
 use crate::sync::rules::{self, ModelScope};
+use crate::sync::state::Synced;
 use crate::types::SyncOptions;
 
 /// True when mark-dirty announced a change that covers `rel`.
@@ -52,22 +54,39 @@ fn mtime_of(path: &Path) -> Option<String> {
 impl<R: RemoteStore> SyncEngine<R> {
     /// pull-changed.
     pub(super) fn pull(&mut self, options: &SyncOptions) -> Result<u32> {
-        let dl = Deadline::new(options, "pull");
+        let dl = self.begin(options, "pull");
         let root = self.root(options.namespace.as_deref())?;
         let scope = ModelScope::new(options.models())?;
         let (side, mut base) = root.files.load()?;
 
         // O(1) when the remote index is the one we last reconciled with
-        // (unless a metadata-only pull left content to fetch).
+        // (unless a metadata-only pull left content to fetch): v2 is one
+        // small read of `_meta.json`; v1 reads it too (a migration to v2
+        // leaves the monolith stale but unchanged) and HEADs the monolith.
         let content_owed = side.lazy_pull_active && !options.metadata_only;
-        if let Some(fp) = &side.remote_index_fingerprint
-            && !content_owed
-            && self.remote.fingerprint(&root.index_key())?.as_ref() == Some(fp)
-        {
-            return Ok(0);
+        let meta = self.read_meta(&root)?;
+        if !content_owed {
+            match (side.synced(), &meta) {
+                (Some(Synced::Sharded(n)), Some((m, _))) if m.is_v2() => {
+                    if m.commit_seq.unwrap_or(0) == n {
+                        return Ok(0);
+                    }
+                }
+                (Some(Synced::Monolith(fp)), m) if m.as_ref().is_none_or(|(m, _)| !m.is_v2()) => {
+                    if self.remote.fingerprint(&root.index_key())?.as_ref() == Some(&fp) {
+                        return Ok(0);
+                    }
+                }
+                _ => {}
+            }
         }
 
-        let (remote_idx, fp) = self.load_remote_index(&root)?;
+        let need = match &scope {
+            Some(s) => Need::Paths(s.dirs()),
+            None => Need::All,
+        };
+        let state = self.load_state(&root, meta, need)?;
+        let remote_idx = &state.index;
         let mut rels: BTreeSet<String> = remote_idx.entries.keys().cloned().collect();
         rels.extend(base.entries.keys().cloned());
         if let Some(s) = &scope {
@@ -76,6 +95,7 @@ impl<R: RemoteStore> SyncEngine<R> {
 
         let mut downloaded = 0u32;
         let mut base_changed = false;
+        let mut fetches: Vec<(String, IndexEntry)> = Vec::new();
         for rel in rels {
             dl.check()?;
             if rules::is_never_synced(&rel) {
@@ -102,18 +122,9 @@ impl<R: RemoteStore> SyncEngine<R> {
                     }
                 }
                 PullAction::Download => {
-                    let Some(r) = r else { continue };
-                    let Some(bytes) = self.remote.get(&root.remote_key(&rel))? else {
-                        continue; // index entry without an object: nothing to fetch
-                    };
-                    atomic_file::write_atomic(&path, &bytes)?;
-                    let mut e = r.clone();
-                    e.sha256 = Some(local::sha256_hex(&bytes));
-                    e.size = bytes.len() as u64;
-                    e.local_mtime = mtime_of(&path);
-                    base.entries.insert(rel.clone(), e);
-                    base_changed = true;
-                    downloaded += 1;
+                    if let Some(r) = r {
+                        fetches.push((rel.clone(), r.clone()));
+                    }
                 }
                 PullAction::EnsureParent => {
                     if let Some(parent) = path.parent() {
@@ -138,13 +149,44 @@ impl<R: RemoteStore> SyncEngine<R> {
                 }
             }
         }
+        // Downloads in batches (the store runs them concurrently), each
+        // atomic; what arrived is recorded even when others failed.
+        let items: Vec<(String, PathBuf)> = fetches
+            .iter()
+            .map(|(rel, _)| (root.remote_key(rel), root.local_path(rel)))
+            .collect();
+        let staged = self.stage_downloads(&items, &dl);
+        let mut errors = Vec::new();
+        for ((rel, r), res) in fetches.into_iter().zip(staged.unwrap_or_else(|e| vec![Err(e)])) {
+            match res {
+                // An index entry without an object: nothing to fetch.
+                Ok(None) => {}
+                Ok(Some(st)) => {
+                    let path = root.local_path(&rel);
+                    let (sha, size) = (st.sha256.clone(), st.size);
+                    if let Err(e) = st.install(&path) {
+                        errors.push(e);
+                        continue;
+                    }
+                    let mut e = r;
+                    e.sha256 = Some(sha);
+                    e.size = size;
+                    e.local_mtime = mtime_of(&path);
+                    base.entries.insert(rel, e);
+                    base_changed = true;
+                    downloaded += 1;
+                }
+                Err(e) => errors.push(e),
+            }
+        }
         if base_changed {
             root.files.save_base(&mut base)?;
         }
+        first_failure(errors, "downloads")?;
         // Only a whole-tree pull reconciles the cache with this index.
         if scope.is_none() {
             let mut side = root.files.load_sidecar()?;
-            side.remote_index_fingerprint = fp;
+            side.set_synced(state.version());
             side.lazy_pull_active = options.metadata_only;
             root.files.save_sidecar(&mut side)?;
         }
@@ -166,16 +208,22 @@ impl<R: RemoteStore> SyncEngine<R> {
                 "rel-path {rel_path:?} is an internal file that never syncs"
             )));
         }
-        Deadline::new(options, "hydrate-file").check()?;
-        let Some(bytes) = self.remote.get(&root.remote_key(&rel))? else {
+        let dl = self.begin(options, "hydrate-file");
+        dl.check()?;
+        let path = root.local_path(&rel);
+        let item = [(root.remote_key(&rel), path.clone())];
+        let Some(st) = self
+            .stage_downloads(&item, &dl)?
+            .pop()
+            .unwrap_or(Ok(None))?
+        else {
             return Ok(false);
         };
-        let sha = local::sha256_hex(&bytes);
-        let path = root.local_path(&rel);
         let (_, mut base) = root.files.load()?;
         if let LocalKind::File { .. } = local::stat(&path)? {
             let (here, _) = local::hash_file(&path)?;
-            if here == sha {
+            if here == st.sha256 {
+                st.discard();
                 return Ok(true);
             }
             let unchanged = base
@@ -183,14 +231,16 @@ impl<R: RemoteStore> SyncEngine<R> {
                 .get(&rel)
                 .is_some_and(|b| b.sha256.as_deref() == Some(&here));
             if !unchanged {
+                st.discard();
                 return Err(Error::Conflict(format!(
                     "{} has local changes that are not pushed yet; it was not overwritten",
                     path.display()
                 )));
             }
         }
-        atomic_file::write_atomic(&path, &bytes)?;
-        self.record_hydrated(&root, &mut base, &rel, &path, bytes.len() as u64, sha)?;
+        let (sha, size) = (st.sha256.clone(), st.size);
+        st.install(&path)?;
+        self.record_hydrated(&root, &mut base, &rel, &path, size, sha)?;
         Ok(true)
     }
 

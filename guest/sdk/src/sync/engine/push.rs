@@ -3,11 +3,11 @@
 //! push-changed runs all three; prepare-push runs the first two and hands
 //! the third to commit-push through the manifest; preview-push only plans.
 
-use std::collections::BTreeMap;
-use std::fs;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::remote_index::{Need, RemoteState};
 use super::{Deadline, Root, SyncEngine};
 use crate::error::{Error, Result};
 use crate::iso_time;
@@ -15,9 +15,9 @@ use crate::sync::decide::{self, Local, PushAction};
 use crate::sync::dirty::Walk;
 use crate::sync::index::{Index, IndexEntry};
 use crate::sync::local::{self, LocalKind};
-use crate::sync::remote::{Fingerprint, RemoteStore};
+use crate::sync::remote::RemoteStore;
 use crate::sync::rules::{self, ModelScope};
-use crate::sync::state::Sidecar;
+use crate::sync::state::{Sidecar, Synced};
 use crate::types::{PushManifest, PushPreview, SyncOptions};
 
 /// What a push found to do.
@@ -30,8 +30,19 @@ struct Plan {
     full: bool,
     /// Dirty epoch the plan was made at.
     through: u64,
-    /// Fingerprint of the remote index the plan was made against.
-    pre: Option<Fingerprint>,
+    /// The remote index the plan was made against (`None`: nothing in
+    /// the plan needed it, and no remote request was made).
+    state: Option<RemoteState>,
+    /// Local files to upload: size and mtime before hashing, and the hash.
+    sigs: BTreeMap<String, Sig>,
+}
+
+/// A local file as planned: stat before hashing, and the hash.
+#[derive(Debug, Clone)]
+struct Sig {
+    size: u64,
+    mtime: Option<String>,
+    sha256: String,
 }
 
 /// What a push did, and what commit must record. Serialised as the
@@ -50,10 +61,11 @@ struct Done {
     covered: Vec<String>,
     full: bool,
     through: u64,
-    pre: Option<Fingerprint>,
+    /// The remote index version the push was planned against.
+    pre: Option<Synced>,
 }
 
-const MANIFEST_FORMAT: &str = "swamp-wasm-sync/1";
+const MANIFEST_FORMAT: &str = "swamp-wasm-sync/2";
 
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
@@ -82,20 +94,20 @@ impl<R: RemoteStore> SyncEngine<R> {
 
     /// push-changed.
     pub(super) fn push(&mut self, options: &SyncOptions) -> Result<u32> {
-        let dl = Deadline::new(options, "push");
+        let dl = self.begin(options, "push");
         let root = self.root(options.namespace.as_deref())?;
         let scope = ModelScope::new(options.models())?;
         let (side, base) = root.files.load()?;
         let Some(plan) = self.plan(&root, &side, &base, scope.as_ref(), &dl)? else {
             return Ok(0); // clean: no remote call at all
         };
-        let done = self.execute(&root, plan, &dl)?;
-        self.commit(&root, &done)
+        let (done, state) = self.execute(&root, plan, &dl)?;
+        self.commit(&root, &done, state)
     }
 
     /// prepare-push: upload and delete, leave index and dirty state alone.
     pub(super) fn prepare(&mut self, options: &SyncOptions) -> Result<PushManifest> {
-        let dl = Deadline::new(options, "prepare-push");
+        let dl = self.begin(options, "prepare-push");
         let root = self.root(options.namespace.as_deref())?;
         let scope = ModelScope::new(options.models())?;
         let (mut side, base) = root.files.load()?;
@@ -106,7 +118,7 @@ impl<R: RemoteStore> SyncEngine<R> {
                 ..Done::default()
             },
             Some(plan) => {
-                let done = self.execute(&root, plan, &dl)?;
+                let (done, _) = self.execute(&root, plan, &dl)?;
                 // Marks from now on must survive this manifest's commit.
                 side.dirty.begin_prepare();
                 root.files.save_sidecar(&mut side)?;
@@ -142,12 +154,12 @@ impl<R: RemoteStore> SyncEngine<R> {
                 done.namespace, root.ns
             )));
         }
-        self.commit(&root, &done)
+        self.commit(&root, &done, None)
     }
 
     /// preview-push: the plan's counts, nothing changed.
     pub(super) fn preview(&mut self, options: &SyncOptions) -> Result<PushPreview> {
-        let dl = Deadline::new(options, "preview-push");
+        let dl = self.begin(options, "preview-push");
         let root = self.root(options.namespace.as_deref())?;
         let scope = ModelScope::new(options.models())?;
         let (side, base) = root.files.load()?;
@@ -167,6 +179,8 @@ impl<R: RemoteStore> SyncEngine<R> {
     }
 
     /// Find what differs. `None` when nothing is dirty (the O(1) path).
+    /// The remote index is read only when some decision depends on it, and
+    /// then only the part that does (v2: the shards of those paths).
     fn plan(
         &mut self,
         root: &Root,
@@ -186,129 +200,191 @@ impl<R: RemoteStore> SyncEngine<R> {
             let first = p.split('/').next().unwrap_or(p);
             !root.skip_dir(first, &root.local.join(first))
         });
-        let (remote_idx, pre) = self.load_remote_index(root)?;
 
-        // Candidate files, with "explicitly deleted" (rule 2) flags.
-        let mut cands: BTreeMap<String, bool> = BTreeMap::new();
+        // Candidate files from the local side and the base; recorded paths
+        // that are gone (rule 2: their remote subtree is deleted).
+        let mut cands: BTreeSet<String> = BTreeSet::new();
+        let mut gone: Vec<String> = Vec::new();
         if full {
-            for rel in local::walk(&root.local, "", &|r, p| root.skip_dir(r, p))? {
-                cands.insert(rel, false);
-            }
-            for rel in base.entries.keys() {
-                cands.entry(rel.clone()).or_insert(false);
-            }
+            cands.extend(local::walk(&root.local, "", &|r, p| root.skip_dir(r, p))?);
+            cands.extend(base.entries.keys().cloned());
         }
         for p in &paths {
             dl.check()?;
             match local::stat(&root.local_path(p))? {
                 LocalKind::File { .. } => {
-                    cands.entry(p.clone()).or_insert(false);
+                    cands.insert(p.clone());
                 }
                 LocalKind::Dir => {
-                    for rel in local::walk(&root.local, p, &|r, d| root.skip_dir(r, d))? {
-                        cands.entry(rel).or_insert(false);
-                    }
-                    for e in base.under(p).chain(remote_idx.under(p)) {
-                        cands.entry(e.key.clone()).or_insert(false);
-                    }
+                    cands.extend(local::walk(&root.local, p, &|r, d| root.skip_dir(r, d))?);
+                    cands.extend(base.under(p).map(|e| e.key.clone()));
                 }
                 LocalKind::Absent => {
-                    for e in remote_idx.under(p) {
-                        cands.insert(e.key.clone(), true);
-                    }
-                    for e in base.under(p) {
-                        cands.entry(e.key.clone()).or_insert(false);
-                    }
+                    gone.push(p.clone());
+                    cands.extend(base.under(p).map(|e| e.key.clone()));
                 }
             }
         }
         if let Some(s) = scope {
-            cands.retain(|rel, _| s.contains(rel));
+            cands.retain(|rel| s.contains(rel));
             paths.retain(|p| s.covers(p));
+            gone.retain(|p| s.covers(p));
         }
 
-        let mut items = Vec::new();
-        for (rel, explicit) in cands {
+        // Local states; which decisions need the remote entry.
+        let mut locals: BTreeMap<String, Local> = BTreeMap::new();
+        let mut sigs: BTreeMap<String, Sig> = BTreeMap::new();
+        let mut needs: Vec<String> = gone.clone();
+        for rel in cands {
             dl.check()?;
             if rules::is_never_synced(&rel) {
                 continue;
             }
             let path = root.local_path(&rel);
             let here = match local::stat(&path)? {
-                LocalKind::File { .. } => Local::Present(local::hash_file(&path)?.0),
+                LocalKind::File { size, mtime } => {
+                    let (sha, _) = local::hash_file(&path)?;
+                    sigs.insert(
+                        rel.clone(),
+                        Sig {
+                            size,
+                            mtime,
+                            sha256: sha.clone(),
+                        },
+                    );
+                    Local::Present(sha)
+                }
                 _ => Local::Absent,
             };
+            let b = base.entries.get(&rel);
+            let settled = match &here {
+                // Not edited here: skipped whatever the remote says.
+                Local::Present(sha) => b.is_some_and(|b| b.sha256.as_deref() == Some(sha)),
+                // Never had it: only an explicit deletion (below) acts.
+                Local::Absent => b.is_none(),
+            };
+            if !settled {
+                needs.push(rel.clone());
+                locals.insert(rel, here);
+            }
+        }
+        if needs.is_empty() {
+            return Ok(Some(Plan {
+                items: Vec::new(),
+                covered: paths,
+                full: full && scope.is_none(),
+                through: side.dirty.epoch,
+                state: None,
+                sigs: BTreeMap::new(),
+            }));
+        }
+
+        let meta = self.read_meta(root)?;
+        let need = if full { Need::All } else { Need::Paths(&needs) };
+        let state = self.load_state(root, meta, need)?;
+        let remote_idx = &state.index;
+        let mut explicit: BTreeSet<String> = BTreeSet::new();
+        for p in &gone {
+            for e in remote_idx.under(p) {
+                if scope.is_none_or(|s| s.contains(&e.key)) && !rules::is_never_synced(&e.key) {
+                    explicit.insert(e.key.clone());
+                    locals.entry(e.key.clone()).or_insert(Local::Absent);
+                }
+            }
+        }
+        let mut items = Vec::new();
+        for (rel, here) in locals {
             let action = decide::push(
                 &here,
                 base.entries.get(&rel),
                 remote_idx.entries.get(&rel),
-                explicit,
+                explicit.contains(&rel),
             );
             if action != PushAction::Skip {
                 items.push((rel, action));
             }
         }
+        sigs.retain(|rel, _| items.iter().any(|(r, a)| r == rel && *a != PushAction::Delete));
         Ok(Some(Plan {
             items,
             covered: paths,
             full: full && scope.is_none(),
             through: side.dirty.epoch,
-            pre,
+            state: Some(state),
+            sigs,
         }))
     }
 
-    /// Upload and delete what the plan found.
-    fn execute(&mut self, root: &Root, plan: Plan, dl: &Deadline) -> Result<Done> {
+    /// Upload and delete what the plan found, in batches.
+    fn execute(
+        &mut self,
+        root: &Root,
+        plan: Plan,
+        dl: &Deadline,
+    ) -> Result<(Done, Option<RemoteState>)> {
         let mut done = Done {
             format: MANIFEST_FORMAT.into(),
             namespace: root.ns.clone(),
             covered: plan.covered,
             full: plan.full,
             through: plan.through,
-            pre: plan.pre,
+            pre: plan.state.as_ref().and_then(RemoteState::version),
             ..Done::default()
         };
+        let mut uploads = Vec::new();
+        let mut deletes = Vec::new();
+        for (rel, action) in &plan.items {
+            if *action == PushAction::Delete {
+                deletes.push(rel.clone());
+            } else {
+                uploads.push((root.remote_key(rel), root.local_path(rel)));
+            }
+        }
+        self.upload_all(&uploads, dl)?;
         for (rel, action) in plan.items {
-            dl.check()?;
-            let key = root.remote_key(&rel);
             if action == PushAction::Delete {
-                self.remote.delete(&key)?;
-                done.deleted.push(rel);
                 continue;
             }
             let path = root.local_path(&rel);
-            let bytes = fs::read(&path).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => Error::Conflict(format!(
-                    "{} was removed while the push ran; push again",
-                    path.display()
-                )),
-                _ => Error::io(path.display(), e),
-            })?;
-            self.remote.put(&key, &bytes)?;
-            let mtime = match local::stat(&path)? {
-                LocalKind::File { mtime, .. } => mtime,
-                _ => None,
+            let Some(sig) = plan.sigs.get(&rel) else {
+                continue;
             };
+            // The hash was taken before the upload: it describes what was
+            // sent only if the file did not change meanwhile.
+            match local::stat(&path)? {
+                LocalKind::File { size, mtime } if size == sig.size && mtime == sig.mtime => {}
+                _ => {
+                    return Err(Error::Conflict(format!(
+                        "{} changed while the push ran; it stays dirty, push again",
+                        path.display()
+                    )));
+                }
+            }
             done.uploaded.insert(
                 rel.clone(),
                 IndexEntry {
                     key: rel,
-                    size: bytes.len() as u64,
+                    size: sig.size,
                     last_modified: iso_time::now_millis(),
-                    local_mtime: mtime,
-                    sha256: Some(local::sha256_hex(&bytes)),
+                    local_mtime: sig.mtime.clone(),
+                    sha256: Some(sig.sha256.clone()),
                 },
             );
         }
-        Ok(done)
+        let keys: Vec<String> = deletes.iter().map(|r| root.remote_key(r)).collect();
+        self.delete_all(&keys, dl)?;
+        done.deleted = deletes;
+        Ok((done, plan.state))
     }
 
     /// Record a push: remote index (CAS merge), base, then dirty state —
     /// in that order, so a crash in between only causes a re-check.
-    fn commit(&mut self, root: &Root, done: &Done) -> Result<u32> {
+    /// `planned`: the remote state the push was planned against, reused as
+    /// the first compare-and-swap attempt.
+    fn commit(&mut self, root: &Root, done: &Done, planned: Option<RemoteState>) -> Result<u32> {
         let changed = done.uploaded.len() + done.deleted.len();
-        let merged = if changed > 0 {
-            Some(self.merge_remote_index(root, &done.uploaded, &done.deleted, done.pre.as_ref())?)
+        let committed = if changed > 0 {
+            Some(self.commit_remote(root, planned, &done.uploaded, &done.deleted)?)
         } else {
             None
         };
@@ -324,10 +400,10 @@ impl<R: RemoteStore> SyncEngine<R> {
         }
         side.dirty
             .clear_through(done.through, &done.covered, done.full);
-        if let Some((fp, unchanged_before)) = merged {
+        if let Some(c) = committed {
             // Still reconciled only if nobody else wrote since our last sync.
-            if unchanged_before && side.remote_index_fingerprint == done.pre {
-                side.remote_index_fingerprint = Some(fp);
+            if c.replaced == done.pre && side.synced() == done.pre {
+                side.set_synced(Some(c.new));
             }
         }
         root.files.save_sidecar(&mut side)?;

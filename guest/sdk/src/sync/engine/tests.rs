@@ -9,31 +9,31 @@ use crate::sync::memory::MemoryRemote;
 use crate::sync::rules::{INDEX_FILE, SIDECAR_FILE};
 use crate::types::{ModelRef, PushManifest, SyncContext, SyncOptions};
 
-type Engine = SyncEngine<MemoryRemote>;
+pub(super) type Engine = SyncEngine<MemoryRemote>;
 
-struct Cache {
-    dir: tempfile::TempDir,
-    engine: Engine,
+pub(super) struct Cache {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) engine: Engine,
 }
 
 impl Cache {
-    fn new(remote: &MemoryRemote) -> Cache {
+    pub(super) fn new(remote: &MemoryRemote) -> Cache {
         let dir = tempfile::tempdir().unwrap();
         let engine = SyncEngine::new(remote.clone(), dir.path());
         Cache { dir, engine }
     }
-    fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         self.dir.path()
     }
-    fn write(&self, rel: &str, body: &str) {
+    pub(super) fn write(&self, rel: &str, body: &str) {
         let p = self.path().join(rel);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, body).unwrap();
     }
-    fn read(&self, rel: &str) -> Option<String> {
+    pub(super) fn read(&self, rel: &str) -> Option<String> {
         fs::read_to_string(self.path().join(rel)).ok()
     }
-    fn rm(&self, rel: &str) {
+    pub(super) fn rm(&self, rel: &str) {
         let p = self.path().join(rel);
         if p.is_dir() {
             fs::remove_dir_all(p).unwrap()
@@ -42,29 +42,29 @@ impl Cache {
         }
     }
     /// mark-dirty(rel) then write: the order swamp uses.
-    fn save(&mut self, rel: &str, body: &str) {
+    pub(super) fn save(&mut self, rel: &str, body: &str) {
         self.mark(rel);
         self.write(rel, body);
     }
-    fn mark(&mut self, rel: &str) {
+    pub(super) fn mark(&mut self, rel: &str) {
         self.engine.mark(&opts().rel(rel)).unwrap();
     }
-    fn bulk(&mut self) {
+    pub(super) fn bulk(&mut self) {
         self.engine.mark(&opts()).unwrap();
     }
-    fn push(&mut self) -> u32 {
+    pub(super) fn push(&mut self) -> u32 {
         self.engine.push(&opts()).unwrap()
     }
-    fn pull(&mut self) -> u32 {
+    pub(super) fn pull(&mut self) -> u32 {
         self.engine.pull(&opts()).unwrap()
     }
 }
 
-fn opts() -> SyncOptions {
+pub(super) fn opts() -> SyncOptions {
     SyncOptions::default()
 }
 
-trait With {
+pub(super) trait With {
     fn rel(self, r: &str) -> Self;
     fn ns(self, n: &str) -> Self;
     fn model(self, t: &str, id: &str) -> Self;
@@ -95,7 +95,7 @@ impl With for SyncOptions {
     }
 }
 
-fn index_keys(remote: &MemoryRemote, key: &str) -> Vec<String> {
+pub(super) fn index_keys(remote: &MemoryRemote, key: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(&remote.text(key).unwrap()).unwrap();
     v["entries"].as_object().unwrap().keys().cloned().collect()
 }
@@ -139,8 +139,10 @@ fn zero_diff_push_and_pull_cost_no_transfer() {
         );
     }
     assert_eq!(a.pull(), 0);
+    // v1: `_meta.json` (a migration to v2 would leave the monolith
+    // unchanged) and a HEAD of the monolith.
     let i = remote.0.borrow();
-    assert_eq!((i.gets, i.puts, i.lists, i.heads), (0, 0, 0, 1));
+    assert_eq!((i.gets, i.puts, i.lists, i.heads), (1, 0, 0, 1));
 }
 
 #[test]
@@ -154,10 +156,19 @@ fn push_after_mark_dirty_touches_only_that_path() {
     a.save("data/t/a/n/1/raw", "A");
     remote.reset_counters();
     assert_eq!(a.push(), 1);
+    // v1: the monolith is read and rewritten whole (the format leaves no
+    // other way); swamp's dual write mirrors the one touched shard, and the
+    // meta is read back (it still lists that partition: not rewritten).
+    let i = remote.0.borrow();
     assert_eq!(
-        remote.0.borrow().put_keys,
-        vec!["data/t/a/n/1/raw".to_string(), INDEX_FILE.to_string()]
+        i.put_keys,
+        vec![
+            "data/t/a/n/1/raw".to_string(),
+            INDEX_FILE.to_string(),
+            "_index/data--t--a.json".to_string()
+        ]
     );
+    assert_eq!((i.gets, i.heads, i.lists, i.deletes), (3, 0, 0, 0));
 }
 
 #[test]
@@ -222,7 +233,12 @@ fn a_recorded_directory_that_is_gone_deletes_its_whole_remote_subtree() {
     a.rm("data/t/m/name");
     assert_eq!(a.push(), 2);
     assert!(index_keys(&remote, INDEX_FILE).is_empty());
-    assert!(remote.keys().iter().all(|k| k == INDEX_FILE));
+    assert!(
+        remote
+            .keys()
+            .iter()
+            .all(|k| k == INDEX_FILE || k.starts_with("_index/"))
+    );
 }
 
 #[test]
@@ -556,7 +572,17 @@ fn internal_files_never_cross() {
         a.write(f, "x");
     }
     assert_eq!(a.push(), 1);
-    assert_eq!(remote.keys(), vec![INDEX_FILE.to_string(), "f".to_string()]);
+    // Only the data file and index objects (the dual-written `_root`
+    // shard and v1 meta), never the local `_index/s.json`.
+    assert_eq!(
+        remote.keys(),
+        vec![
+            INDEX_FILE.to_string(),
+            "_index/_meta.json".to_string(),
+            "_index/_root.json".to_string(),
+            "f".to_string()
+        ]
+    );
     a.mark(".datastore.lock"); // a no-op, never an error
     assert_eq!(a.push(), 0);
 }

@@ -1,0 +1,316 @@
+//! Recording a push in the remote index, in whichever layout is
+//! authoritative, by compare-and-swap with re-read and merge on conflict,
+//! so no other writer's entries are ever lost (reference c.10 step 8,
+//! c.11, c.19, h.2; weakness i.2).
+//!
+//! * v1 (meta absent or v1): merge into the monolith; then, as swamp's
+//!   writer does, best-effort rewrite the touched shards from the merged
+//!   monolith and keep a v1 meta listing every partition. Reading the meta
+//!   back also catches a migration to v2 that raced with this write: the
+//!   changes are then committed to the shards as well.
+//! * v2: merge into each touched shard, then bump `commitSeq` in the meta
+//!   (each a CAS); emptied shards stay as empty objects; the monolith is
+//!   never written and the meta never goes back to v1.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::remote_index::{Layout, RemoteState, ShardRead};
+use super::{MAX_CAS_ATTEMPTS, Root, SyncEngine, backoff};
+use crate::error::{Error, Result};
+use crate::sync::index::{Index, IndexEntry};
+use crate::sync::remote::{CasOutcome, Fingerprint, RemoteStore};
+use crate::sync::rules;
+use crate::sync::shards::{self, Meta, Shard};
+use crate::sync::state::Synced;
+
+/// A recorded push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Committed {
+    /// The index version that now holds the push.
+    pub new: Synced,
+    /// The version it replaced (equal to the planned one when no other
+    /// writer committed in between).
+    pub replaced: Option<Synced>,
+}
+
+/// How often the authoritative layout may change under one commit (a
+/// migration to v2, or swamp's namespace migration deleting the meta).
+const MAX_LAYOUT_SWITCHES: u32 = 3;
+
+fn seq(m: &Meta) -> u64 {
+    m.commit_seq.unwrap_or(0)
+}
+
+/// The entry as the shared index records it: per-machine data stays local
+/// (reference i.12; swamp's readers never need our `localMtime`, because
+/// every entry we write carries `sha256`).
+fn shared(e: &IndexEntry) -> IndexEntry {
+    let mut e = e.clone();
+    e.local_mtime = None;
+    e
+}
+
+impl<R: RemoteStore> SyncEngine<R> {
+    /// Merge `uploaded` and `deleted` into the current remote index.
+    /// `planned`: the state the push was planned against (its reads serve
+    /// as the first CAS attempt); `None` reads afresh (commit-push).
+    pub(super) fn commit_remote(
+        &mut self,
+        root: &Root,
+        planned: Option<RemoteState>,
+        uploaded: &BTreeMap<String, IndexEntry>,
+        deleted: &[String],
+    ) -> Result<Committed> {
+        let mut state = planned;
+        for _ in 0..MAX_LAYOUT_SWITCHES {
+            let st = match state.take() {
+                Some(s) => s,
+                None => match self.read_meta(root)? {
+                    Some((meta, meta_fp)) if meta.is_v2() => RemoteState {
+                        index: Index::default(),
+                        layout: Layout::Sharded {
+                            meta,
+                            meta_fp,
+                            shards: BTreeMap::new(),
+                        },
+                    },
+                    _ => {
+                        let (index, fp) = self.load_remote_index(root)?;
+                        RemoteState {
+                            index,
+                            layout: Layout::Monolith { fp },
+                        }
+                    }
+                },
+            };
+            match st.layout {
+                Layout::Monolith { fp, .. } => {
+                    let (new, replaced, merged) =
+                        self.merge_monolith(root, st.index, fp, uploaded, deleted)?;
+                    let rels = uploaded.keys().map(String::as_str).chain(deleted.iter().map(String::as_str));
+                    match self.dual_write(root, &merged, rels) {
+                        None => {
+                            return Ok(Committed {
+                                new: Synced::Monolith(new),
+                                replaced: replaced.map(Synced::Monolith),
+                            });
+                        }
+                        // Migrated to shards meanwhile: the monolith is stale
+                        // now, so the push goes into the shards too.
+                        Some((meta, meta_fp)) => {
+                            state = Some(RemoteState {
+                                index: Index::default(),
+                                layout: Layout::Sharded {
+                                    meta,
+                                    meta_fp,
+                                    shards: BTreeMap::new(),
+                                },
+                            });
+                        }
+                    }
+                }
+                Layout::Sharded {
+                    meta,
+                    meta_fp,
+                    shards,
+                } => {
+                    if let Some(c) =
+                        self.commit_sharded(root, meta, meta_fp, shards, uploaded, deleted)?
+                    {
+                        return Ok(c);
+                    }
+                    // The meta went back to v1 or away: the monolith rules.
+                }
+            }
+        }
+        Err(Error::Conflict(format!(
+            "the index layout of {} kept changing during the push; the uploaded files are safe, push again",
+            self.remote.describe(&root.meta_key())
+        )))
+    }
+
+    /// CAS-merge into the monolith. The first attempt uses `first` (the
+    /// index read when planning); conflicts re-read. Returns the new
+    /// fingerprint, the one replaced, and the merged index.
+    fn merge_monolith(
+        &mut self,
+        root: &Root,
+        first: Index,
+        first_fp: Option<Fingerprint>,
+        uploaded: &BTreeMap<String, IndexEntry>,
+        deleted: &[String],
+    ) -> Result<(Fingerprint, Option<Fingerprint>, Index)> {
+        let key = root.index_key();
+        let mut current = (first, first_fp);
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            let (mut idx, fp) = current;
+            for (rel, e) in uploaded {
+                idx.entries.insert(rel.clone(), shared(e));
+            }
+            for rel in deleted {
+                idx.entries.remove(rel);
+            }
+            match self.remote.put_if(&key, &idx.to_compact(), fp.as_ref())? {
+                CasOutcome::Written(new) => return Ok((new, fp, idx)),
+                CasOutcome::Conflict => {
+                    backoff(attempt);
+                    // An absent index is created by this write.
+                    current = self.read_remote_index(root)?.unwrap_or_default();
+                }
+            }
+        }
+        Err(Error::Conflict(format!(
+            "the remote index {} kept changing under {MAX_CAS_ATTEMPTS} attempts to update it; the uploaded files are safe, push again",
+            self.remote.describe(&key)
+        )))
+    }
+
+    /// swamp's v1 dual write, best effort: rewrite the shards of `rels`
+    /// from the merged monolith and keep a v1 meta listing every partition
+    /// (never over a v2 meta: written by CAS). Returns the meta when it
+    /// turned out to be v2 (a migration raced with this push).
+    fn dual_write<'a>(
+        &mut self,
+        root: &Root,
+        merged: &Index,
+        rels: impl Iterator<Item = &'a str>,
+    ) -> Option<(Meta, Fingerprint)> {
+        let groups = shards::group_partitioned(merged.entries.values());
+        let dirty: BTreeSet<String> = rels.filter_map(rules::partition_key).collect();
+        for pk in &dirty {
+            let shard = Shard {
+                entries: groups
+                    .get(pk)
+                    .map(|g| g.values().map(|e| (e.key.clone(), shared(e))).collect())
+                    .unwrap_or_default(),
+                ..Shard::default()
+            };
+            // The monolith is authoritative; a failed mirror write is only
+            // a stale hint for swamp's scoped readers, rewritten next time.
+            let _ = self.remote.put(&root.shard_key(pk), &shard.to_compact());
+        }
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            let current = self.read_meta(root).ok()?;
+            let have: BTreeSet<String> = match &current {
+                Some((m, fp)) if m.is_v2() => return Some((m.clone(), fp.clone())),
+                Some((m, _)) => m.partitions.iter().cloned().collect(),
+                None => BTreeSet::new(),
+            };
+            let mut want = have.clone();
+            want.extend(groups.keys().cloned());
+            if want == have && (current.is_some() || want.is_empty()) {
+                return None;
+            }
+            let fp = current.map(|(_, fp)| fp);
+            match self
+                .remote
+                .put_if(&root.meta_key(), &Meta::v1(want).to_compact(), fp.as_ref())
+            {
+                Ok(CasOutcome::Written(_)) | Err(_) => return None,
+                Ok(CasOutcome::Conflict) => backoff(attempt),
+            }
+        }
+        None
+    }
+
+    /// Commit into the shards of a v2 index, then bump the meta. `None`
+    /// when the meta stopped being v2 (the caller falls back to v1).
+    fn commit_sharded(
+        &mut self,
+        root: &Root,
+        meta: Meta,
+        meta_fp: Fingerprint,
+        mut reads: BTreeMap<String, ShardRead>,
+        uploaded: &BTreeMap<String, IndexEntry>,
+        deleted: &[String],
+    ) -> Result<Option<Committed>> {
+        type Changes<'a> = (Vec<&'a IndexEntry>, Vec<&'a str>);
+        let mut by_pk: BTreeMap<String, Changes<'_>> = BTreeMap::new();
+        for (rel, e) in uploaded {
+            by_pk.entry(shards::shard_of(rel)).or_default().0.push(e);
+        }
+        for rel in deleted {
+            by_pk.entry(shards::shard_of(rel)).or_default().1.push(rel);
+        }
+        let unread: Vec<String> = by_pk
+            .keys()
+            .filter(|pk| !reads.contains_key(*pk))
+            .cloned()
+            .collect();
+        // A commit may create a shard: absent reads as empty here.
+        reads.extend(self.read_shards(root, &unread, false)?);
+
+        let mut written = Vec::new();
+        for (pk, (ups, dels)) in &by_pk {
+            let (mut shard, mut fp) = reads.remove(pk).unwrap_or_default();
+            let key = root.shard_key(pk);
+            let mut done = false;
+            for attempt in 0..MAX_CAS_ATTEMPTS {
+                let before = shard.entries.clone();
+                for e in ups {
+                    shard.entries.insert(e.key.clone(), shared(e));
+                }
+                for rel in dels {
+                    shard.entries.remove(*rel);
+                }
+                if shard.entries == before && fp.is_some() {
+                    done = true; // already as wanted
+                    break;
+                }
+                match self.remote.put_if(&key, &shard.to_compact(), fp.as_ref())? {
+                    CasOutcome::Written(_) => {
+                        written.push(pk.clone());
+                        done = true;
+                        break;
+                    }
+                    CasOutcome::Conflict => {
+                        backoff(attempt);
+                        (shard, fp) = self
+                            .read_shards(root, std::slice::from_ref(pk), false)?
+                            .remove(pk)
+                            .unwrap_or_default();
+                    }
+                }
+            }
+            if !done {
+                return Err(Error::Conflict(format!(
+                    "the index shard {} kept changing under {MAX_CAS_ATTEMPTS} attempts to update it; the uploaded files are safe, push again",
+                    self.remote.describe(&key)
+                )));
+            }
+        }
+        if written.is_empty() {
+            let v = Synced::Sharded(seq(&meta));
+            return Ok(Some(Committed {
+                new: v.clone(),
+                replaced: Some(v),
+            }));
+        }
+        let (mut meta, mut meta_fp) = (meta, meta_fp);
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            let next = meta.next_v2(written.iter().cloned());
+            match self
+                .remote
+                .put_if(&root.meta_key(), &next.to_compact(), Some(&meta_fp))?
+            {
+                CasOutcome::Written(_) => {
+                    return Ok(Some(Committed {
+                        new: Synced::Sharded(seq(&next)),
+                        replaced: Some(Synced::Sharded(seq(&meta))),
+                    }));
+                }
+                CasOutcome::Conflict => {
+                    backoff(attempt);
+                    match self.read_meta(root)? {
+                        Some((m, fp)) if m.is_v2() => (meta, meta_fp) = (m, fp),
+                        _ => return Ok(None),
+                    }
+                }
+            }
+        }
+        Err(Error::Conflict(format!(
+            "the shard meta {} kept changing under {MAX_CAS_ATTEMPTS} attempts to update it; the uploaded files are safe, push again",
+            self.remote.describe(&root.meta_key())
+        )))
+    }
+}

@@ -1,0 +1,260 @@
+//! Reading the remote index in whichever layout `_meta.json` says is
+//! authoritative (reference c.4), and discovery of a bucket without one
+//! (c.8). Writes live in `commit.rs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Root, SyncEngine};
+use crate::error::{Error, Result};
+use crate::namespace;
+use crate::rel_path::RelPath;
+use crate::sync::index::{Index, IndexEntry};
+use crate::sync::remote::{CasOutcome, Fingerprint, RemoteStore};
+use crate::sync::rules::{self, INDEX_FILE};
+use crate::sync::shards::{self, Meta, Shard};
+use crate::sync::state::Synced;
+
+/// `_meta.json` as read: the parsed meta and the fingerprint of those bytes.
+pub(super) type MetaRead = Option<(Meta, Fingerprint)>;
+
+/// A shard as read: its content and fingerprint (`None`: absent).
+pub(super) type ShardRead = (Shard, Option<Fingerprint>);
+
+/// Which layout the remote index is in, as read.
+#[derive(Debug, Clone)]
+pub(super) enum Layout {
+    /// Meta absent or v1: the monolith is authoritative.
+    Monolith {
+        /// Fingerprint of the monolith read (`None`: absent).
+        fp: Option<Fingerprint>,
+    },
+    /// Meta v2: the listed shards are the index.
+    Sharded {
+        meta: Meta,
+        meta_fp: Fingerprint,
+        /// The shards read, by partition key.
+        shards: BTreeMap<String, ShardRead>,
+    },
+}
+
+/// The remote index (or the part of it a call needed) and its layout.
+#[derive(Debug, Clone)]
+pub(super) struct RemoteState {
+    /// Entries read: the whole index, or (v2, `Need::Paths`) the entries of
+    /// the shards that can hold the paths asked for.
+    pub index: Index,
+    pub layout: Layout,
+}
+
+impl RemoteState {
+    /// The version a cache that took in all of this index is reconciled
+    /// with (`None` for an absent monolith).
+    pub fn version(&self) -> Option<Synced> {
+        match &self.layout {
+            Layout::Monolith { fp, .. } => fp.clone().map(Synced::Monolith),
+            Layout::Sharded { meta, .. } => Some(Synced::Sharded(meta.commit_seq.unwrap_or(0))),
+        }
+    }
+}
+
+/// The part of the index a call needs.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Need<'a> {
+    /// All of it.
+    All,
+    /// The entries equal to or below these paths (more may come along).
+    Paths(&'a [String]),
+}
+
+/// Keys of one root's index objects.
+impl Root {
+    pub(super) fn meta_key(&self) -> String {
+        self.remote_key(shards::META_FILE)
+    }
+    pub(super) fn shard_key(&self, pk: &str) -> String {
+        self.remote_key(&shards::shard_file(pk))
+    }
+}
+
+impl<R: RemoteStore> SyncEngine<R> {
+    /// Read `_meta.json`.
+    pub(super) fn read_meta(&mut self, root: &Root) -> Result<MetaRead> {
+        let key = root.meta_key();
+        match self.remote.get_versioned(&key)? {
+            None => Ok(None),
+            Some((bytes, fp)) => Ok(Some((
+                Meta::parse(&bytes, &self.remote.describe(&key))?,
+                fp,
+            ))),
+        }
+    }
+
+    /// The remote index in its authoritative layout, given the meta just
+    /// read. v2: the shards `need` asks for, all read in one batch; a shard
+    /// the meta lists but the store lacks is `corrupt-data` (never a silent
+    /// fallback to the stale monolith). v1: the monolith, discovered from a
+    /// listing when absent over existing data.
+    pub(super) fn load_state(
+        &mut self,
+        root: &Root,
+        meta: MetaRead,
+        need: Need<'_>,
+    ) -> Result<RemoteState> {
+        match meta {
+            Some((meta, meta_fp)) if meta.is_v2() => {
+                let pks: Vec<String> = match need {
+                    Need::All => meta.partitions.clone(),
+                    Need::Paths(paths) => {
+                        let mut set = BTreeSet::new();
+                        for p in paths {
+                            set.extend(
+                                shards::shards_touching(p, &meta.partitions)
+                                    .into_iter()
+                                    .map(str::to_string),
+                            );
+                        }
+                        set.into_iter().collect()
+                    }
+                };
+                let shards = self.read_shards(root, &pks, true)?;
+                let mut index = Index::default();
+                for (s, _) in shards.values() {
+                    for (rel, e) in &s.entries {
+                        index.entries.insert(rel.clone(), e.clone());
+                    }
+                }
+                Ok(RemoteState {
+                    index,
+                    layout: Layout::Sharded {
+                        meta,
+                        meta_fp,
+                        shards,
+                    },
+                })
+            }
+            _ => {
+                let (index, fp) = self.load_remote_index(root)?;
+                Ok(RemoteState {
+                    index,
+                    layout: Layout::Monolith { fp },
+                })
+            }
+        }
+    }
+
+    /// Read shards `pks` in one batch. `listed`: they are listed in a v2
+    /// meta, so an absent one is corrupt; else absent reads as empty.
+    pub(super) fn read_shards(
+        &mut self,
+        root: &Root,
+        pks: &[String],
+        listed: bool,
+    ) -> Result<BTreeMap<String, ShardRead>> {
+        let keys: Vec<String> = pks.iter().map(|pk| root.shard_key(pk)).collect();
+        let got = self.remote.get_many(&keys)?;
+        let mut out = BTreeMap::new();
+        for ((pk, key), read) in pks.iter().zip(&keys).zip(got) {
+            match read {
+                Some((bytes, fp)) => {
+                    let (shard, _) = Shard::parse(&bytes, &self.remote.describe(key))?;
+                    out.insert(pk.clone(), (shard, Some(fp)));
+                }
+                None if listed => {
+                    return Err(Error::CorruptData(format!(
+                        "index shard {pk} is listed in {} (version 2) but {} does not exist — the index is corrupt and was left untouched; rebuild it (swamp datastore migrate-index)",
+                        self.remote.describe(&root.meta_key()),
+                        self.remote.describe(key)
+                    )));
+                }
+                None => {
+                    out.insert(pk.clone(), (Shard::default(), None));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Read the monolith with the fingerprint of exactly those bytes.
+    /// A missing index over existing data is discovered from a listing and
+    /// written (never taken as "empty": reference c.8, c.19 #8).
+    pub(super) fn load_remote_index(
+        &mut self,
+        root: &Root,
+    ) -> Result<(Index, Option<Fingerprint>)> {
+        for _ in 0..2 {
+            if let Some(found) = self.read_remote_index(root)? {
+                return Ok(found);
+            }
+            let idx = self.discover(root)?;
+            if idx.entries.is_empty() {
+                return Ok((idx, None));
+            }
+            let mut written = idx.clone();
+            match self
+                .remote
+                .put_if(&root.index_key(), &written.to_compact(), None)?
+            {
+                CasOutcome::Written(fp) => return Ok((written, Some(fp))),
+                CasOutcome::Conflict => continue, // someone else created it: read theirs
+            }
+        }
+        Err(Error::Conflict(format!(
+            "the remote index {} appeared and vanished while it was being created; try again",
+            self.remote.describe(&root.index_key())
+        )))
+    }
+
+    pub(super) fn read_remote_index(
+        &mut self,
+        root: &Root,
+    ) -> Result<Option<(Index, Option<Fingerprint>)>> {
+        let key = root.index_key();
+        match self.remote.get_versioned(&key)? {
+            None => Ok(None),
+            Some((bytes, fp)) => {
+                let (idx, _scrubbed) = Index::parse(&bytes, &self.remote.describe(&key))?;
+                Ok(Some((idx, Some(fp))))
+            }
+        }
+    }
+
+    /// Build an index from a listing of the root (solo: leaving out every
+    /// namespace's subtree).
+    fn discover(&mut self, root: &Root) -> Result<Index> {
+        let objects = self.remote.list(&root.prefix)?;
+        let mut namespaces = BTreeSet::new();
+        if root.ns.is_none() {
+            for o in &objects {
+                if let Some((first, rest)) = o.key.split_once('/')
+                    && (rest == namespace::MANIFEST || rest == INDEX_FILE || rest == shards::META_FILE)
+                {
+                    namespaces.insert(first.to_string());
+                }
+            }
+        }
+        let mut idx = Index::default();
+        for o in objects {
+            let Some(rel) = o.key.strip_prefix(&root.prefix) else {
+                continue;
+            };
+            let first = rel.split('/').next().unwrap_or(rel);
+            if rules::is_never_synced(rel) || namespaces.contains(first) {
+                continue;
+            }
+            if RelPath::parse(rel, "key").map(|p| p.as_str() == rel) != Ok(true) {
+                continue;
+            }
+            idx.entries.insert(
+                rel.to_string(),
+                IndexEntry {
+                    key: rel.to_string(),
+                    size: o.size,
+                    last_modified: o.last_modified,
+                    local_mtime: None,
+                    sha256: o.sha256,
+                },
+            );
+        }
+        Ok(idx)
+    }
+}

@@ -1,0 +1,183 @@
+//! File transfers in batches: downloads land in a temporary file beside
+//! their destination, are hashed and made durable, and only then renamed
+//! into place (atomic for readers, weakness i.6); uploads go by path, so a
+//! store can stream them. The store decides how many run at once.
+
+use std::fs::{self, OpenOptions};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{Deadline, SyncEngine};
+use crate::atomic_file;
+use crate::error::{Error, Result};
+use crate::sync::remote::{RemoteStore, Transfer};
+
+/// Transfers handed to the store at once. Large enough that a concurrent
+/// store keeps its pipeline full; the deadline is checked between chunks
+/// (and by the store itself, per request).
+pub(super) const CHUNK: usize = 256;
+
+/// A downloaded object waiting in its temporary file.
+#[derive(Debug)]
+pub(super) struct Staged {
+    pub tmp: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+}
+
+impl Staged {
+    /// Rename into place.
+    pub fn install(self, dest: &Path) -> Result<()> {
+        fs::rename(&self.tmp, dest).map_err(|e| {
+            let _ = fs::remove_file(&self.tmp);
+            Error::io(dest.display(), e)
+        })
+    }
+    /// Throw away.
+    pub fn discard(self) {
+        let _ = fs::remove_file(&self.tmp);
+    }
+}
+
+/// Hash a freshly written file and flush it to disk.
+fn seal(tmp: &Path) -> Result<(String, u64)> {
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(tmp)
+        .map_err(|e| Error::io(tmp.display(), e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(tmp.display(), e))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        h.update(&buf[..n]);
+    }
+    f.sync_all().map_err(|e| Error::io(tmp.display(), e))?;
+    Ok((hex::encode(h.finalize()), size))
+}
+
+/// The message of `e` with `more` appended.
+pub(super) fn with_note(e: Error, more: &str) -> Error {
+    match e {
+        Error::NotFound(m) => Error::NotFound(format!("{m}{more}")),
+        Error::Conflict(m) => Error::Conflict(format!("{m}{more}")),
+        Error::CorruptData(m) => Error::CorruptData(format!("{m}{more}")),
+        Error::Unavailable(m) => Error::Unavailable(format!("{m}{more}")),
+        Error::PermissionDenied(m) => Error::PermissionDenied(format!("{m}{more}")),
+        Error::Aborted(m) => Error::Aborted(format!("{m}{more}")),
+        Error::Unsupported(m) => Error::Unsupported(format!("{m}{more}")),
+        Error::Internal(m) => Error::Internal(format!("{m}{more}")),
+        Error::InvalidArgument(m) => Error::InvalidArgument(format!("{m}{more}")),
+        other => other,
+    }
+}
+
+/// The first failure of a batch, noting how many others failed.
+pub(super) fn first_failure(errors: Vec<Error>, what: &str) -> Result<()> {
+    let n = errors.len();
+    match errors.into_iter().next() {
+        None => Ok(()),
+        Some(e) if n == 1 => Err(e),
+        Some(e) => Err(with_note(e, &format!(" (and {} more {what} failed)", n - 1))),
+    }
+}
+
+impl<R: RemoteStore> SyncEngine<R> {
+    /// Download `(key, dest)` pairs into staged temporary files, in chunks.
+    /// One result per item, in order: `Ok(None)` when the object is absent.
+    pub(super) fn stage_downloads(
+        &mut self,
+        items: &[(String, PathBuf)],
+        dl: &Deadline,
+    ) -> Result<Vec<Result<Option<Staged>>>> {
+        let mut out = Vec::with_capacity(items.len());
+        for chunk in items.chunks(CHUNK) {
+            dl.check()?;
+            let mut transfers = Vec::with_capacity(chunk.len());
+            for (key, dest) in chunk {
+                if let Some(parent) = dest.parent() {
+                    fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+                }
+                transfers.push(Transfer {
+                    key: key.clone(),
+                    path: atomic_file::temp_path_for(dest),
+                });
+            }
+            let results = self.remote.download_many(&transfers);
+            for (t, r) in transfers.into_iter().zip(results) {
+                out.push(match r {
+                    Ok(Some(_)) => match seal(&t.path) {
+                        Ok((sha256, size)) => Ok(Some(Staged {
+                            tmp: t.path,
+                            sha256,
+                            size,
+                        })),
+                        Err(e) => {
+                            let _ = fs::remove_file(&t.path);
+                            Err(e)
+                        }
+                    },
+                    Ok(None) => {
+                        let _ = fs::remove_file(&t.path);
+                        Ok(None)
+                    }
+                    Err(e) => {
+                        let _ = fs::remove_file(&t.path);
+                        Err(e)
+                    }
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Upload `(key, path)` pairs in chunks; every failure is reported.
+    pub(super) fn upload_all(&mut self, items: &[(String, PathBuf)], dl: &Deadline) -> Result<()> {
+        let mut errors = Vec::new();
+        for chunk in items.chunks(CHUNK) {
+            dl.check()?;
+            let transfers: Vec<Transfer> = chunk
+                .iter()
+                .map(|(key, path)| Transfer {
+                    key: key.clone(),
+                    path: path.clone(),
+                })
+                .collect();
+            errors.extend(
+                self.remote
+                    .upload_many(&transfers)
+                    .into_iter()
+                    .filter_map(|r| r.err()),
+            );
+            if !errors.is_empty() {
+                break;
+            }
+        }
+        first_failure(errors, "uploads")
+    }
+
+    /// Delete keys in chunks; every failure is reported.
+    pub(super) fn delete_all(&mut self, keys: &[String], dl: &Deadline) -> Result<()> {
+        let mut errors = Vec::new();
+        for chunk in keys.chunks(CHUNK) {
+            dl.check()?;
+            errors.extend(
+                self.remote
+                    .delete_many(chunk)
+                    .into_iter()
+                    .filter_map(|r| r.err()),
+            );
+            if !errors.is_empty() {
+                break;
+            }
+        }
+        first_failure(errors, "deletions")
+    }
+}
