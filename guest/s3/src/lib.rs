@@ -20,6 +20,7 @@ pub mod client;
 pub mod config;
 pub mod http;
 pub mod lock;
+pub mod namespaces;
 pub mod provider;
 pub mod remote;
 pub mod retry;

@@ -13,6 +13,7 @@ use swamp_datastore_sdk::{
 use crate::client::S3Client;
 use crate::http::{Transport, block_on};
 use crate::lock::S3Lock;
+use crate::namespaces;
 use crate::remote::S3Remote;
 use crate::verifier::S3Verifier;
 
@@ -42,7 +43,7 @@ impl<T: Transport + 'static> Provider for S3Provider<T> {
         ProviderFeatures {
             sync: true,
             cache_path: false,
-            namespaces: false,
+            namespaces: true,
         }
     }
 
@@ -82,6 +83,19 @@ impl<T: Transport + 'static> Provider for S3Provider<T> {
             S3Remote::new(self.client.clone()),
             cache_path,
         ))))
+    }
+
+    fn register_namespace(
+        &self,
+        _datastore_path: &str,
+        namespace: &str,
+        repo_id: &str,
+    ) -> Result<()> {
+        block_on(namespaces::register(&self.client, namespace, repo_id))
+    }
+
+    fn list_namespaces(&self, _datastore_path: &str) -> Result<Vec<String>> {
+        block_on(namespaces::list(&self.client))
     }
 }
 

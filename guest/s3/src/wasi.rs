@@ -40,8 +40,19 @@ async fn exchange(
     for (k, v) in &req.headers {
         b = b.header(k.as_str(), v.as_str());
     }
+    // An empty body is sent without touching the outgoing body stream:
+    // for a GET, HEAD or DELETE the host may finish the whole exchange and
+    // close that stream before the guest gets to write its zero bytes, and
+    // wstd then fails the request ("connection reset") although the server
+    // answered. A streamed empty body never writes, and finishing a body
+    // whose reader is gone is not an error.
+    let body = if req.body.is_empty() {
+        Body::from_http_body(wstd::http::body::util::Empty::<wstd::http::body::Bytes>::new())
+    } else {
+        Body::from(req.body)
+    };
     let request = b
-        .body(Body::from(req.body))
+        .body(body)
         .map_err(|e| TransportError::Unreachable(format!("cannot build the request: {e}")))?;
     let resp = client.send(request).await.map_err(|e| {
         let c = classify(&e);
