@@ -23,6 +23,9 @@ pub struct Inner {
     pub put_keys: Vec<String>,
     /// Make the next N conditional writes fail as if another writer won.
     pub fail_cas: usize,
+    /// Another writer's objects, landing right before the next conditional
+    /// write (so that write's compare-and-swap sees a changed store).
+    pub inject: Vec<(String, Vec<u8>)>,
 }
 
 /// Clones share one store (two caches, one remote).
@@ -39,6 +42,15 @@ impl MemoryRemote {
     }
     pub fn keys(&self) -> Vec<String> {
         self.0.borrow().objects.keys().cloned().collect()
+    }
+    /// Requests of each kind since the last reset: (gets, puts, heads,
+    /// lists, deletes).
+    pub fn counts(&self) -> (usize, usize, usize, usize, usize) {
+        let i = self.0.borrow();
+        (i.gets, i.puts, i.heads, i.lists, i.deletes)
+    }
+    pub fn json(&self, key: &str) -> serde_json::Value {
+        serde_json::from_str(&self.text(key).unwrap_or_else(|| panic!("no {key}"))).unwrap()
     }
     pub fn reset_counters(&self) {
         let mut i = self.0.borrow_mut();
@@ -110,6 +122,10 @@ impl RemoteStore for MemoryRemote {
         bytes: &[u8],
         expected: Option<&Fingerprint>,
     ) -> Result<CasOutcome> {
+        let injected = std::mem::take(&mut self.0.borrow_mut().inject);
+        for (k, b) in injected {
+            self.raw_put(&k, &b);
+        }
         {
             let mut i = self.0.borrow_mut();
             if i.fail_cas > 0 {

@@ -168,13 +168,24 @@ impl<R: RemoteStore> SyncEngine<R> {
     /// swamp's v1 dual write, best effort: rewrite the shards of `rels`
     /// from the merged monolith and keep a v1 meta listing every partition
     /// (never over a v2 meta: written by CAS). Returns the meta when it
-    /// turned out to be v2 (a migration raced with this push).
+    /// turned out to be v2 (a migration raced with this push). A migration
+    /// landing between the meta read and the shard writes goes unnoticed
+    /// when no meta write follows (as in swamp's own writer); closing that
+    /// would cost a read per shard on every v1 push.
     fn dual_write<'a>(
         &mut self,
         root: &Root,
         merged: &Index,
         rels: impl Iterator<Item = &'a str>,
     ) -> Option<(Meta, Fingerprint)> {
+        // A migration to v2 may have landed since the push was planned:
+        // then the shards are the index, and must not be overwritten here.
+        let mut current = self.read_meta(root).ok()?;
+        if let Some((m, fp)) = &current
+            && m.is_v2()
+        {
+            return Some((m.clone(), fp.clone()));
+        }
         let groups = shards::group_partitioned(merged.entries.values());
         let dirty: BTreeSet<String> = rels.filter_map(rules::partition_key).collect();
         for pk in &dirty {
@@ -190,7 +201,6 @@ impl<R: RemoteStore> SyncEngine<R> {
             let _ = self.remote.put(&root.shard_key(pk), &shard.to_compact());
         }
         for attempt in 0..MAX_CAS_ATTEMPTS {
-            let current = self.read_meta(root).ok()?;
             let have: BTreeSet<String> = match &current {
                 Some((m, fp)) if m.is_v2() => return Some((m.clone(), fp.clone())),
                 Some((m, _)) => m.partitions.iter().cloned().collect(),
@@ -207,7 +217,10 @@ impl<R: RemoteStore> SyncEngine<R> {
                 .put_if(&root.meta_key(), &Meta::v1(want).to_compact(), fp.as_ref())
             {
                 Ok(CasOutcome::Written(_)) | Err(_) => return None,
-                Ok(CasOutcome::Conflict) => backoff(attempt),
+                Ok(CasOutcome::Conflict) => {
+                    backoff(attempt);
+                    current = self.read_meta(root).ok()?;
+                }
             }
         }
         None
@@ -254,7 +267,10 @@ impl<R: RemoteStore> SyncEngine<R> {
                     shard.entries.remove(*rel);
                 }
                 if shard.entries == before && fp.is_some() {
-                    done = true; // already as wanted
+                    // Already as wanted (a retried commit): still a change
+                    // readers must notice, so commitSeq goes up below.
+                    written.push(pk.clone());
+                    done = true;
                     break;
                 }
                 match self.remote.put_if(&key, &shard.to_compact(), fp.as_ref())? {
