@@ -67,11 +67,20 @@ impl FsRemote {
         }
     }
 
-    /// Take the index mutex next to `key`; returns its path and body.
+    /// Take the index mutex of `key`'s root (`[{ns}/]_index/.lock`: one
+    /// for the monolith, the shards and the meta of that root); returns its
+    /// path and body.
     fn lock_index(&self, key: &str) -> Result<(PathBuf, Vec<u8>)> {
-        let dir = match key.rsplit_once('/') {
-            Some((parent, _)) => format!("{parent}/_index/.lock"),
-            None => "_index/.lock".to_string(),
+        let parent = key.rsplit_once('/').map_or("", |(p, _)| p);
+        let root = if parent == "_index" {
+            ""
+        } else {
+            parent.strip_suffix("/_index").unwrap_or(parent)
+        };
+        let dir = if root.is_empty() {
+            "_index/.lock".to_string()
+        } else {
+            format!("{root}/_index/.lock")
         };
         let mutex = self.path(&dir);
         let body = format!("{} {}", nonce::new_nonce(), iso_time::now_millis()).into_bytes();
@@ -138,6 +147,27 @@ impl FsRemote {
     }
 }
 
+/// Copy `src` to `dest` through a temporary file (fsync, rename).
+fn copy_atomic(src: &mut fs::File, dest: &Path) -> Result<()> {
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+    }
+    let tmp = atomic_file::temp_path_for(dest);
+    let res = (|| {
+        let mut out = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        std::io::copy(src, &mut out)?;
+        out.sync_all()?;
+        fs::rename(&tmp, dest)
+    })();
+    res.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(dest.display(), e)
+    })
+}
+
 impl RemoteStore for FsRemote {
     fn describe(&self, key: &str) -> String {
         self.path(key).display().to_string()
@@ -172,8 +202,8 @@ impl RemoteStore for FsRemote {
             let Ok(meta) = fs::metadata(&path) else {
                 continue;
             };
-            let bytes = match fs::read(&path) {
-                Ok(b) => b,
+            let sha = match local::hash_file(&path) {
+                Ok((sha, _)) => sha,
                 Err(_) => continue, // vanished while listing
             };
             out.push(RemoteObject {
@@ -183,7 +213,7 @@ impl RemoteStore for FsRemote {
                     .modified()
                     .map(|t| iso_time::format_millis(t.into()))
                     .unwrap_or_default(),
-                sha256: Some(sha256_hex(&bytes)),
+                sha256: Some(sha),
             });
         }
         Ok(out)
@@ -210,6 +240,27 @@ impl RemoteStore for FsRemote {
 
     fn fingerprint(&mut self, key: &str) -> Result<Option<Fingerprint>> {
         self.stat_fingerprint(&self.path(key))
+    }
+
+    /// Streamed copy into a temporary file beside the object, fsync,
+    /// rename: readers see the old object or the whole new one.
+    fn put_file(&mut self, key: &str, path: &Path) -> Result<()> {
+        let dest = self.path(key);
+        let mut src = fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
+        copy_atomic(&mut src, &dest)
+    }
+
+    /// Streamed copy of the object into `dest`.
+    fn get_to_file(&mut self, key: &str, dest: &Path) -> Result<Option<u64>> {
+        let p = self.path(key);
+        let mut src = match fs::File::open(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(p.display(), e)),
+        };
+        let mut out = fs::File::create(dest).map_err(|e| Error::io(dest.display(), e))?;
+        let n = std::io::copy(&mut src, &mut out).map_err(|e| Error::io(p.display(), e))?;
+        Ok(Some(n))
     }
 
     fn put_if(
@@ -288,6 +339,37 @@ mod tests {
         // Namespaced index: mutex beside it.
         r.put_if("ns/.datastore-index.json", b"{}", None).unwrap();
         assert!(!d.path().join("ns/_index").exists());
+        // Shards and meta share their root's mutex (never `_index/_index`).
+        for k in ["_index/_meta.json", "ns/_index/data--t--m.json"] {
+            assert!(matches!(
+                r.put_if(k, b"{}", None).unwrap(),
+                CasOutcome::Written(_)
+            ));
+            assert_eq!(r.put_if(k, b"{}", None).unwrap(), CasOutcome::Conflict);
+        }
+        assert!(!d.path().join("_index/_index").exists());
+        assert!(!d.path().join("_index/.lock").exists());
+        assert!(!d.path().join("ns/_index/_index").exists());
+    }
+
+    #[test]
+    fn files_are_streamed_in_and_out() {
+        let d = tempfile::tempdir().unwrap();
+        let mut r = FsRemote::new(d.path().join("share"));
+        let src = d.path().join("src");
+        fs::write(&src, b"payload").unwrap();
+        r.put_file("a/b/c", &src).unwrap();
+        assert_eq!(r.get("a/b/c").unwrap().unwrap(), b"payload");
+        let dest = d.path().join("dest");
+        assert_eq!(r.get_to_file("a/b/c", &dest).unwrap(), Some(7));
+        assert_eq!(fs::read(&dest).unwrap(), b"payload");
+        assert_eq!(r.get_to_file("missing", &d.path().join("x")).unwrap(), None);
+        assert!(!d.path().join("x").exists());
+        let names: Vec<_> = fs::read_dir(d.path().join("share/a/b"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
     }
 
     #[test]
