@@ -28,4 +28,4 @@ pub mod shards;
 pub mod state;
 
 pub use engine::SyncEngine;
-pub use remote::{CasOutcome, Fingerprint, RemoteObject, RemoteStore, Transfer};
+pub use remote::{CasOutcome, Fingerprint, RemoteObject, RemoteStore, Transfer, Versioned};

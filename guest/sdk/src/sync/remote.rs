@@ -40,6 +40,9 @@ pub enum CasOutcome {
     Conflict,
 }
 
+/// An object's bytes and the fingerprint of exactly those bytes.
+pub type Versioned = (Vec<u8>, Fingerprint);
+
 /// One file transfer of a batch: the object `key` and a local file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transfer {
@@ -86,7 +89,7 @@ pub trait RemoteStore {
 
     /// Several objects with their fingerprints, in the order of `keys`
     /// (`None` for an absent one). Used for index shards.
-    fn get_many(&mut self, keys: &[String]) -> Result<Vec<Option<(Vec<u8>, Fingerprint)>>> {
+    fn get_many(&mut self, keys: &[String]) -> Result<Vec<Option<Versioned>>> {
         keys.iter().map(|k| self.get_versioned(k)).collect()
     }
 
@@ -111,7 +114,10 @@ pub trait RemoteStore {
 
     /// Upload a batch; one result per item, in order.
     fn upload_many(&mut self, items: &[Transfer]) -> Vec<Result<()>> {
-        items.iter().map(|t| self.put_file(&t.key, &t.path)).collect()
+        items
+            .iter()
+            .map(|t| self.put_file(&t.key, &t.path))
+            .collect()
     }
 
     /// Download a batch (see [`RemoteStore::get_to_file`]); one result per

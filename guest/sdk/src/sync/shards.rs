@@ -59,11 +59,7 @@ pub struct Meta {
 }
 
 fn safe_partition(pk: &str) -> bool {
-    !pk.is_empty()
-        && pk != "_meta"
-        && !pk.contains(['/', '\\', '\0'])
-        && pk != "."
-        && pk != ".."
+    !pk.is_empty() && pk != "_meta" && !pk.contains(['/', '\\', '\0']) && pk != "." && pk != ".."
 }
 
 impl Meta {
@@ -332,7 +328,12 @@ mod tests {
             local_mtime: None,
             sha256: None,
         };
-        let es = [e("a"), e("data/t/m/n/1/raw"), e("data/t/m/n/2/raw"), e("config/x")];
+        let es = [
+            e("a"),
+            e("data/t/m/n/1/raw"),
+            e("data/t/m/n/2/raw"),
+            e("config/x"),
+        ];
         let g = group_partitioned(es.iter());
         assert_eq!(g.keys().collect::<Vec<_>>(), vec!["_root", "data--t--m"]);
         assert_eq!(g["data--t--m"].len(), 2);

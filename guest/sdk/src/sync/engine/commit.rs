@@ -87,7 +87,10 @@ impl<R: RemoteStore> SyncEngine<R> {
                 Layout::Monolith { fp, .. } => {
                     let (new, replaced, merged) =
                         self.merge_monolith(root, st.index, fp, uploaded, deleted)?;
-                    let rels = uploaded.keys().map(String::as_str).chain(deleted.iter().map(String::as_str));
+                    let rels = uploaded
+                        .keys()
+                        .map(String::as_str)
+                        .chain(deleted.iter().map(String::as_str));
                     match self.dual_write(root, &merged, rels) {
                         None => {
                             return Ok(Committed {

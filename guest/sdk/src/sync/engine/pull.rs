@@ -66,18 +66,17 @@ impl<R: RemoteStore> SyncEngine<R> {
         let content_owed = side.lazy_pull_active && !options.metadata_only;
         let meta = self.read_meta(&root)?;
         if !content_owed {
-            match (side.synced(), &meta) {
+            let unchanged = match (side.synced(), &meta) {
                 (Some(Synced::Sharded(n)), Some((m, _))) if m.is_v2() => {
-                    if m.commit_seq.unwrap_or(0) == n {
-                        return Ok(0);
-                    }
+                    m.commit_seq.unwrap_or(0) == n
                 }
                 (Some(Synced::Monolith(fp)), m) if m.as_ref().is_none_or(|(m, _)| !m.is_v2()) => {
-                    if self.remote.fingerprint(&root.index_key())?.as_ref() == Some(&fp) {
-                        return Ok(0);
-                    }
+                    self.remote.fingerprint(&root.index_key())?.as_ref() == Some(&fp)
                 }
-                _ => {}
+                _ => false,
+            };
+            if unchanged {
+                return Ok(0);
             }
         }
 
@@ -157,7 +156,10 @@ impl<R: RemoteStore> SyncEngine<R> {
             .collect();
         let staged = self.stage_downloads(&items, &dl);
         let mut errors = Vec::new();
-        for ((rel, r), res) in fetches.into_iter().zip(staged.unwrap_or_else(|e| vec![Err(e)])) {
+        for ((rel, r), res) in fetches
+            .into_iter()
+            .zip(staged.unwrap_or_else(|e| vec![Err(e)]))
+        {
             match res {
                 // An index entry without an object: nothing to fetch.
                 Ok(None) => {}

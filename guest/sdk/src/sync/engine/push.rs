@@ -304,7 +304,11 @@ impl<R: RemoteStore> SyncEngine<R> {
                 items.push((rel, action));
             }
         }
-        sigs.retain(|rel, _| items.iter().any(|(r, a)| r == rel && *a != PushAction::Delete));
+        sigs.retain(|rel, _| {
+            items
+                .iter()
+                .any(|(r, a)| r == rel && *a != PushAction::Delete)
+        });
         Ok(Some(Plan {
             items,
             covered: paths,

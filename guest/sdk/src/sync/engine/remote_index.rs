@@ -226,7 +226,9 @@ impl<R: RemoteStore> SyncEngine<R> {
         if root.ns.is_none() {
             for o in &objects {
                 if let Some((first, rest)) = o.key.split_once('/')
-                    && (rest == namespace::MANIFEST || rest == INDEX_FILE || rest == shards::META_FILE)
+                    && (rest == namespace::MANIFEST
+                        || rest == INDEX_FILE
+                        || rest == shards::META_FILE)
                 {
                     namespaces.insert(first.to_string());
                 }

@@ -32,7 +32,11 @@ const FILES: [(&str, &str, &str); 5] = [
     ("data/aws/vpc/m1/state/1/raw", "m1 v1", "data--aws--vpc--m1"),
     ("data/aws/vpc/m1/state/latest", "1", "data--aws--vpc"),
     ("data/aws/vpc/m2/state/1/raw", "m2 v1", "data--aws--vpc--m2"),
-    ("workflow-runs/wf1/run-1.yaml", "run: 1", "workflow-runs--wf1"),
+    (
+        "workflow-runs/wf1/run-1.yaml",
+        "run: 1",
+        "workflow-runs--wf1",
+    ),
     (".catalog-export.json", "[]\n", "_root"),
 ];
 
@@ -138,9 +142,17 @@ fn a_v2_bucket_from_swamp_is_read_from_its_shards() {
     assert_eq!(a.push(), 1);
     assert_eq!(seq(&remote), 42);
     assert_eq!(b.pull(), 1);
-    assert_eq!(b.read("data/aws/vpc/m2/state/1/raw").as_deref(), Some("m2 v2"));
+    assert_eq!(
+        b.read("data/aws/vpc/m2/state/1/raw").as_deref(),
+        Some("m2 v2")
+    );
     // The monolith is never written in v2.
-    assert!(remote.text(INDEX_FILE).unwrap().contains("only-in-monolith"));
+    assert!(
+        remote
+            .text(INDEX_FILE)
+            .unwrap()
+            .contains("only-in-monolith")
+    );
     assert!(!remote.text(INDEX_FILE).unwrap().contains("m2 v2"));
 }
 
@@ -203,11 +215,18 @@ fn v2_push_costs_the_same_whatever_the_index_size() {
 #[test]
 fn a_listed_but_missing_shard_is_corrupt_never_a_fallback() {
     let remote = swamp_v2_bucket();
-    remote.0.borrow_mut().objects.remove("_index/data--aws--vpc--m2.json");
+    remote
+        .0
+        .borrow_mut()
+        .objects
+        .remove("_index/data--aws--vpc--m2.json");
     let mut b = Cache::new(&remote);
     match b.engine.pull(&opts()) {
         Err(Error::CorruptData(m)) => {
-            assert!(m.contains("data--aws--vpc--m2") && m.contains("_meta.json"), "{m}")
+            assert!(
+                m.contains("data--aws--vpc--m2") && m.contains("_meta.json"),
+                "{m}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -234,7 +253,10 @@ fn a_cas_conflict_on_a_shard_rereads_and_merges() {
     meta["commitSeq"] = json!(42);
     remote.0.borrow_mut().inject = vec![
         (theirs.into(), b"theirs".to_vec()),
-        ("_index/data--aws--vpc--m1.json".into(), shard.to_string().into_bytes()),
+        (
+            "_index/data--aws--vpc--m1.json".into(),
+            shard.to_string().into_bytes(),
+        ),
         (META.into(), meta.to_string().into_bytes()),
     ];
     assert_eq!(a.push(), 1);
@@ -388,7 +410,9 @@ fn a_migration_racing_a_v1_push_gets_the_push_into_the_shards() {
     remote.0.borrow_mut().inject = vec![
         (
             "_index/data--aws--vpc--m1.json".into(),
-            json!({"version": 1, "entries": entries}).to_string().into_bytes(),
+            json!({"version": 1, "entries": entries})
+                .to_string()
+                .into_bytes(),
         ),
         (
             META.into(),
@@ -405,7 +429,10 @@ fn a_migration_racing_a_v1_push_gets_the_push_into_the_shards() {
     );
     let mut b = Cache::new(&remote);
     assert_eq!(b.pull(), 2);
-    assert_eq!(b.read("data/aws/vpc/m1/state/2/raw").as_deref(), Some("new"));
+    assert_eq!(
+        b.read("data/aws/vpc/m1/state/2/raw").as_deref(),
+        Some("new")
+    );
 }
 
 #[test]

@@ -85,7 +85,10 @@ pub(super) fn first_failure(errors: Vec<Error>, what: &str) -> Result<()> {
     match errors.into_iter().next() {
         None => Ok(()),
         Some(e) if n == 1 => Err(e),
-        Some(e) => Err(with_note(e, &format!(" (and {} more {what} failed)", n - 1))),
+        Some(e) => Err(with_note(
+            e,
+            &format!(" (and {} more {what} failed)", n - 1),
+        )),
     }
 }
 
