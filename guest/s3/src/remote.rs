@@ -3,33 +3,212 @@
 //! `If-None-Match` compare-and-swap.
 //!
 //! The engine is synchronous, so every call runs its own small event loop
-//! (`block_on`): requests inside one call (multipart parts, list pages) run
-//! concurrently, but the engine issues its calls one after another.
+//! (`block_on`). The batch calls (shard reads, downloads, uploads,
+//! deletions) run one event loop per batch with up to `pullConcurrency` /
+//! `pushConcurrency` requests in flight (`buffer_unordered` over wstd's
+//! reactor), so a batch is never waiting on its slowest member before the
+//! next request starts. File bodies are streamed: downloads go straight
+//! into the destination file, uploads are read part by part (multipart
+//! above the client's threshold), and uploads are scheduled by size so the
+//! bodies held at once stay under [`UPLOAD_BUDGET`].
 
+use std::path::Path;
 use std::rc::Rc;
+use std::time::Instant;
 
-use swamp_datastore_sdk::Result;
-use swamp_datastore_sdk::sync::{CasOutcome, Fingerprint, RemoteObject, RemoteStore};
+use futures::stream::{self, StreamExt};
+use swamp_datastore_sdk::sync::{
+    CasOutcome, Fingerprint, RemoteObject, RemoteStore, Transfer, Versioned,
+};
+use swamp_datastore_sdk::{Error, Result};
 
-use crate::client::{Cond, Deadline, S3Client};
+use crate::client::{
+    Cond, Deadline, MAX_PARTS_IN_FLIGHT, MULTIPART_THRESHOLD, PART_SIZE, S3Client,
+};
 use crate::http::{Transport, block_on};
+
+/// Request bodies an upload batch may hold in memory at once.
+pub const UPLOAD_BUDGET: u64 = 64 * 1024 * 1024;
 
 /// A bucket (and prefix) as a remote store.
 pub struct S3Remote<T: Transport> {
     client: Rc<S3Client<T>>,
+    deadline: Deadline,
 }
 
 impl<T: Transport> S3Remote<T> {
     pub fn new(client: Rc<S3Client<T>>) -> S3Remote<T> {
-        S3Remote { client }
+        S3Remote {
+            client,
+            deadline: Deadline::NONE,
+        }
     }
 
     fn full(&self, key: &str) -> String {
         self.client.config().full_key(key)
     }
+
+    fn pull_concurrency(&self) -> usize {
+        self.client.config().pull_concurrency.max(1)
+    }
+
+    fn push_concurrency(&self) -> usize {
+        self.client.config().push_concurrency.max(1)
+    }
+}
+
+/// Memory an upload of `size` bytes holds while in flight.
+fn held(size: u64) -> u64 {
+    if size > MULTIPART_THRESHOLD {
+        PART_SIZE * MAX_PARTS_IN_FLIGHT as u64
+    } else {
+        size.max(1)
+    }
+}
+
+/// Uploads of this many bytes may run `budget / held` at once (at least
+/// one, at most `max`): small files go wide, large ones a few at a time.
+fn upload_width(size: u64, max: usize) -> usize {
+    let n = (UPLOAD_BUDGET / held(size)).max(1);
+    usize::try_from(n).unwrap_or(usize::MAX).min(max)
+}
+
+/// Size classes (upper bounds) an upload batch is run in, smallest first.
+const CLASSES: [u64; 4] = [64 * 1024, 1024 * 1024, MULTIPART_THRESHOLD, u64::MAX];
+
+/// Results in item order from `(index, result)` pairs.
+fn in_order<X>(n: usize, mut done: Vec<(usize, X)>) -> Vec<X> {
+    done.sort_by_key(|(i, _)| *i);
+    debug_assert_eq!(done.len(), n);
+    done.into_iter().map(|(_, x)| x).collect()
 }
 
 impl<T: Transport> RemoteStore for S3Remote<T> {
+    fn set_deadline(&mut self, end: Option<Instant>) {
+        self.deadline = Deadline(end);
+    }
+
+    fn get_many(&mut self, keys: &[String]) -> Result<Vec<Option<Versioned>>> {
+        let (client, deadline) = (&*self.client, self.deadline);
+        let fulls: Vec<String> = keys.iter().map(|k| self.full(k)).collect();
+        let done = block_on(
+            stream::iter(fulls.iter().enumerate())
+                .map(|(i, full)| async move {
+                    let r = match client.get(full, deadline).await {
+                        Ok(Ok(got)) => Ok(got.map(|o| (o.body, Fingerprint(o.meta.etag)))),
+                        Ok(Err(f)) => Err(f.into_error("GetObject", &client.describe(full))),
+                        Err(e) => Err(e),
+                    };
+                    (i, r)
+                })
+                .buffer_unordered(self.pull_concurrency())
+                .collect::<Vec<_>>(),
+        );
+        in_order(keys.len(), done).into_iter().collect()
+    }
+
+    fn put_file(&mut self, key: &str, path: &Path) -> Result<()> {
+        let full = self.full(key);
+        block_on(self.client.upload_file(&full, path, self.deadline)).map(|_| ())
+    }
+
+    fn get_to_file(&mut self, key: &str, dest: &Path) -> Result<Option<u64>> {
+        let t = [Transfer {
+            key: key.to_string(),
+            path: dest.to_path_buf(),
+        }];
+        self.download_many(&t).pop().unwrap_or(Ok(None))
+    }
+
+    fn download_many(&mut self, items: &[Transfer]) -> Vec<Result<Option<u64>>> {
+        let (client, deadline) = (&*self.client, self.deadline);
+        let fulls: Vec<String> = items.iter().map(|t| self.full(&t.key)).collect();
+        let done = block_on(
+            stream::iter(items.iter().zip(&fulls).enumerate())
+                .map(|(i, (t, full))| async move {
+                    let r = async {
+                        let mut f = std::fs::File::create(&t.path)
+                            .map_err(|e| Error::io(t.path.display(), e))?;
+                        match client.get_to_file(full, &mut f, deadline).await? {
+                            Ok(Some(meta)) => Ok(Some(meta.size)),
+                            Ok(None) => {
+                                drop(f);
+                                let _ = std::fs::remove_file(&t.path);
+                                Ok(None)
+                            }
+                            Err(fail) => Err(fail.into_error("GetObject", &client.describe(full))),
+                        }
+                    }
+                    .await;
+                    (i, r)
+                })
+                .buffer_unordered(self.pull_concurrency())
+                .collect::<Vec<_>>(),
+        );
+        in_order(items.len(), done)
+    }
+
+    fn upload_many(&mut self, items: &[Transfer]) -> Vec<Result<()>> {
+        let (client, deadline) = (&*self.client, self.deadline);
+        let max = self.push_concurrency();
+        let mut sized = Vec::with_capacity(items.len());
+        let mut done: Vec<(usize, Result<()>)> = Vec::with_capacity(items.len());
+        for (i, t) in items.iter().enumerate() {
+            match std::fs::metadata(&t.path) {
+                Ok(m) => sized.push((i, t, self.full(&t.key), m.len())),
+                Err(e) => done.push((i, Err(Error::io(t.path.display(), e)))),
+            }
+        }
+        block_on(async {
+            let mut lower = 0u64;
+            for upper in CLASSES {
+                let class: Vec<_> = sized
+                    .iter()
+                    .filter(|(_, _, _, size)| *size >= lower && *size <= upper)
+                    .collect();
+                lower = upper.saturating_add(1);
+                if class.is_empty() {
+                    continue;
+                }
+                let width = upload_width(upper.min(MULTIPART_THRESHOLD + 1), max);
+                let mut results = stream::iter(class)
+                    .map(|(i, t, full, _)| async move {
+                        (
+                            *i,
+                            client
+                                .upload_file(full, &t.path, deadline)
+                                .await
+                                .map(|_| ()),
+                        )
+                    })
+                    .buffer_unordered(width)
+                    .collect::<Vec<_>>()
+                    .await;
+                done.append(&mut results);
+            }
+        });
+        in_order(items.len(), done)
+    }
+
+    fn delete_many(&mut self, keys: &[String]) -> Vec<Result<()>> {
+        let (client, deadline) = (&*self.client, self.deadline);
+        let fulls: Vec<String> = keys.iter().map(|k| self.full(k)).collect();
+        let done = block_on(
+            stream::iter(fulls.iter().enumerate())
+                .map(|(i, full)| async move {
+                    let r = match client.delete(full, &Cond::None, deadline).await {
+                        Ok(Ok(())) => Ok(()),
+                        Ok(Err(f)) => Err(f.into_error("DeleteObject", &client.describe(full))),
+                        Err(e) => Err(e),
+                    };
+                    (i, r)
+                })
+                .buffer_unordered(self.push_concurrency())
+                .collect::<Vec<_>>(),
+        );
+        in_order(keys.len(), done)
+    }
+
     fn describe(&self, key: &str) -> String {
         self.client.describe(&self.full(key))
     }
@@ -40,19 +219,19 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
 
     fn put(&mut self, key: &str, bytes: &[u8]) -> Result<()> {
         let full = self.full(key);
-        block_on(self.client.upload_bytes(&full, bytes, Deadline::NONE)).map(|_| ())
+        block_on(self.client.upload_bytes(&full, bytes, self.deadline)).map(|_| ())
     }
 
     fn delete(&mut self, key: &str) -> Result<()> {
         let full = self.full(key);
-        block_on(self.client.delete(&full, &Cond::None, Deadline::NONE))?
+        block_on(self.client.delete(&full, &Cond::None, self.deadline))?
             .map_err(|f| f.into_error("DeleteObject", &self.client.describe(&full)))
     }
 
     fn list(&mut self, prefix: &str) -> Result<Vec<RemoteObject>> {
         let base = self.full("");
         let full = format!("{base}{prefix}");
-        let listed = block_on(self.client.list(&full, Deadline::NONE))?
+        let listed = block_on(self.client.list(&full, self.deadline))?
             .map_err(|f| f.into_error("ListObjectsV2", &self.client.describe(&full)))?;
         Ok(listed
             .into_iter()
@@ -69,14 +248,14 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
 
     fn get_versioned(&mut self, key: &str) -> Result<Option<(Vec<u8>, Fingerprint)>> {
         let full = self.full(key);
-        let got = block_on(self.client.get(&full, Deadline::NONE))?
+        let got = block_on(self.client.get(&full, self.deadline))?
             .map_err(|f| f.into_error("GetObject", &self.client.describe(&full)))?;
         Ok(got.map(|o| (o.body, Fingerprint(o.meta.etag))))
     }
 
     fn fingerprint(&mut self, key: &str) -> Result<Option<Fingerprint>> {
         let full = self.full(key);
-        let got = block_on(self.client.head(&full, Deadline::NONE))?
+        let got = block_on(self.client.head(&full, self.deadline))?
             .map_err(|f| f.into_error("HeadObject", &self.client.describe(&full)))?;
         Ok(got.map(|m| Fingerprint(m.etag)))
     }
@@ -93,10 +272,7 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
             Some(f) => Cond::Etag(f.0.clone()),
         };
         for _ in 0..3 {
-            match block_on(
-                self.client
-                    .put(&full, bytes.to_vec(), &cond, Deadline::NONE),
-            )? {
+            match block_on(self.client.put(&full, bytes.to_vec(), &cond, self.deadline))? {
                 Ok(meta) => return Ok(CasOutcome::Written(Fingerprint(meta.etag))),
                 Err(f)
                     if f.is_precondition() || (f.status() == Some(404) && expected.is_some()) =>
@@ -119,9 +295,39 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
                 }
             }
         }
-        Err(swamp_datastore_sdk::Error::Unavailable(format!(
+        Err(Error::Unavailable(format!(
             "S3 PutObject (compare-and-swap) {} got no answer three times",
             self.client.describe(&full)
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_widths_keep_bodies_in_budget() {
+        let mib = 1024 * 1024;
+        assert_eq!(upload_width(64 * 1024, 25), 25);
+        assert_eq!(upload_width(64 * 1024, 1000), 1000);
+        assert_eq!(upload_width(mib, 1000), 64);
+        assert_eq!(upload_width(MULTIPART_THRESHOLD, 25), 4);
+        assert_eq!(upload_width(MULTIPART_THRESHOLD + 1, 25), 2);
+        assert_eq!(upload_width(u64::MAX, 25), 2);
+        assert_eq!(upload_width(mib, 1), 1);
+        // Whatever the class, the bodies in flight stay within the budget.
+        for upper in CLASSES {
+            let size = upper.min(MULTIPART_THRESHOLD + 1);
+            assert!(upload_width(size, 1000) as u64 * held(size) <= UPLOAD_BUDGET);
+        }
+    }
+
+    #[test]
+    fn results_come_back_in_item_order() {
+        assert_eq!(
+            in_order(3, vec![(2, 'c'), (0, 'a'), (1, 'b')]),
+            vec!['a', 'b', 'c']
+        );
     }
 }
