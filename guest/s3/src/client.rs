@@ -2,6 +2,7 @@
 //! deadlines, error mapping, and the operations the datastore needs
 //! (objects with conditions, ListObjectsV2, HeadBucket, multipart).
 
+use std::cell::Cell;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
@@ -23,6 +24,14 @@ pub const PART_SIZE: u64 = 8 * 1024 * 1024;
 /// Parts in flight at once, whatever pushConcurrency says (memory bound:
 /// at most this many parts are held at a time).
 pub const MAX_PARTS_IN_FLIGHT: usize = 4;
+/// A local clock this far from the server's (its `Date` header) is
+/// corrected for signing, as the AWS SDKs do: S3 refuses requests signed
+/// more than 15 minutes off (`RequestTimeTooSkewed`).
+pub const CLOCK_SKEW_LIMIT_MS: i64 = 5 * 60 * 1000;
+
+/// S3 error codes that mean "your clock is off": retried at once with the
+/// corrected clock.
+const SKEW_CODES: &[&str] = &["RequestTimeTooSkewed", "RequestExpired"];
 
 /// When a call must be finished.
 #[derive(Debug, Clone, Copy)]
@@ -244,6 +253,10 @@ pub struct S3Client<T: Transport> {
     path_style: bool,
     /// Overrides the signing clock (tests).
     clock: fn() -> OffsetDateTime,
+    /// Server clock minus local clock, learned from a response's `Date`
+    /// when they are [`CLOCK_SKEW_LIMIT_MS`] or more apart (else 0). Used
+    /// for signing only; lock staleness never reads the local clock.
+    skew_ms: Cell<i64>,
 }
 
 fn is_ip_or_localhost(host: &str) -> bool {
@@ -288,7 +301,28 @@ impl<T: Transport> S3Client<T> {
             host,
             path_style,
             clock: OffsetDateTime::now_utc,
+            skew_ms: Cell::new(0),
         }
+    }
+
+    /// The signing clock's correction (server minus local), in ms.
+    pub fn clock_skew_ms(&self) -> i64 {
+        self.skew_ms.get()
+    }
+
+    /// Learn the server's clock from a response's `Date`; true when the
+    /// correction changed.
+    fn observe_server_date(&self, r: &HttpResponse) -> bool {
+        let Some(server) = http_date(r.header("date")) else {
+            return false;
+        };
+        let local = (self.clock)();
+        let off_ms = ((server - local).whole_milliseconds()) as i64;
+        if (off_ms - self.skew_ms.get()).abs() < CLOCK_SKEW_LIMIT_MS {
+            return false;
+        }
+        self.skew_ms.set(off_ms);
+        true
     }
 
     /// Sign with a fixed clock (tests).
@@ -345,7 +379,8 @@ impl<T: Transport> S3Client<T> {
         let authority = self.authority();
         let path = self.path_of(call.key);
         let payload_hash = sigv4::sha256_hex(&call.body);
-        let date = sigv4::amz_date((self.clock)());
+        let now = (self.clock)() + time::Duration::milliseconds(self.skew_ms.get());
+        let date = sigv4::amz_date(now);
         let mut headers = call.headers.clone();
         headers.push(("x-amz-date".into(), date.clone()));
         headers.push(("x-amz-content-sha256".into(), payload_hash.clone()));
@@ -396,7 +431,10 @@ impl<T: Transport> S3Client<T> {
         let per_request = Duration::from_millis(self.cfg.request_timeout_ms);
         let attempts = if call.retry { retry::ATTEMPTS } else { 1 };
         let mut last = Failure::Deadline(0);
-        for attempt in 0..attempts {
+        // One extra attempt, at once, after the signing clock was corrected.
+        let mut skew_retry = true;
+        let mut attempt = 0;
+        while attempt < attempts {
             let timeout = match deadline.remaining() {
                 Some(r) if r.is_zero() => return Ok(Err(last_or_deadline(last, deadline))),
                 Some(r) => r.min(per_request),
@@ -410,14 +448,26 @@ impl<T: Transport> S3Client<T> {
             }
             let sink_w: Option<&mut dyn Write> = sink.as_deref_mut().map(|f| f as &mut dyn Write);
             let failure = match self.transport.send(req, timeout, sink_w).await {
-                Ok(r) if (200..300).contains(&r.status) || r.status == 304 => return Ok(Ok(r)),
+                Ok(r) if (200..300).contains(&r.status) || r.status == 304 => {
+                    self.observe_server_date(&r);
+                    return Ok(Ok(r));
+                }
                 Ok(r) => {
+                    let corrected = self.observe_server_date(&r);
                     let doc: xml::ErrorDoc = xml::parse(&r.body).unwrap_or_default();
                     let request_id = if doc.request_id.is_empty() {
                         r.header("x-amz-request-id").unwrap_or_default().to_string()
                     } else {
                         doc.request_id
                     };
+                    // A refusal for the time (HEAD answers carry no code:
+                    // a 403 together with a corrected clock says the same).
+                    let skewed = SKEW_CODES.contains(&doc.code.as_str())
+                        || (corrected && r.status == 403 && doc.code.is_empty());
+                    if skewed && corrected && skew_retry {
+                        skew_retry = false;
+                        continue;
+                    }
                     Failure::Status {
                         status: r.status,
                         code: doc.code,
@@ -443,7 +493,8 @@ impl<T: Transport> S3Client<T> {
             if !retryable || attempt + 1 == attempts {
                 break;
             }
-            let mut pause = retry::backoff(attempt);
+            attempt += 1;
+            let mut pause = retry::backoff(attempt - 1);
             if let Some(r) = deadline.remaining() {
                 if r <= pause {
                     break;
@@ -820,4 +871,142 @@ fn is_no_such_bucket(f: &Failure) -> bool {
 /// The AWS endpoint of `region`.
 pub fn aws_endpoint(region: &str) -> String {
     format!("https://s3.{region}.amazonaws.com")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use swamp_datastore_sdk::serde_json::json;
+    use time::macros::format_description;
+
+    /// A server whose clock is `offset` ahead of ours, refusing requests
+    /// signed more than 15 minutes off (as S3 does) and answering 403
+    /// AccessDenied to keys starting `denied`.
+    struct Server {
+        offset: time::Duration,
+        seen: RefCell<Vec<(String, String)>>,
+    }
+
+    impl Transport for Server {
+        async fn send(
+            &self,
+            req: HttpRequest,
+            _timeout: Duration,
+            _sink: Option<&mut dyn Write>,
+        ) -> std::result::Result<HttpResponse, TransportError> {
+            let signed = req
+                .headers
+                .iter()
+                .find(|(k, _)| k == "x-amz-date")
+                .map(|(_, v)| v.clone())
+                .unwrap();
+            self.seen
+                .borrow_mut()
+                .push((req.method.clone(), signed.clone()));
+            let fmt = format_description!("[year][month][day]T[hour][minute][second]Z");
+            let signed = time::PrimitiveDateTime::parse(&signed, &fmt)
+                .unwrap()
+                .assume_utc();
+            let now = OffsetDateTime::now_utc() + self.offset;
+            let date = ("date".to_string(), httpdate::fmt_http_date(now.into()));
+            let error = |status: u16, code: &str| HttpResponse {
+                status,
+                headers: vec![date.clone()],
+                body: if req.method == "HEAD" {
+                    vec![]
+                } else {
+                    format!("<Error><Code>{code}</Code><Message>m</Message></Error>").into_bytes()
+                },
+            };
+            if (now - signed).abs() > time::Duration::minutes(15) {
+                return Ok(error(403, "RequestTimeTooSkewed"));
+            }
+            if req.url.contains("/denied") {
+                return Ok(error(403, "AccessDenied"));
+            }
+            Ok(HttpResponse {
+                status: 200,
+                headers: vec![date],
+                body: b"ok".to_vec(),
+            })
+        }
+
+        async fn sleep(&self, _d: Duration) {}
+    }
+
+    fn client(offset: time::Duration) -> S3Client<Server> {
+        let cfg = S3Config::parse(&json!({
+            "bucket": "b-one",
+            "endpoint": "http://127.0.0.1:9000",
+            "accessKeyId": "AK",
+            "secretAccessKey": "SK",
+        }))
+        .unwrap();
+        S3Client::new(
+            Server {
+                offset,
+                seen: RefCell::new(vec![]),
+            },
+            cfg,
+            &|_| None,
+        )
+    }
+
+    #[test]
+    fn a_skewed_local_clock_is_corrected_from_the_servers_date() {
+        for hours in [1, -1] {
+            let c = client(time::Duration::hours(hours));
+            // GET: refused with RequestTimeTooSkewed, re-signed at once.
+            let got = futures::executor::block_on(c.get("k", Deadline::NONE)).unwrap();
+            assert_eq!(got.unwrap().unwrap().body, b"ok");
+            assert_eq!(c.transport().seen.borrow().len(), 2);
+            let skew = c.clock_skew_ms();
+            assert!(
+                (skew - hours * 3_600_000).abs() < 5_000,
+                "{hours} h: skew {skew}"
+            );
+            // Later calls are signed right the first time; a HEAD (no
+            // error code in its answer) and a conditional PUT too.
+            c.transport().seen.borrow_mut().clear();
+            futures::executor::block_on(c.head("k", Deadline::NONE))
+                .unwrap()
+                .unwrap();
+            futures::executor::block_on(c.put("k", b"x".to_vec(), &Cond::Absent, Deadline::NONE))
+                .unwrap()
+                .unwrap();
+            assert_eq!(c.transport().seen.borrow().len(), 2);
+        }
+        // A HEAD is corrected as well, though its 403 carries no code.
+        let c = client(time::Duration::hours(2));
+        futures::executor::block_on(c.head("k", Deadline::NONE))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.transport().seen.borrow().len(), 2);
+    }
+
+    #[test]
+    fn a_right_clock_is_left_alone_and_a_403_is_not_retried() {
+        let c = client(time::Duration::seconds(30));
+        futures::executor::block_on(c.get("k", Deadline::NONE))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.clock_skew_ms(), 0);
+        c.transport().seen.borrow_mut().clear();
+        let f = futures::executor::block_on(c.get("denied", Deadline::NONE))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(f.status(), Some(403));
+        assert_eq!(c.transport().seen.borrow().len(), 1);
+        // Skewed and denied: one corrected retry, then the real 403.
+        let c = client(time::Duration::hours(1));
+        let f = futures::executor::block_on(c.get("denied", Deadline::NONE))
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(&f, Failure::Status { code, .. } if code == "AccessDenied"),
+            "{f:?}"
+        );
+        assert_eq!(c.transport().seen.borrow().len(), 2);
+    }
 }
