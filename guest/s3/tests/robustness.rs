@@ -1,0 +1,230 @@
+//! What the conformance suite cannot see: concurrent writers racing on the
+//! index (compare-and-swap), guests whose wall clock is an hour off (lock
+//! staleness is judged on the server's clock), and a flaky network between
+//! guest and bucket (a proxy that answers 503, 403 or resets the
+//! connection, and counts what it saw).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use swamp_host::{DatastoreError, HostError, LockOptions, SyncOptions};
+
+use support::proxy::{Fault, Proxy};
+use support::*;
+
+const BUCKET: &str = "robust";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_pushes_of_disjoint_files_lose_no_index_entry() {
+    const ROUNDS: usize = 8;
+    let s3 = server(BUCKET);
+    let host = host();
+    let plugin = plugin(&host).await;
+    let (pa, pb) = (
+        open(&plugin, config(&s3, BUCKET, "cas")).await,
+        open(&plugin, config(&s3, BUCKET, "cas")).await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cb) = (dir.path().join("a"), dir.path().join("b"));
+    let (a, b) = (sync(&pa, &ca).await, sync(&pb, &cb).await);
+    let mut expected = Vec::new();
+    for i in 0..ROUNDS {
+        let (ra, rb) = (
+            format!("data/team-a/model/f{i}/1/raw"),
+            format!("data/team-b/model/f{i}/1/raw"),
+        );
+        write(&ca, &ra, format!("a{i}").as_bytes());
+        write(&cb, &rb, format!("b{i}").as_bytes());
+        a.mark_dirty(&SyncOptions::rel_path(&ra)).await.unwrap();
+        b.mark_dirty(&SyncOptions::rel_path(&rb)).await.unwrap();
+        let opts = SyncOptions::default();
+        let (na, nb) = tokio::join!(a.push_changed(&opts), b.push_changed(&opts));
+        assert_eq!(na.unwrap(), 1, "round {i}: A pushes its one file");
+        assert_eq!(nb.unwrap(), 1, "round {i}: B pushes its one file");
+        expected.push(ra);
+        expected.push(rb);
+    }
+    expected.sort();
+    let entries = remote_entries(&s3, BUCKET, "cas/");
+    let mut listed: Vec<String> = entries.keys().cloned().collect();
+    listed.sort();
+    assert_eq!(listed, expected, "the remote index lost entries");
+    // Every entry is what its writer pushed.
+    for rel in &expected {
+        let body = s3
+            .get_object(BUCKET, &format!("cas/{rel}"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(entries[rel]["size"], body.len(), "{rel}");
+    }
+    // A fresh reader gets all of it; each writer gets the other's files.
+    let c = sync(&pa, &dir.path().join("c")).await;
+    let opts = SyncOptions::default();
+    assert_eq!(c.pull_changed(&opts).await.unwrap() as usize, 2 * ROUNDS);
+    assert_eq!(a.pull_changed(&opts).await.unwrap() as usize, ROUNDS);
+    assert_eq!(b.pull_changed(&opts).await.unwrap() as usize, ROUNDS);
+    assert_eq!(a.push_changed(&opts).await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clock_an_hour_ahead_does_not_take_over_a_live_lock() {
+    let s3 = server(BUCKET);
+    let (normal, ahead) = (host(), host_with_skew(3_600_000));
+    let config = config(&s3, BUCKET, "clock");
+    let holder_p = open(&plugin(&normal).await, config.clone()).await;
+    let contender_p = open(&plugin(&ahead).await, config).await;
+    // Heartbeats every second keep a 3 s lease alive.
+    let holder = holder_p
+        .create_lock("/r", LockOptions::with_key("live.lock").ttl_ms(3000))
+        .await
+        .unwrap();
+    holder.acquire().await.unwrap();
+    let nonce = holder.inspect().await.unwrap().unwrap().nonce;
+    let contender = contender_p
+        .create_lock(
+            "/r",
+            LockOptions::with_key("live.lock")
+                .ttl_ms(3000)
+                .retry_interval_ms(200)
+                .max_wait_ms(7000),
+        )
+        .await
+        .unwrap();
+    let t = Instant::now();
+    match contender.acquire().await {
+        Err(HostError::Datastore(DatastoreError::LockTimeout { holder: h, .. })) => {
+            assert_eq!(h.expect("holder named").nonce, nonce);
+        }
+        other => panic!("a clock an hour ahead must not steal a live lock: {other:?}"),
+    }
+    assert!(t.elapsed() >= Duration::from_millis(6500));
+    holder.heartbeat().await.unwrap();
+    assert_eq!(holder.inspect().await.unwrap().unwrap().nonce, nonce);
+    holder.release().await.unwrap();
+    // With the holder gone, the skewed guest takes it at once.
+    contender.acquire().await.unwrap();
+    contender.release().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clock_an_hour_behind_still_takes_over_an_expired_lock() {
+    let s3 = server(BUCKET);
+    let (normal, behind) = (host(), host_with_skew(-3_600_000));
+    let config = config(&s3, BUCKET, "clock");
+    let old_p = open(&plugin(&normal).await, config.clone()).await;
+    let new_p = open(&plugin(&behind).await, config).await;
+    let old = old_p
+        .create_lock("/r", LockOptions::with_key("stale.lock").ttl_ms(1500))
+        .await
+        .unwrap();
+    old.acquire().await.unwrap();
+    old.pause_heartbeats(true);
+    let old_nonce = old.inspect().await.unwrap().unwrap().nonce;
+    let new = new_p
+        .create_lock(
+            "/r",
+            LockOptions::with_key("stale.lock")
+                .ttl_ms(30_000)
+                .retry_interval_ms(200)
+                .max_wait_ms(15_000),
+        )
+        .await
+        .unwrap();
+    let t = Instant::now();
+    new.acquire().await.unwrap();
+    assert!(
+        t.elapsed() >= Duration::from_millis(1000),
+        "taken over before the lease ran out: {:?}",
+        t.elapsed()
+    );
+    assert_ne!(new.inspect().await.unwrap().unwrap().nonce, old_nonce);
+    match old.heartbeat().await {
+        Err(HostError::Datastore(DatastoreError::LockLost(_))) => {}
+        other => panic!("the old holder must learn it lost the lock: {other:?}"),
+    }
+    new.release().await.unwrap();
+}
+
+/// The number of times `what` was sent.
+fn sent(proxy: &Proxy, what: &str) -> usize {
+    proxy.seen().iter().filter(|s| s.as_str() == what).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn push_and_pull_ride_out_503s_and_resets_but_a_403_is_not_retried() {
+    let s3 = server(BUCKET);
+    let proxy = Proxy::start(format!("127.0.0.1:{}", s3.port())).await;
+    let host = host();
+    let plugin = plugin(&host).await;
+    let mut cfg = config(&s3, BUCKET, "flaky");
+    cfg["endpoint"] = serde_json::json!(proxy.endpoint());
+    let provider = open(&plugin, cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cb) = (dir.path().join("a"), dir.path().join("b"));
+    let rel = "data/aws/vpc/v1/state/1/raw";
+    let data_put = format!("PUT /{BUCKET}/flaky/{rel}");
+    let index_put = format!("PUT /{BUCKET}/flaky/.datastore-index.json");
+    let data_get = format!("GET /{BUCKET}/flaky/{rel}");
+
+    // Push: the data upload gets a 503 then a reset; the index
+    // compare-and-swap gets a reset (did it land? the guest reads back).
+    write(&ca, rel, b"state");
+    let a = sync(&provider, &ca).await;
+    proxy.fail_next(1, &data_put, Fault::Status(503, "SlowDown"));
+    proxy.fail_next(1, &data_put, Fault::Reset);
+    proxy.fail_next(1, &index_put, Fault::Reset);
+    assert_eq!(a.push_changed(&SyncOptions::default()).await.unwrap(), 1);
+    assert_eq!(proxy.faulted().len(), 3, "{:?}", proxy.seen());
+    assert_eq!(sent(&proxy, &data_put), 3, "{:?}", proxy.seen());
+    assert!(sent(&proxy, &index_put) >= 2, "{:?}", proxy.seen());
+    assert_eq!(
+        s3.get_object(BUCKET, &format!("flaky/{rel}"))
+            .unwrap()
+            .unwrap(),
+        b"state"
+    );
+    assert_eq!(remote_entries(&s3, BUCKET, "flaky/").len(), 1);
+
+    // Pull: the download fails twice (503, then a throttling 429).
+    proxy.reset_counts();
+    proxy.fail_next(1, &data_get, Fault::Status(503, "ServiceUnavailable"));
+    proxy.fail_next(1, &data_get, Fault::Status(429, "Throttling"));
+    let b = sync(&provider, &cb).await;
+    assert_eq!(b.pull_changed(&SyncOptions::default()).await.unwrap(), 1);
+    assert_eq!(std::fs::read(cb.join(rel)).unwrap(), b"state");
+    assert_eq!(sent(&proxy, &data_get), 3, "{:?}", proxy.seen());
+
+    // A 403 is final: sent once, reported as permission-denied.
+    proxy.reset_counts();
+    let c = sync(&provider, &dir.path().join("c")).await;
+    proxy.fail_next(1, "GET ", Fault::Status(403, "AccessDenied"));
+    match c.pull_changed(&SyncOptions::default()).await {
+        Err(HostError::Datastore(DatastoreError::PermissionDenied(m))) => {
+            assert!(m.contains("403"), "{m}")
+        }
+        other => panic!("expected permission-denied, got {other:?}"),
+    }
+    let faulted = proxy.faulted();
+    assert_eq!(faulted.len(), 1);
+    assert_eq!(
+        sent(&proxy, &faulted[0]),
+        1,
+        "a 403 was retried: {:?}",
+        proxy.seen()
+    );
+    // So is a 403 on a lock: acquire fails at once, no waiting.
+    proxy.reset_counts();
+    proxy.fail_next(1, "PUT ", Fault::Status(403, "AccessDenied"));
+    let lock = provider
+        .create_lock("/r", LockOptions::with_key("l.lock").max_wait_ms(10_000))
+        .await
+        .unwrap();
+    let t = Instant::now();
+    match lock.acquire().await {
+        Err(HostError::Datastore(DatastoreError::PermissionDenied(_))) => {}
+        other => panic!("expected permission-denied, got {other:?}"),
+    }
+    assert!(t.elapsed() < Duration::from_secs(3));
+    assert_eq!(proxy.seen().len(), 1, "{:?}", proxy.seen());
+}
