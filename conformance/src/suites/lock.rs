@@ -345,15 +345,19 @@ async fn mutual_exclusion(cx: Ctx) -> Outcome {
     let inside = Arc::new(AtomicUsize::new(0));
     let overlaps = Arc::new(AtomicUsize::new(0));
     let entries = Arc::new(AtomicUsize::new(0));
-    // Every round starts with all contenders at a barrier, and a holder stays
-    // inside long enough that the others are surely trying meanwhile: a lock
-    // that lets a second holder in is caught however the tasks are scheduled.
+    // Every round starts with all contenders at a barrier; then they come in
+    // staggered, each a little after the previous one, while a holder stays
+    // inside long enough that the later ones surely find the lock held: a
+    // lock that lets a second holder in is caught however the tasks are
+    // scheduled (starting all at once would let every contender find the
+    // lock free and wait inside its own acquire).
     let start = Arc::new(tokio::sync::Barrier::new(CONTENDERS));
     let mut tasks = Vec::new();
-    for _ in 0..CONTENDERS {
+    for i in 0..CONTENDERS {
         let lock = f
             .lock(steady().max_wait_ms(20_000).retry_interval_ms(20))
             .await?;
+        let stagger = Duration::from_millis(15 * i as u64);
         let (inside, overlaps, entries) = (inside.clone(), overlaps.clone(), entries.clone());
         let start = start.clone();
         tasks.push(tokio::spawn(async move {
@@ -365,6 +369,7 @@ async fn mutual_exclusion(cx: Ctx) -> Outcome {
                 if failed.is_some() {
                     continue;
                 }
+                tokio::time::sleep(stagger).await;
                 if let Err(e) = lock.acquire().await {
                     failed = Some(format!("acquire: {e}"));
                     continue;
