@@ -1,5 +1,5 @@
 # Named entry points; each only calls cargo or a script.
-GUESTS := -p fs-datastore -p s3-datastore -p hostile-guest
+GUESTS := -p fs-datastore -p s3-datastore -p hostile-guest -p 'broken-*'
 WASM_TARGET := wasm32-wasip2
 
 .PHONY: build guests host run test fmt lint clean readme
@@ -17,16 +17,17 @@ host:
 run:
 	cargo run -p host-harness
 
-## test: every test of the workspace (guests are built first: tests load them)
+## test: every test of the workspace (guests are built first: tests load them;
+## the broken guests are components only, with no native tests of their own)
 test: guests
-	cargo test --workspace
+	cargo test --workspace --exclude 'broken-*'
 
 fmt:
 	cargo fmt --all
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --exclude 'broken-*' -- -D warnings
 	cargo clippy --target $(WASM_TARGET) $(GUESTS) -- -D warnings
 
 clean:

@@ -12,12 +12,12 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 
-pub use fs_datastore;
+pub use fs_datastore_core;
 pub use swamp_datastore_sdk as sdk;
 
-use fs_datastore::FsDatastore;
-use fs_datastore::config::FsConfig;
-use fs_datastore::provider::FsProvider;
+use fs_datastore_core::FsDatastore;
+use fs_datastore_core::config::FsConfig;
+use fs_datastore_core::provider::FsProvider;
 use sdk::serde_json::Value;
 use sdk::{
     Datastore, HealthResult, HolderIdentity, Lock, LockInfo, LockOptions, Provider,
@@ -113,7 +113,7 @@ impl SyncCx {
 pub trait Break: 'static {
     // The datastore.
     fn datastore_type() -> String {
-        fs_datastore::DATASTORE_TYPE.into()
+        fs_datastore_core::DATASTORE_TYPE.into()
     }
     fn name() -> String {
         FsDatastore::name()

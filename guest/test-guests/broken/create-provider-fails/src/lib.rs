@@ -8,7 +8,7 @@ use broken_common::prelude::*;
 struct B;
 
 impl Break for B {
-    fn parse_config(_config: &Value) -> Result<broken_common::fs_datastore::config::FsConfig> {
+    fn parse_config(_config: &Value) -> Result<broken_common::fs_datastore_core::config::FsConfig> {
         Err(Error::invalid_config(
             "",
             "this datastore accepts no config",

@@ -8,12 +8,12 @@ use broken_common::prelude::*;
 struct B;
 
 impl Break for B {
-    fn parse_config(config: &Value) -> Result<broken_common::fs_datastore::config::FsConfig> {
+    fn parse_config(config: &Value) -> Result<broken_common::fs_datastore_core::config::FsConfig> {
         let mut known = config.clone();
         if let Some(m) = known.as_object_mut() {
             m.retain(|k, _| k == "path" || k == "cache");
         }
-        broken_common::fs_datastore::config::FsConfig::parse(&known)
+        broken_common::fs_datastore_core::config::FsConfig::parse(&known)
     }
 }
 

@@ -8,11 +8,11 @@ use broken_common::prelude::*;
 struct B;
 
 impl Break for B {
-    fn parse_config(config: &Value) -> Result<broken_common::fs_datastore::config::FsConfig> {
+    fn parse_config(config: &Value) -> Result<broken_common::fs_datastore_core::config::FsConfig> {
         if config.get("cache").is_none() {
             return Err(Error::invalid_config("/cache", "'cache' is required"));
         }
-        broken_common::fs_datastore::config::FsConfig::parse(config)
+        broken_common::fs_datastore_core::config::FsConfig::parse(config)
     }
 }
 

@@ -5,7 +5,7 @@
 
 use broken_common::prelude::*;
 
-use broken_common::fs_datastore::remote::FsRemote;
+use broken_common::fs_datastore_core::remote::FsRemote;
 use broken_common::sdk::sync::index::Index;
 use broken_common::sdk::sync::{CasOutcome, Fingerprint, RemoteObject, RemoteStore, SyncEngine};
 
