@@ -8,7 +8,9 @@ use std::rc::Rc;
 
 use crate::error::Result;
 use crate::sync::local::sha256_hex;
-use crate::sync::remote::{CasOutcome, Fingerprint, RemoteObject, RemoteStore};
+use crate::sync::remote::{
+    CasOutcome, Fingerprint, RemoteObject, RemoteStore, Transfer, Versioned,
+};
 
 #[derive(Debug, Default)]
 pub struct Inner {
@@ -26,6 +28,8 @@ pub struct Inner {
     /// Another writer's objects, landing right before the next conditional
     /// write (so that write's compare-and-swap sees a changed store).
     pub inject: Vec<(String, Vec<u8>)>,
+    /// Batch calls made, as (kind, items).
+    pub batches: Vec<(&'static str, usize)>,
 }
 
 /// Clones share one store (two caches, one remote).
@@ -60,6 +64,7 @@ impl MemoryRemote {
         i.lists = 0;
         i.heads = 0;
         i.put_keys.clear();
+        i.batches.clear();
     }
     pub fn raw_put(&self, key: &str, bytes: &[u8]) {
         let mut i = self.0.borrow_mut();
@@ -140,5 +145,28 @@ impl RemoteStore for MemoryRemote {
         self.put(key, bytes)?;
         let v = self.0.borrow().version;
         Ok(CasOutcome::Written(Fingerprint(v.to_string())))
+    }
+
+    fn get_many(&mut self, keys: &[String]) -> Result<Vec<Option<Versioned>>> {
+        self.0.borrow_mut().batches.push(("get", keys.len()));
+        keys.iter().map(|k| self.get_versioned(k)).collect()
+    }
+    fn upload_many(&mut self, items: &[Transfer]) -> Vec<Result<()>> {
+        self.0.borrow_mut().batches.push(("upload", items.len()));
+        items
+            .iter()
+            .map(|t| self.put_file(&t.key, &t.path))
+            .collect()
+    }
+    fn download_many(&mut self, items: &[Transfer]) -> Vec<Result<Option<u64>>> {
+        self.0.borrow_mut().batches.push(("download", items.len()));
+        items
+            .iter()
+            .map(|t| self.get_to_file(&t.key, &t.path))
+            .collect()
+    }
+    fn delete_many(&mut self, keys: &[String]) -> Vec<Result<()>> {
+        self.0.borrow_mut().batches.push(("delete", keys.len()));
+        keys.iter().map(|k| self.delete(k)).collect()
     }
 }

@@ -447,3 +447,76 @@ fn a_corrupt_or_future_meta_is_reported_and_left_alone() {
         assert_eq!(remote.text(META).unwrap().as_bytes(), bad);
     }
 }
+
+#[test]
+fn transfers_and_shard_reads_go_in_batches() {
+    let remote = swamp_v2_bucket();
+    let mut a = Cache::new(&remote);
+    remote.reset_counters();
+    assert_eq!(a.pull(), 5);
+    assert_eq!(
+        remote.0.borrow().batches,
+        vec![("get", 5), ("download", 5)],
+        "all shards in one batch, all files in one batch"
+    );
+    assert_eq!(a.push(), 0, "the first push walks everything (no history)");
+    for i in 0..3 {
+        a.save(&format!("files/f{i}"), "x");
+    }
+    a.mark("workflow-runs/wf1");
+    a.rm("workflow-runs/wf1");
+    remote.reset_counters();
+    assert_eq!(a.push(), 4);
+    assert_eq!(
+        remote.0.borrow().batches,
+        // Plan: the one listed shard the paths touch; commit: the new
+        // `files` shard (absent: created).
+        vec![("get", 1), ("upload", 3), ("delete", 1), ("get", 1)]
+    );
+    // Downloads are atomic: no temporary file is left behind.
+    let mut b = Cache::new(&remote);
+    b.pull();
+    let leftovers: Vec<String> = crate::sync::local::walk(b.path(), "", &|_, _| false)
+        .unwrap()
+        .into_iter()
+        .chain(
+            std::fs::read_dir(b.path().join("files"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap()),
+        )
+        .filter(|n| n.contains("swamp-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_namespaced_v2_index_lives_under_the_namespace() {
+    let remote = MemoryRemote::default();
+    let rel = "data/t/m/s/1/raw";
+    remote.raw_put(&format!("team/{rel}"), b"ns");
+    put_json(
+        &remote,
+        "team/_index/data--t--m.json",
+        &json!({"version": 1, "entries": {rel: entry(rel, "ns")}}),
+    );
+    put_json(
+        &remote,
+        "team/_index/_meta.json",
+        &json!({"version": 2, "partitions": ["data--t--m"], "commitSeq": 3}),
+    );
+    let mut a = Cache::new(&remote);
+    assert_eq!(a.engine.pull(&opts().ns("team")).unwrap(), 1);
+    assert_eq!(a.read(&format!("team/{rel}")).as_deref(), Some("ns"));
+    a.engine
+        .mark(&opts().ns("team").rel("team/data/t/m/s/2/raw"))
+        .unwrap();
+    a.write("team/data/t/m/s/2/raw", "two");
+    assert_eq!(a.engine.push(&opts().ns("team")).unwrap(), 1);
+    assert_eq!(remote.json("team/_index/_meta.json")["commitSeq"], 4);
+    assert_eq!(
+        index_keys(&remote, "team/_index/data--t--m.json"),
+        vec![rel, "data/t/m/s/2/raw"]
+    );
+    assert!(remote.text("_index/_meta.json").is_none());
+    assert!(remote.text("team/.datastore-index.json").is_none());
+}
