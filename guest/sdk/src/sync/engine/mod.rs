@@ -3,6 +3,7 @@
 //! live in their own files.
 
 mod commit;
+mod plan;
 mod pull;
 mod push;
 mod remote_index;

@@ -1,0 +1,248 @@
+//! Planning a push (which files differ, reading the remote index only
+//! where a decision depends on it) and executing it (batched uploads and
+//! deletions).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::push::{Done, MANIFEST_FORMAT};
+use super::remote_index::{Need, RemoteState};
+use super::{Deadline, Root, SyncEngine};
+use crate::error::{Error, Result};
+use crate::iso_time;
+use crate::sync::decide::{self, Local, PushAction};
+use crate::sync::dirty::Walk;
+use crate::sync::index::{Index, IndexEntry};
+use crate::sync::local::{self, LocalKind};
+use crate::sync::remote::RemoteStore;
+use crate::sync::rules::{self, ModelScope};
+use crate::sync::state::Sidecar;
+
+/// What a push found to do.
+pub(super) struct Plan {
+    /// Files to upload or delete (never `Skip`).
+    pub(super) items: Vec<(String, PushAction)>,
+    /// Recorded dirty paths this push fully covers.
+    covered: Vec<String>,
+    /// A whole-tree walk (clears a bulk signal).
+    full: bool,
+    /// Dirty epoch the plan was made at.
+    through: u64,
+    /// The remote index the plan was made against (`None`: nothing in
+    /// the plan needed it, and no remote request was made).
+    state: Option<RemoteState>,
+    /// Local files to upload: size and mtime before hashing, and the hash.
+    sigs: BTreeMap<String, Sig>,
+}
+
+/// A local file as planned: stat before hashing, and the hash.
+#[derive(Debug, Clone)]
+struct Sig {
+    size: u64,
+    mtime: Option<String>,
+    sha256: String,
+}
+
+impl<R: RemoteStore> SyncEngine<R> {
+    /// Find what differs. `None` when nothing is dirty (the O(1) path).
+    /// The remote index is read only when some decision depends on it, and
+    /// then only the part that does (v2: the shards of those paths).
+    pub(super) fn plan(
+        &mut self,
+        root: &Root,
+        side: &Sidecar,
+        base: &Index,
+        scope: Option<&ModelScope>,
+        dl: &Deadline,
+    ) -> Result<Option<Plan>> {
+        let walk = side.dirty.walk();
+        let (full, mut paths) = match walk {
+            Walk::Clean => return Ok(None),
+            Walk::Full => (true, side.dirty.recorded_paths()),
+            Walk::Paths(p) => (false, p),
+        };
+        // In the solo tree, paths inside a namespace's subtree are not ours.
+        paths.retain(|p| {
+            let first = p.split('/').next().unwrap_or(p);
+            !root.skip_dir(first, &root.local.join(first))
+        });
+
+        // Candidate files from the local side and the base; recorded paths
+        // that are gone (rule 2: their remote subtree is deleted).
+        let mut cands: BTreeSet<String> = BTreeSet::new();
+        let mut gone: Vec<String> = Vec::new();
+        if full {
+            cands.extend(local::walk(&root.local, "", &|r, p| root.skip_dir(r, p))?);
+            cands.extend(base.entries.keys().cloned());
+        }
+        for p in &paths {
+            dl.check()?;
+            match local::stat(&root.local_path(p))? {
+                LocalKind::File { .. } => {
+                    cands.insert(p.clone());
+                }
+                LocalKind::Dir => {
+                    cands.extend(local::walk(&root.local, p, &|r, d| root.skip_dir(r, d))?);
+                    cands.extend(base.under(p).map(|e| e.key.clone()));
+                }
+                LocalKind::Absent => {
+                    gone.push(p.clone());
+                    cands.extend(base.under(p).map(|e| e.key.clone()));
+                }
+            }
+        }
+        if let Some(s) = scope {
+            cands.retain(|rel| s.contains(rel));
+            paths.retain(|p| s.covers(p));
+            gone.retain(|p| s.covers(p));
+        }
+
+        // Local states; which decisions need the remote entry.
+        let mut locals: BTreeMap<String, Local> = BTreeMap::new();
+        let mut sigs: BTreeMap<String, Sig> = BTreeMap::new();
+        let mut needs: Vec<String> = gone.clone();
+        for rel in cands {
+            dl.check()?;
+            if rules::is_never_synced(&rel) {
+                continue;
+            }
+            let path = root.local_path(&rel);
+            let here = match local::stat(&path)? {
+                LocalKind::File { size, mtime } => {
+                    let (sha, _) = local::hash_file(&path)?;
+                    sigs.insert(
+                        rel.clone(),
+                        Sig {
+                            size,
+                            mtime,
+                            sha256: sha.clone(),
+                        },
+                    );
+                    Local::Present(sha)
+                }
+                _ => Local::Absent,
+            };
+            let b = base.entries.get(&rel);
+            let settled = match &here {
+                // Not edited here: skipped whatever the remote says.
+                Local::Present(sha) => b.is_some_and(|b| b.sha256.as_deref() == Some(sha)),
+                // Never had it: only an explicit deletion (below) acts.
+                Local::Absent => b.is_none(),
+            };
+            if !settled {
+                needs.push(rel.clone());
+                locals.insert(rel, here);
+            }
+        }
+        if needs.is_empty() {
+            return Ok(Some(Plan {
+                items: Vec::new(),
+                covered: paths,
+                full: full && scope.is_none(),
+                through: side.dirty.epoch,
+                state: None,
+                sigs: BTreeMap::new(),
+            }));
+        }
+
+        let meta = self.read_meta(root)?;
+        let need = if full { Need::All } else { Need::Paths(&needs) };
+        let state = self.load_state(root, meta, need)?;
+        let remote_idx = &state.index;
+        let mut explicit: BTreeSet<String> = BTreeSet::new();
+        for p in &gone {
+            for e in remote_idx.under(p) {
+                if scope.is_none_or(|s| s.contains(&e.key)) && !rules::is_never_synced(&e.key) {
+                    explicit.insert(e.key.clone());
+                    locals.entry(e.key.clone()).or_insert(Local::Absent);
+                }
+            }
+        }
+        let mut items = Vec::new();
+        for (rel, here) in locals {
+            let action = decide::push(
+                &here,
+                base.entries.get(&rel),
+                remote_idx.entries.get(&rel),
+                explicit.contains(&rel),
+            );
+            if action != PushAction::Skip {
+                items.push((rel, action));
+            }
+        }
+        sigs.retain(|rel, _| {
+            items
+                .iter()
+                .any(|(r, a)| r == rel && *a != PushAction::Delete)
+        });
+        Ok(Some(Plan {
+            items,
+            covered: paths,
+            full: full && scope.is_none(),
+            through: side.dirty.epoch,
+            state: Some(state),
+            sigs,
+        }))
+    }
+
+    /// Upload and delete what the plan found, in batches.
+    pub(super) fn execute(
+        &mut self,
+        root: &Root,
+        plan: Plan,
+        dl: &Deadline,
+    ) -> Result<(Done, Option<RemoteState>)> {
+        let mut done = Done {
+            format: MANIFEST_FORMAT.into(),
+            namespace: root.ns.clone(),
+            covered: plan.covered,
+            full: plan.full,
+            through: plan.through,
+            pre: plan.state.as_ref().and_then(RemoteState::version),
+            ..Done::default()
+        };
+        let mut uploads = Vec::new();
+        let mut deletes = Vec::new();
+        for (rel, action) in &plan.items {
+            if *action == PushAction::Delete {
+                deletes.push(rel.clone());
+            } else {
+                uploads.push((root.remote_key(rel), root.local_path(rel)));
+            }
+        }
+        self.upload_all(&uploads, dl)?;
+        for (rel, action) in plan.items {
+            if action == PushAction::Delete {
+                continue;
+            }
+            let path = root.local_path(&rel);
+            let Some(sig) = plan.sigs.get(&rel) else {
+                continue;
+            };
+            // The hash was taken before the upload: it describes what was
+            // sent only if the file did not change meanwhile.
+            match local::stat(&path)? {
+                LocalKind::File { size, mtime } if size == sig.size && mtime == sig.mtime => {}
+                _ => {
+                    return Err(Error::Conflict(format!(
+                        "{} changed while the push ran; it stays dirty, push again",
+                        path.display()
+                    )));
+                }
+            }
+            done.uploaded.insert(
+                rel.clone(),
+                IndexEntry {
+                    key: rel,
+                    size: sig.size,
+                    last_modified: iso_time::now_millis(),
+                    local_mtime: sig.mtime.clone(),
+                    sha256: Some(sig.sha256.clone()),
+                },
+            );
+        }
+        let keys: Vec<String> = deletes.iter().map(|r| root.remote_key(r)).collect();
+        self.delete_all(&keys, dl)?;
+        done.deleted = deletes;
+        Ok((done, plan.state))
+    }
+}
