@@ -509,8 +509,10 @@ async fn expired_taken_over(cx: Ctx) -> Outcome {
 
 async fn heartbeat_keeps_alive(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
-    let holder = f.lock(short(900, 2_000)).await?;
-    let contender = f.lock(short(900, 3_000)).await?;
+    // TTL 1.5 s, heartbeats every 0.5 s: only a heartbeat more than a
+    // second late (a starved machine) could let the contender in.
+    let holder = f.lock(short(1_500, 2_000)).await?;
+    let contender = f.lock(short(1_500, 4_000)).await?;
     holder.acquire().await.or_fail("acquire")?;
     let nonce = nonce_of(&held(&holder, "after acquire").await?)?;
     let outcome = contender.acquire().await;
