@@ -8,7 +8,11 @@
 //!   signals add nothing (rule 8); recorded paths are kept, since they still
 //!   say which subtrees were deleted on purpose (rule 2; reference i.4).
 //! * The state is persisted by the caller in the sidecar (rule 4); a
-//!   missing sidecar starts as [`DirtyState::unknown`], i.e. bulk.
+//!   missing sidecar starts as [`DirtyState::unknown`], i.e. bulk. In the
+//!   sidecar the path set and the bulk flag are swamp's own `dirtyPaths` /
+//!   `bulkInvalidated` fields; the epochs live in our extension (`state`).
+//!   A sidecar written by swamp's TypeScript client has no epochs: its
+//!   signals come back through [`DirtyState::imported`].
 //! * Every state change takes a new epoch. A two-phase push remembers the
 //!   epoch it prepared at; commit clears only what was marked at or before
 //!   it, so a mark that lands between prepare and commit is never lost.
@@ -62,6 +66,22 @@ impl DirtyState {
             bulk_since: Some(1),
             ..DirtyState::default()
         }
+    }
+
+    /// State imported from a sidecar without epochs (swamp's TypeScript
+    /// client): the `paths` are dirty and `bulk` is pending, all at one
+    /// fresh epoch, nothing prepared. More paths than [`MAX_DIRTY_PATHS`]
+    /// collapse into bulk, as marking them one by one would.
+    pub fn imported(paths: impl IntoIterator<Item = String>, bulk: bool) -> DirtyState {
+        let mut d = DirtyState {
+            epoch: 1,
+            bulk_since: bulk.then_some(1),
+            ..DirtyState::default()
+        };
+        for p in paths {
+            d.insert_capped(&p, 1);
+        }
+        d
     }
 
     fn next_epoch(&mut self) -> u64 {
@@ -262,6 +282,26 @@ mod tests {
         let e = d.epoch;
         d.clear_through(e, &["data/m1".into()], false);
         assert_eq!(d.walk(), Walk::Paths(vec!["data/m2".into()]));
+    }
+
+    #[test]
+    fn imported_state_is_at_one_fresh_epoch() {
+        let d = DirtyState::imported(["b".to_string(), "a".to_string()], false);
+        assert_eq!(d.walk(), Walk::Paths(vec!["a".into(), "b".into()]));
+        assert_eq!(d.epoch, 1);
+        assert!(d.dirty_paths.values().all(|e| *e == 1));
+        assert_eq!(DirtyState::imported([], true).walk(), Walk::Full);
+        assert_eq!(DirtyState::imported([], false).walk(), Walk::Clean);
+        let many = (0..=MAX_DIRTY_PATHS).map(|i| format!("f{i}"));
+        let d = DirtyState::imported(many, false);
+        assert_eq!(d.walk(), Walk::Full);
+        assert!(d.overflowed);
+        // A later mark still takes a newer epoch.
+        let mut d = DirtyState::imported(["a".to_string()], false);
+        let at = d.begin_prepare();
+        assert!(d.mark_path("a"));
+        d.clear_through(at, &["a".into()], false);
+        assert_eq!(d.walk(), Walk::Paths(vec!["a".into()]));
     }
 
     #[test]
