@@ -10,7 +10,7 @@ struct B;
 impl Break for B {
     fn config_schema() -> String {
         let mut s: Value =
-            serde_json::from_str(&broken_common::fs_datastore_core::config::SCHEMA).unwrap();
+            serde_json::from_str(broken_common::fs_datastore_core::config::SCHEMA).unwrap();
         s["type"] = json!(["object", "null"]);
         s.to_string()
     }
