@@ -146,7 +146,10 @@ async fn without_a_mount_nothing_is_visible() {
     assert!(!r.healthy, "an unmounted file was readable: {}", r.message);
 }
 
-/// A one-shot HTTP server on 127.0.0.1 answering 200 to every request.
+/// An HTTP server on 127.0.0.1 answering 200 to every request. It reads the
+/// whole request head before answering and then waits for the client to
+/// close: closing first would race the client's (empty) request body and
+/// surface as a spurious "connection reset".
 async fn http_server() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -154,13 +157,24 @@ async fn http_server() -> u16 {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         while let Ok((mut sock, _)) = listener.accept().await {
             tokio::spawn(async move {
+                let mut head = Vec::new();
                 let mut buf = [0u8; 4096];
-                let _ = sock.read(&mut buf).await;
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
                 let _ = sock
                     .write_all(
                         b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
                     )
                     .await;
+                while let Ok(n) = sock.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
             });
         }
     });
