@@ -228,3 +228,54 @@ async fn push_and_pull_ride_out_503s_and_resets_but_a_403_is_not_retried() {
     assert!(t.elapsed() < Duration::from_secs(3));
     assert_eq!(proxy.seen().len(), 1, "{:?}", proxy.seen());
 }
+
+/// A lock create whose answer is lost (the PUT landed, the connection was
+/// reset before the 200 came back) is settled by re-reading the lock and
+/// finding our own nonce: the acquire succeeds, nothing is orphaned.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ambiguous_lock_create_is_settled_by_the_nonce() {
+    let s3 = server(BUCKET);
+    let proxy = Proxy::start(format!("127.0.0.1:{}", s3.port())).await;
+    let host = host();
+    let plugin = plugin(&host).await;
+    let mut cfg = config(&s3, BUCKET, "ambiguous");
+    cfg["endpoint"] = serde_json::json!(proxy.endpoint());
+    let provider = open(&plugin, cfg).await;
+    let lock_put = format!("PUT /{BUCKET}/ambiguous/amb.lock");
+    proxy.fail_next(1, &lock_put, Fault::ResetAfterForward);
+    let lock = provider
+        .create_lock("/r", LockOptions::with_key("amb.lock").max_wait_ms(5_000))
+        .await
+        .unwrap();
+    let t = Instant::now();
+    lock.acquire().await.unwrap();
+    assert_eq!(
+        proxy.faulted(),
+        vec![lock_put.clone()],
+        "{:?}",
+        proxy.seen()
+    );
+    let info = lock.inspect().await.unwrap().expect("held");
+    let stored: serde_json::Value = serde_json::from_slice(
+        &s3.get_object(BUCKET, "ambiguous/amb.lock")
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        stored["nonce"].as_str(),
+        info.nonce.as_deref(),
+        "the stored lock is ours"
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "settled by reading back, not by waiting for the TTL: {:?}",
+        t.elapsed()
+    );
+    lock.release().await.unwrap();
+    assert!(
+        s3.get_object(BUCKET, "ambiguous/amb.lock")
+            .unwrap()
+            .is_none()
+    );
+}

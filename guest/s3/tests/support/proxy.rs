@@ -20,6 +20,10 @@ pub enum Fault {
     Status(u16, &'static str),
     /// Close the connection with a TCP reset, no answer.
     Reset,
+    /// Forward the request to the server, read its answer, then reset the
+    /// connection instead of passing the answer on: the request took effect
+    /// but the client cannot know (an ambiguous failure).
+    ResetAfterForward,
 }
 
 struct Rule {
@@ -164,6 +168,23 @@ async fn serve(mut conn: TcpStream, upstream: &str, st: &Mutex<State>) -> std::i
     };
     match fault {
         Some(Fault::Reset) => {
+            conn.set_zero_linger()?;
+            drop(conn);
+            Ok(())
+        }
+        Some(Fault::ResetAfterForward) => {
+            let mut up = TcpStream::connect(upstream).await?;
+            up.write_all(&buf).await?;
+            let mut answer = Vec::new();
+            // The server answers with connection: keep-alive, so read just
+            // the head: that it answered is all that matters here.
+            while find(&answer, b"\r\n\r\n").is_none() {
+                let n = up.read(&mut chunk).await?;
+                if n == 0 {
+                    break;
+                }
+                answer.extend_from_slice(&chunk[..n]);
+            }
             conn.set_zero_linger()?;
             drop(conn);
             Ok(())
