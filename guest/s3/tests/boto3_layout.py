@@ -229,13 +229,28 @@ def write(spec):
         if rel not in spec.get("noSha256", []):
             entry["sha256"] = hashlib.sha256(body).hexdigest()
         entries[rel] = entry
-    index = {"version": 1, "lastPulled": now, "entries": entries}
-    s3.put_object(
-        Bucket=spec["bucket"],
-        Key=root + ".datastore-index.json",
-        Body=json.dumps(index, separators=(",", ":")).encode(),
-        ContentType="application/json",
-    )
+    def put_json(key, doc):
+        s3.put_object(
+            Bucket=spec["bucket"],
+            Key=root + key,
+            Body=json.dumps(doc, separators=(",", ":")).encode(),
+            ContentType="application/json",
+        )
+
+    if spec.get("layout") == "sharded":
+        # Shard-first (v2): shards and a v2 meta are authoritative; the
+        # monolith is left stale (it lists only the first entry), as the
+        # original's migration leaves it.
+        shards = {}
+        for rel, entry in entries.items():
+            shards.setdefault(partition(rel), {})[rel] = entry
+        for pk, shard_entries in shards.items():
+            put_json("_index/" + pk + ".json", {"version": 1, "entries": shard_entries})
+        put_json("_index/_meta.json", {"version": 2, "partitions": sorted(shards), "commitSeq": 7})
+        first = sorted(entries)[0]
+        put_json(".datastore-index.json", {"version": 1, "lastPulled": now, "entries": {first: entries[first]}})
+    else:
+        put_json(".datastore-index.json", {"version": 1, "lastPulled": now, "entries": entries})
     print(json.dumps({"written": sorted(entries)}))
 
 

@@ -186,6 +186,81 @@ async fn pulls_what_boto3_wrote_in_the_originals_v1_layout() {
     );
 }
 
+/// The reverse for the shard-first (v2) layout: shards and a v2 meta are
+/// authoritative over a stale monolith; our edit lands in its shard, bumps
+/// commitSeq and leaves the monolith alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn pulls_and_pushes_a_bucket_boto3_wrote_in_the_originals_v2_layout() {
+    require_boto3!();
+    let s3 = server(BUCKET);
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "data/aws/ec2/vpc/v-9/state/3/raw",
+            b"{\"cidr\":\"10.0.0.0/16\"}".to_vec(),
+        ),
+        ("data/aws/ec2/vpc/v-9/state/latest", b"3".to_vec()),
+        ("workflow-runs/wf-2/run-1/log", vec![0u8, 1, 2, 255]),
+        ("files/notes.md", b"# notes\n".to_vec()),
+    ];
+    let mut write_spec = spec(&s3, "sharded", None);
+    write_spec["layout"] = json!("sharded");
+    write_spec["files"] = files
+        .iter()
+        .map(|(r, c)| (r.to_string(), json!(hex(c))))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    boto3_run("write", &write_spec);
+    let monolith_before = s3
+        .get_object(BUCKET, "sharded/.datastore-index.json")
+        .unwrap();
+
+    let host = host();
+    let plugin = plugin(&host).await;
+    let provider = open(&plugin, config(&s3, BUCKET, "sharded")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let b = sync(&provider, &cache).await;
+    assert_eq!(
+        b.pull_changed(&SyncOptions::default()).await.unwrap() as usize,
+        files.len()
+    );
+    for (rel, content) in &files {
+        assert_eq!(&std::fs::read(cache.join(rel)).unwrap(), content, "{rel}");
+    }
+    assert_eq!(b.pull_changed(&SyncOptions::default()).await.unwrap(), 0);
+
+    write(&cache, "files/notes.md", b"# notes, edited\n");
+    b.mark_dirty(&SyncOptions::rel_path("files/notes.md"))
+        .await
+        .unwrap();
+    assert_eq!(b.push_changed(&SyncOptions::default()).await.unwrap(), 1);
+    let meta: serde_json::Value = serde_json::from_slice(
+        &s3.get_object(BUCKET, "sharded/_index/_meta.json")
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["version"], 2, "never demoted: {meta}");
+    assert_eq!(meta["commitSeq"], 8, "bumped once: {meta}");
+    let shard: serde_json::Value = serde_json::from_slice(
+        &s3.get_object(BUCKET, "sharded/_index/files.json")
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(shard["entries"]["files/notes.md"]["size"], 16, "{shard}");
+    assert_eq!(
+        s3.get_object(BUCKET, "sharded/.datastore-index.json")
+            .unwrap(),
+        monolith_before,
+        "v2 writers never write the monolith"
+    );
+    let obj = write_spec["files"].as_object_mut().unwrap();
+    obj.insert("files/notes.md".into(), json!(hex(b"# notes, edited\n")));
+    let summary = boto3_run("check", &write_spec);
+    assert_eq!(summary["layout"], "sharded", "{summary}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn namespaces_register_refresh_conflict_and_list() {
     let s3 = server(BUCKET);
