@@ -243,6 +243,27 @@ struct Call<'a> {
     retry: bool,
 }
 
+impl<'a> Call<'a> {
+    /// A retried call on one object with no query, headers or body (GET,
+    /// HEAD, DELETE of a key).
+    fn on_object(method: &'static str, key: &'a str) -> Call<'a> {
+        Call {
+            method,
+            key: Some(key),
+            query: vec![],
+            headers: vec![],
+            body: vec![],
+            retry: true,
+        }
+    }
+}
+
+/// Whether a failure means "no such object" (a 404 that is not a missing
+/// bucket, which must stay an error).
+fn is_missing_object(f: &Failure) -> bool {
+    f.status() == Some(404) && !is_no_such_bucket(f)
+}
+
 /// An S3 client for one bucket.
 pub struct S3Client<T: Transport> {
     transport: T,
@@ -520,20 +541,13 @@ impl<T: Transport> S3Client<T> {
         key: &str,
         deadline: Deadline,
     ) -> Result<std::result::Result<Option<Object>, Failure>> {
-        let call = Call {
-            method: "GET",
-            key: Some(key),
-            query: vec![],
-            headers: vec![],
-            body: vec![],
-            retry: true,
-        };
+        let call = Call::on_object("GET", key);
         Ok(match self.execute(call, deadline, None).await? {
             Ok(r) => {
                 let meta = meta_of(&r);
                 Ok(Some(Object { body: r.body, meta }))
             }
-            Err(f) if f.status() == Some(404) && !is_no_such_bucket(&f) => Ok(None),
+            Err(f) if is_missing_object(&f) => Ok(None),
             Err(f) => Err(f),
         })
     }
@@ -546,17 +560,10 @@ impl<T: Transport> S3Client<T> {
         file: &mut std::fs::File,
         deadline: Deadline,
     ) -> Result<std::result::Result<Option<ObjectMeta>, Failure>> {
-        let call = Call {
-            method: "GET",
-            key: Some(key),
-            query: vec![],
-            headers: vec![],
-            body: vec![],
-            retry: true,
-        };
+        let call = Call::on_object("GET", key);
         Ok(match self.execute(call, deadline, Some(file)).await? {
             Ok(r) => Ok(Some(meta_of(&r))),
-            Err(f) if f.status() == Some(404) && !is_no_such_bucket(&f) => Ok(None),
+            Err(f) if is_missing_object(&f) => Ok(None),
             Err(f) => Err(f),
         })
     }
@@ -567,14 +574,7 @@ impl<T: Transport> S3Client<T> {
         key: &str,
         deadline: Deadline,
     ) -> Result<std::result::Result<Option<ObjectMeta>, Failure>> {
-        let call = Call {
-            method: "HEAD",
-            key: Some(key),
-            query: vec![],
-            headers: vec![],
-            body: vec![],
-            retry: true,
-        };
+        let call = Call::on_object("HEAD", key);
         Ok(match self.execute(call, deadline, None).await? {
             Ok(r) => Ok(Some(meta_of(&r))),
             Err(f) if f.status() == Some(404) => Ok(None),

@@ -21,6 +21,17 @@ async fn fs_plugin(host: &Host) -> Plugin {
     host.load(&wasm).await.unwrap()
 }
 
+/// fs-datastore on a fresh temporary directory (plain mode).
+async fn plain_datastore(host: &Host) -> (tempfile::TempDir, swamp_host::Provider) {
+    let plugin = fs_plugin(host).await;
+    let dir = tempfile::tempdir().unwrap();
+    let provider = plugin
+        .open(json!({"path": dir.path()}), OpenOptions::default())
+        .await
+        .unwrap();
+    (dir, provider)
+}
+
 fn host() -> Host {
     Host::new(HostOptions {
         cache_dir: None,
@@ -259,13 +270,7 @@ async fn sync_functions_in_cache_mode() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn heartbeats_keep_a_lock_alive_while_another_instance_is_busy() {
-    let host = host();
-    let plugin = fs_plugin(&host).await;
-    let dir = tempfile::tempdir().unwrap();
-    let provider = plugin
-        .open(json!({"path": dir.path()}), OpenOptions::default())
-        .await
-        .unwrap();
+    let (dir, provider) = plain_datastore(&host()).await;
     let opts = LockOptions::with_key("hb.lock")
         .ttl_ms(1_200)
         .retry_interval_ms(20)
@@ -315,13 +320,7 @@ async fn heartbeats_keep_a_lock_alive_while_another_instance_is_busy() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_frozen_holder_is_taken_over_and_told_so() {
-    let host = host();
-    let plugin = fs_plugin(&host).await;
-    let dir = tempfile::tempdir().unwrap();
-    let provider = plugin
-        .open(json!({"path": dir.path()}), OpenOptions::default())
-        .await
-        .unwrap();
+    let (dir, provider) = plain_datastore(&host()).await;
     let opts = LockOptions::with_key("frozen.lock")
         .ttl_ms(300)
         .retry_interval_ms(20)
@@ -352,13 +351,7 @@ async fn a_frozen_holder_is_taken_over_and_told_so() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_lock_releases_on_error_and_on_panic() {
-    let host = host();
-    let plugin = fs_plugin(&host).await;
-    let dir = tempfile::tempdir().unwrap();
-    let provider = plugin
-        .open(json!({"path": dir.path()}), OpenOptions::default())
-        .await
-        .unwrap();
+    let (dir, provider) = plain_datastore(&host()).await;
     let lock = provider
         .create_lock(s(dir.path()), fast("with.lock"))
         .await
