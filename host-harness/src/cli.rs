@@ -37,6 +37,19 @@ enum Command {
     /// Print the list of checks as a markdown table (the README's list is
     /// generated with this).
     ListChecks,
+    /// Package a component as a swamp (Deno) datastore extension folder:
+    /// manifest.yaml and extensions/datastores/{name}.ts over the component
+    /// transpiled with jco. Installs the pinned node tools on first use.
+    Package {
+        /// Path to the component (.wasm).
+        component: PathBuf,
+        /// The extension folder to write (created or updated).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where the pinned node tools live (default: target/tools/npm).
+        #[arg(long)]
+        tools: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -88,6 +101,23 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Some(Command::Inspect { component, config }) => inspect(&host, &component, config).await,
         Some(Command::Check(check)) => run_check(&host, check).await,
+        Some(Command::Package {
+            component,
+            out,
+            tools,
+        }) => {
+            let tools = host_harness::package::Tools::ensure(
+                &tools.unwrap_or_else(host_harness::package::Tools::default_dir),
+            )?;
+            let done = host_harness::package::package(&component, &out, &tools).await?;
+            println!(
+                "packaged {} as {} (listed in {})",
+                done.datastore_type,
+                done.module.display(),
+                done.manifest.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::ListChecks) => {
             print!("{}", conformance::catalogue_markdown());
             Ok(ExitCode::SUCCESS)

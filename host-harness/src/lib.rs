@@ -2,5 +2,7 @@
 //! datastore component, sandbox it, call it through typed handles) together
 //! with the [`conformance`] suite that the `host-harness` binary runs.
 
+pub mod package;
+
 pub use conformance;
 pub use swamp_host::*;

@@ -1,0 +1,204 @@
+//! `host-harness package`: a datastore component as a swamp extension
+//! folder that swamp (Deno) loads like any TypeScript datastore.
+//!
+//! ```text
+//! OUT/manifest.yaml                          datastores: [{stem}.ts]
+//! OUT/extensions/datastores/{stem}.ts        the generated `datastore` export
+//! OUT/extensions/datastores/_{stem}/
+//!     component/   jco's transpilation (JS + core wasm modules)
+//!     runtime/     the TypeScript glue (packaging/js) and ajv bundled
+//!     vendor/preview2-shim/   WASI for JavaScript, vendored
+//! ```
+//!
+//! Everything the extension imports is inside the folder, so it loads
+//! offline and always with the versions pinned in `packaging/npm`.
+
+mod module;
+mod tools;
+
+pub use tools::Tools;
+
+use anyhow::{Context, Result, bail};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use swamp_host::{Host, HostOptions};
+
+/// The hand-written runtime the generated module imports (`packaging/js`),
+/// compiled into the binary so `package` works from anywhere.
+const RUNTIME: &[(&str, &str)] = &[
+    (
+        "datastore.ts",
+        include_str!("../../packaging/js/datastore.ts"),
+    ),
+    ("lock.ts", include_str!("../../packaging/js/lock.ts")),
+    ("sync.ts", include_str!("../../packaging/js/sync.ts")),
+    ("schema.ts", include_str!("../../packaging/js/schema.ts")),
+    ("errors.ts", include_str!("../../packaging/js/errors.ts")),
+    ("convert.ts", include_str!("../../packaging/js/convert.ts")),
+    ("wasi.ts", include_str!("../../packaging/js/wasi.ts")),
+    ("ajv.d.ts", include_str!("../../packaging/js/ajv.d.ts")),
+];
+const AJV_ENTRY: &str = include_str!("../../packaging/js/ajv_entry.js");
+
+/// What `package` produced.
+#[derive(Debug)]
+pub struct Packaged {
+    /// `OUT/extensions/datastores/{stem}.ts`.
+    pub module: PathBuf,
+    /// `OUT/manifest.yaml`.
+    pub manifest: PathBuf,
+    /// The datastore type the component declares.
+    pub datastore_type: String,
+}
+
+/// Package `component` into the extension folder `out` (created, or
+/// updated: other packaged datastores in it are kept and listed too).
+pub async fn package(component: &Path, out: &Path, tools: &Tools) -> Result<Packaged> {
+    let host = Host::new(HostOptions::default())?;
+    let plugin = host.load(component).await.with_context(|| {
+        format!(
+            "{} is not a loadable datastore component",
+            component.display()
+        )
+    })?;
+    let stem = module_stem(component)?;
+    let wasm_name = component
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+
+    let datastores = out.join("extensions").join("datastores");
+    let lib = datastores.join(format!("_{stem}"));
+    if lib.exists() {
+        fs::remove_dir_all(&lib).with_context(|| format!("cannot replace {}", lib.display()))?;
+    }
+    fs::create_dir_all(&lib).with_context(|| format!("cannot create {}", lib.display()))?;
+
+    let component_dir = lib.join("component");
+    run(
+        Command::new(tools.jco())
+            .arg("transpile")
+            .arg(component)
+            .arg("-o")
+            .arg(&component_dir)
+            // Sync instantiation: createProvider is synchronous in swamp's
+            // contract, and the core modules are compiled once at load.
+            .args([
+                "--instantiation",
+                "sync",
+                "--name",
+                &stem,
+                "--no-typescript",
+                "-q",
+            ]),
+        "jco transpile",
+    )?;
+    let mut core_modules: Vec<String> = fs::read_dir(&component_dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".wasm"))
+        .collect();
+    core_modules.sort();
+
+    let runtime = lib.join("runtime");
+    fs::create_dir_all(&runtime)?;
+    for (name, text) in RUNTIME {
+        fs::write(runtime.join(name), text)?;
+    }
+    bundle_ajv(tools, &runtime.join("ajv.js"))?;
+
+    let shim_src = tools.preview2_shim();
+    let shim = lib.join("vendor").join("preview2-shim");
+    copy_dir(&shim_src.join("dist"), &shim.join("dist"))?;
+    fs::copy(shim_src.join("package.json"), shim.join("package.json"))?;
+    if shim_src.join("LICENSE").is_file() {
+        fs::copy(shim_src.join("LICENSE"), shim.join("LICENSE"))?;
+    }
+
+    let module = datastores.join(format!("{stem}.ts"));
+    fs::write(
+        &module,
+        module::module_source(
+            &stem,
+            &wasm_name,
+            plugin.info(),
+            plugin.schema(),
+            &core_modules,
+        )?,
+    )?;
+    module::write_manifest(out, &datastores)?;
+    Ok(Packaged {
+        module,
+        manifest: out.join("manifest.yaml"),
+        datastore_type: plugin.info().datastore_type.clone(),
+    })
+}
+
+/// The module name: the file stem, lower-case, `-` as `_` (`fs_datastore`).
+fn module_stem(component: &Path) -> Result<String> {
+    let stem = component
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase().replace('-', "_"))
+        .unwrap_or_default();
+    if stem.is_empty()
+        || !stem
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        bail!(
+            "cannot name a module after {}: the file name must be letters, digits, '-' or '_' before .wasm",
+            component.display()
+        );
+    }
+    Ok(stem)
+}
+
+/// ajv as one ES module, so the extension resolves no npm package at load.
+fn bundle_ajv(tools: &Tools, dest: &Path) -> Result<()> {
+    // The entry must sit where `ajv` resolves: in the tools folder.
+    let entry = tempfile::Builder::new()
+        .prefix(".ajv-entry-")
+        .suffix(".js")
+        .tempfile_in(tools.root())?;
+    fs::write(entry.path(), AJV_ENTRY)?;
+    run(
+        Command::new(tools.rolldown())
+            .arg(entry.path())
+            .args(["--format", "esm", "--platform", "neutral", "--file"])
+            .arg(dest)
+            .current_dir(tools.root()),
+        "rolldown (bundling ajv)",
+    )
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<()> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {what} (is Node.js installed?)"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+// Hand-written: a plain recursive copy of a small tree is shorter than a
+// dependency for it.
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &dest)?;
+        } else {
+            fs::copy(entry.path(), &dest)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+// swamp's datastore contract over a transpiled component: the `datastore`
+// export (`type`, `name`, `description`, `configSchema`, `createProvider`)
+// and the provider it makes. Locks and sync services live in their own
+// files; this one owns instances and the provider.
+
+import { readFile } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
+import { isAbsolute } from "node:path";
+import { call } from "./errors.ts";
+import { type DatastoreHealthResult, fromWit, type LockOptions, toWit } from "./convert.ts";
+import { type ConfigSchema, configSchemaOf, grantsOf } from "./schema.ts";
+import { type Grants, wasiImports } from "./wasi.ts";
+import { DistributedLock, type WitLock } from "./lock.ts";
+import { type DatastoreSyncService, syncServiceOf, type WitSyncService } from "./sync.ts";
+
+// deno-lint-ignore no-explicit-any
+type Instantiate = (getCoreModule: (name: string) => WebAssembly.Module, imports: any) => any;
+
+/** What `host-harness package` writes into the generated module. */
+export interface PackagedComponent {
+  type: string;
+  name: string;
+  description: string;
+  /** The component's config schema (JSON Schema), read at packaging. */
+  schema: Record<string, unknown>;
+  /** jco's `instantiate` (sync instantiation mode). */
+  instantiate: Instantiate;
+  /** The folder holding jco's core modules. */
+  componentDir: URL;
+  /** The names of the core modules in it. */
+  coreModules: string[];
+}
+
+export interface DatastoreVerifier {
+  verify(): Promise<DatastoreHealthResult>;
+}
+
+export interface DatastoreProvider {
+  createLock(datastorePath: string, options?: LockOptions): DistributedLock;
+  createVerifier(): DatastoreVerifier;
+  resolveDatastorePath(repoDir: string): string;
+  createSyncService?(repoDir: string, cachePath: string): DatastoreSyncService;
+  resolveCachePath?(repoDir: string): string | undefined;
+  registerNamespace?(datastorePath: string, namespace: string, repoId: string): Promise<void>;
+  listNamespaces?(datastorePath: string): Promise<string[]>;
+}
+
+export interface Datastore {
+  type: string;
+  name: string;
+  description: string;
+  configSchema: ConfigSchema;
+  createProvider(config: Record<string, unknown>): DatastoreProvider;
+}
+
+/** Compiles the core modules once; `createProvider` instantiates them. */
+export async function defineDatastore(spec: PackagedComponent): Promise<Datastore> {
+  const modules = new Map<string, WebAssembly.Module>();
+  for (const name of spec.coreModules) {
+    const bytes = await readFile(new URL(name, spec.componentDir));
+    modules.set(name, await WebAssembly.compile(new Uint8Array(bytes)));
+  }
+  const configSchema = configSchemaOf(spec.schema);
+  const instantiate = (grants: Grants) =>
+    spec.instantiate((name) => {
+      const m = modules.get(name);
+      if (!m) throw new Error(`core module ${name} missing from the extension`);
+      return m;
+    }, wasiImports(grants));
+  return {
+    type: spec.type,
+    name: spec.name,
+    description: spec.description,
+    configSchema,
+    createProvider(config: Record<string, unknown>): DatastoreProvider {
+      const valid = configSchema.parse(config);
+      return providerOf(spec, instantiate, grantsOf(spec.schema, valid), JSON.stringify(valid));
+    },
+  };
+}
+
+// deno-lint-ignore no-explicit-any
+type WitProvider = any;
+
+/**
+ * A provider. Like host-harness, it gives each lock and each sync service
+ * an instance of its own that mounts the directories they are handed, so
+ * a mount exists only where a caller named it.
+ */
+function providerOf(
+  spec: PackagedComponent,
+  // deno-lint-ignore no-explicit-any
+  instantiate: (grants: Grants) => any,
+  grants: Grants,
+  configJson: string,
+): DatastoreProvider {
+  const open = (extraMounts: string[]): WitProvider => {
+    const g = { ...grants, mounts: [...grants.mounts, ...extraMounts.filter((p) => isAbsolute(p))] };
+    const exports = call("instantiate", () => instantiate(g));
+    return call("datastore.create-provider", () => exports.datastore.createProvider(configJson));
+  };
+  const base = open([]);
+  const features = call("provider.features", () => base.features()) as {
+    sync: boolean;
+    cachePath: boolean;
+    namespaces: boolean;
+  };
+  const provider: DatastoreProvider = {
+    createLock(datastorePath: string, options: LockOptions = {}) {
+      const witProvider = open([datastorePath]);
+      const make = (o: LockOptions) =>
+        call("provider.create-lock", () =>
+          witProvider.createLock(datastorePath, {
+            lockKey: o.lockKey,
+            ttlMs: toWit.u64("ttlMs", o.ttlMs),
+            retryIntervalMs: toWit.u64("retryIntervalMs", o.retryIntervalMs),
+            maxWaitMs: toWit.u64("maxWaitMs", o.maxWaitMs),
+          })) as WitLock;
+      return new DistributedLock(make, options);
+    },
+    createVerifier() {
+      const v = call("provider.create-verifier", () => base.createVerifier());
+      return {
+        verify: () =>
+          Promise.resolve().then(() => fromWit.health(call("verifier.verify", () => v.verify()))),
+      };
+    },
+    resolveDatastorePath(repoDir: string) {
+      return call("provider.resolve-datastore-path", () => base.resolveDatastorePath(repoDir));
+    },
+  };
+  if (features.sync) {
+    provider.createSyncService = (repoDir: string, cachePath: string) => {
+      if (!isAbsolute(cachePath)) {
+        throw new TypeError(`cache path ${JSON.stringify(cachePath)} must be absolute`);
+      }
+      mkdirSync(cachePath, { recursive: true });
+      const p = open([repoDir, cachePath]);
+      const svc = call(
+        "provider.create-sync-service",
+        () => p.createSyncService(repoDir, cachePath),
+      ) as WitSyncService | undefined;
+      if (!svc) {
+        throw new Error(`${spec.type} has no sync service for this config (no cache in use)`);
+      }
+      return syncServiceOf(svc);
+    };
+  }
+  if (features.cachePath) {
+    provider.resolveCachePath = (repoDir: string) =>
+      call("provider.resolve-cache-path", () => base.resolveCachePath(repoDir)) ?? undefined;
+  }
+  if (features.namespaces) {
+    provider.registerNamespace = (datastorePath, namespace, repoId) =>
+      Promise.resolve().then(() => {
+        const p = open([datastorePath]);
+        call("provider.register-namespace", () => p.registerNamespace(datastorePath, namespace, repoId));
+      });
+    provider.listNamespaces = (datastorePath) =>
+      Promise.resolve().then(() => {
+        const p = open([datastorePath]);
+        return call("provider.list-namespaces", () => p.listNamespaces(datastorePath)) as string[];
+      });
+  }
+  return provider;
+}

@@ -1,0 +1,160 @@
+// swamp's DistributedLock over the component's `distributed-lock`.
+//
+// Waiting happens here, not in the component: a call into a transpiled
+// component is synchronous and would hold JavaScript's only thread for up
+// to `maxWaitMs`, starving every timer (other locks' heartbeats) and every
+// other promise. So each attempt asks the component for one try (its
+// max-wait and retry interval are 1 ms, which also takes over a stale
+// lock), and the pause between tries is a timer here. The heartbeat runs on
+// a timer every ttl/3 while the lock is held and stops on release.
+
+import { fromWit, type LockInfo, type LockOptions, type WitLockInfo } from "./convert.ts";
+import { abortError, call, DatastoreError, LockTimeoutError } from "./errors.ts";
+
+const DEFAULT_RETRY_MS = 1000;
+const DEFAULT_MAX_WAIT_MS = 60_000;
+
+/** The component's lock handle as jco gives it. */
+export interface WitLock {
+  acquire(): void;
+  release(): void;
+  inspect(): WitLockInfo | undefined;
+  forceRelease(expectedNonce: string): boolean;
+  heartbeat(): void;
+  lockKey(): string;
+  ttlMs(): bigint;
+}
+
+type MakeLock = (options: LockOptions) => WitLock;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class DistributedLock {
+  readonly #lock: WitLock;
+  readonly #retryMs: number;
+  readonly #maxWaitMs: number;
+  /** The key this lock takes (the component's default when not given). */
+  readonly lockKey: string;
+  /** The lease this lock writes, in milliseconds. */
+  readonly ttlMs: number;
+  #held = false;
+  #releasing = false;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #lost: Error | undefined;
+
+  constructor(make: MakeLock, options: LockOptions) {
+    this.#retryMs = options.retryIntervalMs ?? DEFAULT_RETRY_MS;
+    this.#maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+    this.#lock = make({ lockKey: options.lockKey, ttlMs: options.ttlMs, retryIntervalMs: 1, maxWaitMs: 1 });
+    this.lockKey = call("lock.lock-key", () => this.#lock.lockKey());
+    this.ttlMs = Number(call("lock.ttl-ms", () => this.#lock.ttlMs()));
+  }
+
+  /** Whether this handle holds the lock (false once a heartbeat found it lost). */
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /** Why the lock was lost while held, if it was. */
+  get lost(): Error | undefined {
+    return this.#lost;
+  }
+
+  /** Take the lock, retrying every retryIntervalMs until maxWaitMs. */
+  async acquire(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const start = performance.now();
+    let holder: LockInfo | null = null;
+    for (;;) {
+      if (options.signal?.aborted) throw abortError(`acquire of lock "${this.lockKey}"`, options.signal.reason);
+      try {
+        call("lock.acquire", () => this.#lock.acquire());
+        this.#held = true;
+        this.#releasing = false;
+        this.#lost = undefined;
+        this.#startHeartbeat();
+        return;
+      } catch (e) {
+        if (!(e instanceof LockTimeoutError)) throw e;
+        holder = e.holder;
+      }
+      const waited = performance.now() - start;
+      if (waited >= this.#maxWaitMs) {
+        throw new LockTimeoutError(this.lockKey, holder, Math.round(waited));
+      }
+      await sleep(Math.min(this.#retryMs, this.#maxWaitMs - waited));
+    }
+  }
+
+  /** Give the lock up; idempotent. */
+  release(): Promise<void> {
+    return Promise.resolve().then(() => {
+      this.#releasing = true;
+      this.#stopHeartbeat();
+      this.#held = false;
+      call("lock.release", () => this.#lock.release());
+    });
+  }
+
+  /** Acquire, run fn, release (also when fn throws). */
+  async withLock<T>(fn: () => Promise<T> | T): Promise<T> {
+    await this.acquire();
+    let result: T;
+    try {
+      result = await fn();
+    } finally {
+      const lost = this.#lost;
+      await this.release();
+      // The work ran (partly) without the lock: say so rather than let the
+      // caller believe it was protected.
+      if (lost) throw lost;
+    }
+    return result;
+  }
+
+  /** The stored lock info, or null when the key is free. */
+  inspect(): Promise<LockInfo | null> {
+    return Promise.resolve().then(() => {
+      const info = call("lock.inspect", () => this.#lock.inspect());
+      return info ? fromWit.lockInfo(info) : null;
+    });
+  }
+
+  /** Delete the stored lock only when it carries `expectedNonce`. */
+  forceRelease(expectedNonce: string): Promise<boolean> {
+    return Promise.resolve().then(() => call("lock.force-release", () => this.#lock.forceRelease(expectedNonce)));
+  }
+
+  #startHeartbeat() {
+    this.#stopHeartbeat();
+    const every = Math.max(1, Math.floor(this.ttlMs / 3));
+    this.#heartbeat = setInterval(() => this.#beat(), every);
+  }
+
+  #stopHeartbeat() {
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+
+  #beat() {
+    if (!this.#held || this.#releasing) return;
+    try {
+      call("lock.heartbeat", () => this.#lock.heartbeat());
+    } catch (e) {
+      // lock-lost (taken over or force-released): stop beating; withLock
+      // reports it. Other failures (a backend briefly unreachable) are
+      // retried at the next beat while the lease lasts.
+      if (e instanceof DatastoreError && e.kind === "lock-lost") {
+        this.#lost = e;
+        this.#held = false;
+        this.#stopHeartbeat();
+        // Clear the handle's own state so it can acquire again; release
+        // never deletes a successor's lock.
+        try {
+          this.#lock.release();
+        } catch {
+          // Nothing more to do: the lock is someone else's now.
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,136 @@
+// The packaged fs-datastore under Deno, on real temporary directories.
+
+import assert from "node:assert/strict";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import {
+  type Any,
+  checkConfigs,
+  checkExportShape,
+  checkHeartbeatAndTimeout,
+  checkLockLifecycle,
+  checkSyncRoundTrip,
+  checkTwoContenders,
+  loadExtension,
+  tempDir,
+} from "./common.ts";
+
+const { root, datastore } = await loadExtension("fs_datastore");
+
+function withDir(label: string, f: (dir: string) => Promise<void>) {
+  return async () => {
+    const dir = tempDir(label);
+    try {
+      await f(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+Deno.test("manifest.yaml lists the module under datastores", () => {
+  const manifest = readFileSync(join(root, "manifest.yaml"), "utf8");
+  assert.match(manifest, /^datastores:\n(  - .*\n)*  - fs_datastore\.ts\n/m);
+});
+
+Deno.test("fs: export shape, and optional methods only where the component has them", withDir("shape", async (dir) => {
+  assert.equal(datastore.type, "@swamp-wasm/fs-datastore");
+  const plain = checkExportShape(datastore, { path: dir });
+  assert.equal(plain.resolveDatastorePath("/tmp/test-repo"), dir);
+  // No cache: the datastore is local, so no sync service; namespaces yes.
+  assert.equal(plain.createSyncService, undefined);
+  assert.equal(plain.resolveCachePath, undefined);
+  assert.equal(typeof plain.registerNamespace, "function");
+  const cached = datastore.createProvider({ path: dir, cache: true });
+  assert.equal(typeof cached.createSyncService, "function");
+  assert.equal(datastore.configSchema.jsonSchema.properties.path["x-swamp-mount"], true);
+}));
+
+Deno.test("fs: configSchema accepts and rejects as the JSON Schema does, with issue paths", () => {
+  checkConfigs(
+    datastore,
+    [{ path: "/srv/swamp" }, { path: "/srv/swamp", cache: true }, { path: "/", cache: false }],
+    [
+      [{}, ["path"]],
+      [{ path: "relative/dir" }, ["path"]],
+      [{ path: "" }, ["path"]],
+      [{ path: 5 }, ["path"]],
+      [{ path: "/srv", cache: "yes" }, ["cache"]],
+      [{ path: "/srv", bucket: "b" }, ["bucket"]],
+      ["not an object", []],
+    ],
+  );
+});
+
+Deno.test("fs: the lock lifecycle", withDir("lock", async (dir) => {
+  const provider = datastore.createProvider({ path: dir });
+  await checkLockLifecycle(provider.createLock(dir));
+}));
+
+Deno.test("fs: heartbeat keeps a lock past its TTL; a contender times out with LockTimeoutError", withDir("beat", async (dir) => {
+  const make = (o: Any) => datastore.createProvider({ path: dir }).createLock(dir, o);
+  await checkHeartbeatAndTimeout(make);
+}));
+
+Deno.test("fs: two contenders never hold the lock together", withDir("two", async (dir) => {
+  await checkTwoContenders(() =>
+    datastore.createProvider({ path: dir }).createLock(dir, { retryIntervalMs: 10, maxWaitMs: 20_000 })
+  );
+}));
+
+Deno.test("fs: a lock timeout on a free lock never happens; a held one names its holder", withDir("timeout", async (dir) => {
+  const provider = datastore.createProvider({ path: dir });
+  const a = provider.createLock(dir, { lockKey: "data/m/1/.lock" });
+  const b = provider.createLock(dir, { lockKey: "data/m/1/.lock", maxWaitMs: 200, retryIntervalMs: 50 });
+  await a.acquire();
+  const err = await b.acquire().then(() => null, (e: Any) => e);
+  assert.equal(err?.name, "LockTimeoutError");
+  assert.equal(err.lockKey, "data/m/1/.lock");
+  assert.equal(err.holder.holder, (await a.inspect()).holder);
+  assert.ok(err.waitedMs >= 200);
+  await a.release();
+}));
+
+Deno.test("fs: the verifier", withDir("verify", async (dir) => {
+  const ok = await datastore.createProvider({ path: dir }).createVerifier().verify();
+  assert.equal(ok.healthy, true, ok.message);
+  assert.equal(ok.datastoreType, datastore.type);
+  assert.ok(ok.latencyMs >= 0);
+  assert.equal(ok.details.path, dir);
+  const missing = join(dir, "does-not-exist");
+  const bad = await datastore.createProvider({ path: missing }).createVerifier().verify();
+  assert.equal(bad.healthy, false);
+  assert.match(bad.message, /does-not-exist/);
+}));
+
+Deno.test("fs: sync round trip between two caches of one share", withDir("share", async (dir) => {
+  await checkSyncRoundTrip(datastore.createProvider({ path: dir, cache: true }));
+}));
+
+Deno.test("fs: namespaces register and list; a bad slug is InvalidArgumentError", withDir("ns", async (dir) => {
+  const provider = datastore.createProvider({ path: dir });
+  const p = provider.registerNamespace(dir, "team-a", "repo-1");
+  assert.ok(p instanceof Promise);
+  await p;
+  assert.deepEqual(await provider.listNamespaces(dir), ["team-a"]);
+  await assert.rejects(provider.registerNamespace(dir, "Bad Slug", "repo-1"), { name: "InvalidArgumentError" });
+  await assert.rejects(provider.registerNamespace(dir, "team-a", "repo-2"), { name: "ConflictError" });
+}));
+
+Deno.test("fs: the guest sees only the mounted directory", withDir("sandbox", async (dir) => {
+  // The runtime's WASI: a path outside every preopen is unreachable, so a
+  // datastore at an unmounted path cannot be verified (the config's path is
+  // the mount; the lock's path here is elsewhere and not created).
+  const { wasiImports } = await import(`file://${root}/extensions/datastores/_fs_datastore/runtime/wasi.ts`);
+  const imports = wasiImports({ mounts: [dir], env: [], origins: ["http://127.0.0.1:9000"], awsRegions: ["eu-west-1"] });
+  const dirs = imports["wasi:filesystem/preopens"].getDirectories();
+  assert.deepEqual(dirs.map((d: Any) => d[1]), [dir]);
+  const handle = imports["wasi:http/outgoing-handler"].handle;
+  const req = (tag: string, authority: string) => ({ scheme: () => ({ tag }), authority: () => authority });
+  assert.throws(() => handle(req("HTTP", "127.0.0.1:9001"), undefined), (e: Any) => e.tag === "HTTP-request-denied");
+  assert.throws(() => handle(req("HTTP", "localhost:9000"), undefined), (e: Any) => e.tag === "HTTP-request-denied");
+  assert.throws(() => handle(req("HTTP", "s3.eu-west-1.amazonaws.com"), undefined), (e: Any) => e.tag === "HTTP-request-denied");
+  assert.throws(() => handle(req("HTTPS", "s3.us-east-1.amazonaws.com"), undefined), (e: Any) => e.tag === "HTTP-request-denied");
+  assert.deepEqual(imports["wasi:cli/environment"].getEnvironment(), []);
+  assert.throws(() => imports["wasi:cli/exit"].exit({ tag: "ok" }), /called exit/);
+}));
