@@ -1,0 +1,105 @@
+//! The s3-datastore component through the real host: a push of the cache
+//! as swamp does it (mark the tree dirty, then push-changed), and a pull
+//! into a fresh cache.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use seaweedfs_fixture::SeaweedFs;
+use serde_json::json;
+use swamp_host::{Host, HostOptions, OpenOptions, Provider, SyncOptions, SyncService};
+
+/// An opened s3-datastore on one bucket and prefix.
+pub struct Datastore {
+    // Keeps the engine (and its epoch ticker) alive with the provider.
+    _host: Host,
+    provider: Provider,
+}
+
+/// Generous per-call budget: a slow run must be measured, not aborted.
+const CALL_TIMEOUT_MS: u64 = 900_000;
+
+fn options() -> SyncOptions {
+    SyncOptions {
+        timeout_ms: Some(CALL_TIMEOUT_MS),
+        ..SyncOptions::default()
+    }
+}
+
+impl Datastore {
+    /// Load the component and open it on `bucket`/`prefix` of `s3`,
+    /// reached at `endpoint` (the server's, or a proxy's), with
+    /// `concurrency` uploads and downloads in flight.
+    pub async fn open(
+        s3: &SeaweedFs,
+        endpoint: &str,
+        bucket: &str,
+        prefix: &str,
+        concurrency: usize,
+    ) -> Result<Self> {
+        let host = Host::new(HostOptions {
+            env_source: Arc::new(|_| None),
+            ..HostOptions::default()
+        })?;
+        let wasm = swamp_host::artifacts::guest("s3-datastore").map_err(anyhow::Error::msg)?;
+        let plugin = host.load(&wasm).await?;
+        let config = json!({
+            "bucket": bucket,
+            "prefix": prefix,
+            "endpoint": endpoint,
+            "forcePathStyle": true,
+            "region": SeaweedFs::REGION,
+            "accessKeyId": s3.access_key(),
+            "secretAccessKey": s3.secret_key(),
+            "pushConcurrency": concurrency,
+            "pullConcurrency": concurrency,
+        });
+        let provider = plugin.open(config, OpenOptions::default()).await?;
+        Ok(Datastore {
+            _host: host,
+            provider,
+        })
+    }
+
+    /// A sync service on `cache` (created), with its repo directory beside it.
+    async fn service(&self, cache: &Path) -> Result<SyncService> {
+        let repo = cache.with_extension("repo");
+        std::fs::create_dir_all(cache)?;
+        std::fs::create_dir_all(&repo)?;
+        let s = |p: &Path| p.to_str().map(str::to_string).context("non-UTF-8 path");
+        self.provider
+            .create_sync_service(&s(&repo)?, &s(cache)?)
+            .await?
+            .context("s3-datastore offers no sync service")
+    }
+
+    /// Mark the whole cache dirty (untimed: swamp records dirt as files
+    /// are written), then time push-changed. Fails unless it pushed
+    /// `expected` files.
+    pub async fn push(&self, cache: &Path, expected: usize) -> Result<Duration> {
+        let svc = self.service(cache).await?;
+        svc.mark_dirty(&options()).await?;
+        let t = Instant::now();
+        let pushed = svc.push_changed(&options()).await?;
+        let took = t.elapsed();
+        if pushed as usize != expected {
+            bail!("s3-datastore pushed {pushed} files, expected {expected}");
+        }
+        Ok(took)
+    }
+
+    /// Time pull-changed into the fresh cache `cache`. Fails unless it
+    /// pulled `expected` files.
+    pub async fn pull(&self, cache: &Path, expected: usize) -> Result<Duration> {
+        let svc = self.service(cache).await?;
+        let t = Instant::now();
+        let pulled = svc.pull_changed(&options()).await?;
+        let took = t.elapsed();
+        if pulled as usize != expected {
+            bail!("s3-datastore pulled {pulled} files, expected {expected}");
+        }
+        Ok(took)
+    }
+}

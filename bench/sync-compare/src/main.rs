@@ -1,0 +1,327 @@
+//! Figure d: push and pull of 10,000 files of 4 KiB to SeaweedFS by the
+//! s3-datastore component (through the real host), by `aws s3 sync`, and by
+//! a native Rust client issuing the same object requests with the same
+//! concurrency; all three in one run, against one server, on one tree.
+//! Every pulled tree is checked byte for byte against the source, so no
+//! timing is of a broken run. Writes `bench/results/parts/d.json`.
+//!
+//! `SWAMP_BENCH_D_FILES` (default 10000) and `SWAMP_BENCH_D_CONCURRENCY`
+//! (default 10, awscli's default `max_concurrent_requests`) change the run.
+
+mod awscli;
+mod count;
+mod datastore;
+mod native;
+mod report;
+mod tree;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use seaweedfs_fixture::SeaweedFs;
+
+use crate::report::Report;
+
+const BUCKET: &str = "bench-d";
+const FILE_SIZE: usize = 4096;
+const SEED: u64 = 0x5eed_d00d;
+
+fn env_usize(name: &str, default: usize) -> Result<usize> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .with_context(|| format!("{name}={v:?} is not a positive integer")),
+        Err(_) => Ok(default),
+    }
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| swamp_host::artifacts::workspace_root().join("target"))
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> Result<()> {
+    let files = env_usize("SWAMP_BENCH_D_FILES", 10_000)?;
+    let concurrency = env_usize("SWAMP_BENCH_D_CONCURRENCY", 10)?;
+    eprintln!("figure d: {files} files of {FILE_SIZE} bytes, {concurrency} requests in flight");
+
+    let s3 = SeaweedFs::start();
+    s3.create_bucket(BUCKET).map_err(anyhow::Error::msg)?;
+    let work = tempfile::Builder::new().prefix("bench-d-").tempdir()?;
+    let source = work.path().join("source");
+    let rels = Arc::new(tree::generate(&source, files, FILE_SIZE, SEED)?);
+
+    let aws = awscli::Aws {
+        bin: awscli::install(&target_dir())?,
+        endpoint: s3.endpoint(),
+        access_key: s3.access_key().to_string(),
+        secret_key: s3.secret_key().to_string(),
+        region: SeaweedFs::REGION.to_string(),
+        home: work.path().join("aws-home"),
+    };
+    aws.configure(concurrency)?;
+    let authority = s3
+        .endpoint()
+        .strip_prefix("http://")
+        .context("the SeaweedFS endpoint is plain http")?
+        .to_string();
+    let native = native::Native::new(native::Target {
+        authority,
+        bucket: BUCKET.into(),
+        region: SeaweedFs::REGION.into(),
+        creds: s3_datastore::sigv4::Credentials {
+            access_key_id: s3.access_key().into(),
+            secret_access_key: s3.secret_key().into(),
+            session_token: None,
+        },
+    });
+    let ds = datastore::Datastore::open(&s3, &s3.endpoint(), BUCKET, "ds", concurrency).await?;
+
+    // Push: each client into its own prefix of the same bucket.
+    let ds_cache = work.path().join("ds-push");
+    tree::copy(&source, &ds_cache, &rels)?;
+    eprintln!("push: s3-datastore");
+    let ds_push = ds.push(&ds_cache, files).await?;
+    eprintln!("push: aws s3 sync");
+    let aws_push = aws.sync(
+        source.to_str().context("non-UTF-8 temp path")?,
+        &format!("s3://{BUCKET}/aws/"),
+    )?;
+    eprintln!("push: native");
+    let before = native.requests();
+    let t = std::time::Instant::now();
+    native
+        .push(&source, "native/", rels.clone(), concurrency)
+        .await?;
+    let native_push = t.elapsed();
+    let native_push_requests = native.requests() - before;
+
+    // Pull: each client into a fresh directory, then checked.
+    eprintln!("pull: s3-datastore");
+    let ds_dest = work.path().join("ds-pull");
+    let ds_pull = ds.pull(&ds_dest, files).await?;
+    tree::verify("s3-datastore", &source, &ds_dest, &rels)?;
+    eprintln!("pull: aws s3 sync");
+    let aws_dest = work.path().join("aws-pull");
+    std::fs::create_dir_all(&aws_dest)?;
+    let aws_pull = aws.sync(
+        &format!("s3://{BUCKET}/aws/"),
+        aws_dest.to_str().context("non-UTF-8 temp path")?,
+    )?;
+    tree::verify("aws s3 sync", &source, &aws_dest, &rels)?;
+    eprintln!("pull: native");
+    let native_dest = work.path().join("native-pull");
+    let before = native.requests();
+    let t = std::time::Instant::now();
+    let got = native.pull("native/", &native_dest, concurrency).await?;
+    let native_pull = t.elapsed();
+    let native_pull_requests = native.requests() - before;
+    anyhow::ensure!(
+        got == files,
+        "native client pulled {got} files, expected {files}"
+    );
+    tree::verify("native client", &source, &native_dest, &rels)?;
+
+    // What each push left in the bucket (the s3-datastore adds its index).
+    let ds_objects = native.list("ds/").await?;
+    let aws_objects = native.list("aws/").await?;
+    let aws_startup = aws.startup()?;
+
+    // Untimed: the same push and pull again through a request-counting
+    // proxy, into fresh prefixes.
+    let counted = if env_usize("SWAMP_BENCH_D_COUNT", 1)? != 0 {
+        eprintln!("counting requests (untimed)");
+        Some(count_requests(&s3, &aws, &source, &rels, work.path(), concurrency).await?)
+    } else {
+        None
+    };
+
+    let mut r = Report {
+        figure: "d".into(),
+        title: format!(
+            "push and pull of {files} files of {} KiB to SeaweedFS {}: s3-datastore vs aws s3 sync {} vs a native Rust client, {concurrency} requests in flight",
+            FILE_SIZE / 1024,
+            seaweedfs_fixture::SEAWEEDFS_VERSION,
+            awscli::AWSCLI_VERSION
+        ),
+        measurements: Vec::new(),
+        comparisons: Vec::new(),
+        notes: String::new(),
+    };
+    let n = files as f64;
+    for (who, push, pull) in [
+        ("s3-datastore", ds_push, ds_pull),
+        ("aws s3 sync", aws_push, aws_pull),
+        ("native client", native_push, native_pull),
+    ] {
+        r.measure(format!("push: {who}"), secs(push), "s");
+        r.measure(format!("pull: {who}"), secs(pull), "s");
+        r.measure(format!("push: {who} throughput"), n / secs(push), "files/s");
+        r.measure(format!("pull: {who} throughput"), n / secs(pull), "files/s");
+    }
+    r.measure(
+        "aws start-up (aws --version), included in each aws time",
+        secs(aws_startup),
+        "s",
+    );
+    r.measure(
+        "objects after push: s3-datastore (files + index)",
+        ds_objects.len() as f64,
+        "objects",
+    );
+    r.measure(
+        "objects after push: aws s3 sync",
+        aws_objects.len() as f64,
+        "objects",
+    );
+    r.measure(
+        "requests: native push",
+        native_push_requests as f64,
+        "requests",
+    );
+    r.measure(
+        "requests: native pull (list + GETs)",
+        native_pull_requests as f64,
+        "requests",
+    );
+    r.measure(
+        "concurrency (requests in flight, every client)",
+        concurrency as f64,
+        "requests",
+    );
+    if let Some(c) = &counted {
+        for (name, v) in [
+            ("requests: s3-datastore push", c.ds_push),
+            ("requests: s3-datastore pull", c.ds_pull),
+            ("requests: aws s3 sync push", c.aws_push),
+            ("requests: aws s3 sync pull", c.aws_pull),
+        ] {
+            if let Some(v) = v {
+                r.measure(name, v as f64, "requests");
+            }
+        }
+        r.measure(
+            "TCP connections: s3-datastore push",
+            c.ds_push_connections as f64,
+            "connections",
+        );
+    }
+
+    r.compare(
+        "push: s3-datastore vs aws s3 sync",
+        secs(ds_push),
+        secs(aws_push),
+        1.0,
+    );
+    r.compare(
+        "pull: s3-datastore vs aws s3 sync",
+        secs(ds_pull),
+        secs(aws_pull),
+        1.0,
+    );
+    r.compare(
+        "push: s3-datastore vs native client",
+        secs(ds_push),
+        secs(native_push),
+        1.25,
+    );
+    r.compare(
+        "pull: s3-datastore vs native client",
+        secs(ds_pull),
+        secs(native_pull),
+        1.25,
+    );
+
+    r.notes = format!(
+        "One run, one SeaweedFS {sw} on 127.0.0.1, one tree of {files} random files of {FILE_SIZE} bytes; each client pushes into its own prefix of one bucket, then pulls into a fresh directory, and every pulled tree is checked byte for byte against the source. \
+         Every client has {concurrency} requests in flight (awscli's default max_concurrent_requests, set in an isolated config file; pushConcurrency/pullConcurrency in the s3-datastore config; {concurrency} workers in the native client). \
+         s3-datastore push = push-changed after a bulk mark-dirty: it hashes every file, reads the remote index, uploads, then writes its index (monolith .datastore-index.json, the touched _index shards and _index/_meta.json: {idx} extra objects here); aws s3 sync keeps no index (it lists the destination instead) and the native client only PUTs the objects, so both write fewer objects. \
+         s3-datastore pull = pull-changed into an empty cache: reads the index instead of listing. \
+         aws times include the Python interpreter's start-up (measured separately). \
+         The native client (tokio + hyper, signed by the component's own SigV4 code) keeps one HTTP/1.1 connection per worker alive; wasi:http in the host opens a new connection per request.",
+        sw = seaweedfs_fixture::SEAWEEDFS_VERSION,
+        idx = ds_objects.len().saturating_sub(files),
+    );
+
+    let out = swamp_host::artifacts::workspace_root().join("bench/results/parts/d.json");
+    r.write(&out)?;
+    println!("{}", serde_json::to_string_pretty(&r)?);
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+/// Requests each client sent, counted in an untimed second pass (`None`:
+/// the proxy could not count them all).
+struct Counted {
+    ds_push: Option<u64>,
+    ds_pull: Option<u64>,
+    ds_push_connections: u64,
+    aws_push: Option<u64>,
+    aws_pull: Option<u64>,
+}
+
+async fn count_requests(
+    s3: &SeaweedFs,
+    aws: &awscli::Aws,
+    source: &std::path::Path,
+    rels: &[String],
+    work: &std::path::Path,
+    concurrency: usize,
+) -> Result<Counted> {
+    let upstream = s3
+        .endpoint()
+        .strip_prefix("http://")
+        .context("the SeaweedFS endpoint is plain http")?
+        .to_string();
+    let diff = |a: Option<u64>, b: Option<u64>| Some(b? - a?);
+
+    let proxy = count::Counter::start(upstream.clone()).await?;
+    let endpoint = format!("http://{}", proxy.addr);
+    let ds = datastore::Datastore::open(s3, &endpoint, BUCKET, "ds-count", concurrency).await?;
+    let cache = work.join("count-ds-push");
+    tree::copy(source, &cache, rels)?;
+    let (r0, c0) = (proxy.requests(), proxy.connections());
+    ds.push(&cache, rels.len()).await?;
+    let (r1, c1) = (proxy.requests(), proxy.connections());
+    let dest = work.join("count-ds-pull");
+    ds.pull(&dest, rels.len()).await?;
+    tree::verify("s3-datastore (counted)", source, &dest, rels)?;
+    let r2 = proxy.requests();
+
+    let proxied = awscli::Aws {
+        bin: aws.bin.clone(),
+        endpoint,
+        access_key: aws.access_key.clone(),
+        secret_key: aws.secret_key.clone(),
+        region: aws.region.clone(),
+        home: aws.home.clone(),
+    };
+    proxied.sync(
+        source.to_str().context("non-UTF-8 temp path")?,
+        &format!("s3://{BUCKET}/aws-count/"),
+    )?;
+    let r3 = proxy.requests();
+    let dest = work.join("count-aws-pull");
+    std::fs::create_dir_all(&dest)?;
+    proxied.sync(
+        &format!("s3://{BUCKET}/aws-count/"),
+        dest.to_str().context("non-UTF-8 temp path")?,
+    )?;
+    tree::verify("aws s3 sync (counted)", source, &dest, rels)?;
+    let r4 = proxy.requests();
+    Ok(Counted {
+        ds_push: diff(r0, r1),
+        ds_pull: diff(r1, r2),
+        ds_push_connections: c1 - c0,
+        aws_push: diff(r2, r3),
+        aws_pull: diff(r3, r4),
+    })
+}
