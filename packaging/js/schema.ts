@@ -40,7 +40,9 @@ function issueOf(e: AjvError): ConfigIssue {
 export function configSchemaOf(schema: Record<string, unknown>): ConfigSchema {
   // strict: false lets the `x-swamp-*` annotations through, which JSON
   // Schema allows and ajv's strict mode would refuse as unknown keywords.
-  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  // `format` is an annotation in draft 2020-12 (host-harness does not
+  // assert it either), so it is not validated here.
+  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
   const validate = ajv.compile(schema);
   const safeParse = (value: unknown): SafeParseResult => {
     if (validate(value)) return { success: true, data: value as Record<string, unknown> };

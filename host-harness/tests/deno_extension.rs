@@ -1,0 +1,119 @@
+//! `host-harness package` end to end: fs-datastore and s3-datastore are
+//! packaged as one swamp extension, and the Deno tests in
+//! `packaging/tests` drive the generated TypeScript modules, as swamp would,
+//! on real directories and on a real SeaweedFS started here. Deno and the
+//! node tools come from the npm registry at the versions pinned in
+//! `packaging/npm/package-lock.json` (installed once into target/tools/npm).
+
+use host_harness::package::Tools;
+use seaweedfs_fixture::SeaweedFs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn harness() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_host-harness"))
+}
+
+fn guest(name: &str) -> PathBuf {
+    swamp_host::artifacts::guest(name).unwrap()
+}
+
+fn tests_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("packaging")
+        .join("tests")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn package(component: &Path, out: &Path, tools: &Tools) {
+    let res = harness()
+        .arg("package")
+        .arg(component)
+        .arg("--out")
+        .arg(out)
+        .arg("--tools")
+        .arg(tools.root())
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "package failed:\n{}", text(&res));
+}
+
+#[test]
+fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
+    let tools = Tools::ensure(&Tools::default_dir()).unwrap();
+    let ext = tempfile::tempdir().unwrap();
+    package(&guest("fs-datastore"), ext.path(), &tools);
+    package(&guest("s3-datastore"), ext.path(), &tools);
+    let manifest = std::fs::read_to_string(ext.path().join("manifest.yaml")).unwrap();
+    assert!(
+        manifest.contains("datastores:\n  - fs_datastore.ts\n  - s3_datastore.ts\n"),
+        "{manifest}"
+    );
+
+    let s3 = SeaweedFs::start();
+    let bucket = "deno-extension";
+    s3.create_bucket(bucket).unwrap();
+
+    // Deno runs from the extension folder: no package.json there or above,
+    // so it resolves nothing from npm (the extension is self-contained).
+    let out = Command::new(tools.deno())
+        .current_dir(ext.path())
+        .args(["test", "--allow-all", "--no-prompt"])
+        .arg(tests_dir().join("fs.test.ts"))
+        .arg(tests_dir().join("s3.test.ts"))
+        .env("NO_COLOR", "1")
+        .env("SWAMP_EXTENSION_DIR", ext.path())
+        .env("SWAMP_S3_ENDPOINT", s3.endpoint())
+        .env("SWAMP_S3_BUCKET", bucket)
+        .env("AWS_ACCESS_KEY_ID", s3.access_key())
+        .env("AWS_SECRET_ACCESS_KEY", s3.secret_key())
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "deno test failed:\n{}\nSeaweedFS log:\n{}",
+        text(&out),
+        s3.log_tail(20)
+    );
+    // Both suites ran (a test file silently skipped would also "pass").
+    let report = text(&out);
+    for name in [
+        "fs: sync round trip",
+        "s3: sync round trip",
+        "s3: the lock lifecycle",
+    ] {
+        assert!(report.contains(name), "{name} did not run:\n{report}");
+    }
+}
+
+#[test]
+fn package_refuses_a_file_that_is_not_a_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("not-a-component.wasm");
+    std::fs::write(&bogus, b"\0asm but not really").unwrap();
+    let out = harness()
+        .arg("package")
+        .arg(&bogus)
+        .arg("--out")
+        .arg(dir.path().join("ext"))
+        .arg("--tools")
+        .arg(Tools::default_dir())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let msg = text(&out);
+    assert!(
+        msg.contains("not-a-component.wasm is not a loadable datastore component"),
+        "{msg}"
+    );
+    assert!(!dir.path().join("ext").join("manifest.yaml").exists());
+}
