@@ -22,6 +22,15 @@ run:
 test: guests
 	cargo test --workspace --exclude 'broken-*'
 
+## package: a component as a swamp (Deno) datastore extension folder
+## (make package COMPONENT=path/to/x.wasm OUT=dir; default fs-datastore into
+## target/extension); installs the pinned node tools on first use
+COMPONENT ?= target/$(WASM_TARGET)/release/fs_datastore.wasm
+OUT ?= target/extension
+.PHONY: package
+package: guests
+	cargo run -p host-harness -- package $(COMPONENT) --out $(OUT)
+
 fmt:
 	cargo fmt --all
 
