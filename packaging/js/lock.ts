@@ -102,12 +102,11 @@ export class DistributedLock {
     try {
       result = await fn();
     } finally {
-      const lost = this.#lost;
       await this.release();
-      // The work ran (partly) without the lock: say so rather than let the
-      // caller believe it was protected.
-      if (lost) throw lost;
     }
+    // The work ran (partly) without the lock: say so rather than let the
+    // caller believe it was protected.
+    if (this.#lost) throw this.#lost;
     return result;
   }
 

@@ -145,6 +145,27 @@ export async function checkHeartbeatAndTimeout(makeLock: (o: Any) => Any) {
   await contender.release();
 }
 
+/**
+ * Fencing reaches the caller: when the lock is force-released while held,
+ * the next heartbeat finds it lost and withLock rejects with LockLostError
+ * once the callback is done (the work was not protected).
+ */
+export async function checkLockLost(makeLock: (o: Any) => Any) {
+  const lock = makeLock({ ttlMs: 900 });
+  const other = makeLock({});
+  const run = lock.withLock(async () => {
+    const nonce = (await lock.inspect()).nonce;
+    assert.equal(await other.forceRelease(nonce), true);
+    await sleep(700); // two heartbeats (every 300 ms)
+    assert.equal(lock.held, false, "the heartbeat noticed the loss");
+    return "done";
+  });
+  await assert.rejects(run, { name: "LockLostError" });
+  // The handle is usable again.
+  await lock.acquire();
+  await lock.release();
+}
+
 /** Two contenders on separate instances never hold the lock together. */
 export async function checkTwoContenders(makeLock: () => Any) {
   const a = makeLock();

@@ -9,6 +9,7 @@ import {
   checkExportShape,
   checkHeartbeatAndTimeout,
   checkLockLifecycle,
+  checkLockLost,
   checkSyncRoundTrip,
   checkTwoContenders,
   loadExtension,
@@ -17,7 +18,7 @@ import {
 
 const { root, datastore } = await loadExtension("fs_datastore");
 
-function withDir(label: string, f: (dir: string) => Promise<void>) {
+function withDir(label: string, f: (dir: string) => Promise<void> | void) {
   return async () => {
     const dir = tempDir(label);
     try {
@@ -30,10 +31,10 @@ function withDir(label: string, f: (dir: string) => Promise<void>) {
 
 Deno.test("manifest.yaml lists the module under datastores", () => {
   const manifest = readFileSync(join(root, "manifest.yaml"), "utf8");
-  assert.match(manifest, /^datastores:\n(  - .*\n)*  - fs_datastore\.ts\n/m);
+  assert.match(manifest, /^datastores:\n( {2}- .*\n)* {2}- fs_datastore\.ts\n/m);
 });
 
-Deno.test("fs: export shape, and optional methods only where the component has them", withDir("shape", async (dir) => {
+Deno.test("fs: export shape, and optional methods only where the component has them", withDir("shape", (dir) => {
   assert.equal(datastore.type, "@swamp-wasm/fs-datastore");
   const plain = checkExportShape(datastore, { path: dir });
   assert.equal(plain.resolveDatastorePath("/tmp/test-repo"), dir);
@@ -70,6 +71,10 @@ Deno.test("fs: the lock lifecycle", withDir("lock", async (dir) => {
 Deno.test("fs: heartbeat keeps a lock past its TTL; a contender times out with LockTimeoutError", withDir("beat", async (dir) => {
   const make = (o: Any) => datastore.createProvider({ path: dir }).createLock(dir, o);
   await checkHeartbeatAndTimeout(make);
+}));
+
+Deno.test("fs: a lock force-released while held makes withLock reject with LockLostError", withDir("lost", async (dir) => {
+  await checkLockLost((o: Any) => datastore.createProvider({ path: dir }).createLock(dir, o));
 }));
 
 Deno.test("fs: two contenders never hold the lock together", withDir("two", async (dir) => {

@@ -10,6 +10,7 @@ import {
   checkExportShape,
   checkHeartbeatAndTimeout,
   checkLockLifecycle,
+  checkLockLost,
   checkSyncRoundTrip,
   checkTwoContenders,
   env,
@@ -69,6 +70,11 @@ Deno.test("s3: the lock lifecycle", async () => {
 Deno.test("s3: heartbeat keeps a lock past its TTL; a contender times out with LockTimeoutError", async () => {
   const c = config();
   await checkHeartbeatAndTimeout((o: Any) => datastore.createProvider(c).createLock("/tmp/ds", o));
+});
+
+Deno.test("s3: a lock force-released while held makes withLock reject with LockLostError", async () => {
+  const c = config();
+  await checkLockLost((o: Any) => datastore.createProvider(c).createLock("/tmp/ds", o));
 });
 
 Deno.test("s3: two contenders never hold the lock together", async () => {
