@@ -4,7 +4,7 @@
 //
 // What this can and cannot enforce (see README, "Using a component in
 // swamp"): files are limited to the preopened directories (the shim refuses
-// absolute paths and `..` above a preopen, but follows symlinks); outgoing
+// absolute paths, `..` above a preopen and symlinks leading out); outgoing
 // HTTP is checked here against the allowed origins; the environment is only
 // the listed variables; there is no memory limit and no CPU deadline.
 

@@ -1,7 +1,7 @@
 // The packaged fs-datastore under Deno, on real temporary directories.
 
 import assert from "node:assert/strict";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type Any,
@@ -122,7 +122,7 @@ Deno.test("fs: namespaces register and list; a bad slug is InvalidArgumentError"
   await assert.rejects(provider.registerNamespace(dir, "team-a", "repo-2"), { name: "ConflictError" });
 }));
 
-Deno.test("fs: the guest sees only the mounted directory", withDir("sandbox", async (dir) => {
+Deno.test("fs: the runtime's WASI grants only the mount, the allowed origins and no environment", withDir("sandbox", async (dir) => {
   // The runtime's WASI: a path outside every preopen is unreachable, so a
   // datastore at an unmounted path cannot be verified (the config's path is
   // the mount; the lock's path here is elsewhere and not created).
@@ -130,6 +130,20 @@ Deno.test("fs: the guest sees only the mounted directory", withDir("sandbox", as
   const imports = wasiImports({ mounts: [dir], env: [], origins: ["http://127.0.0.1:9000"], awsRegions: ["eu-west-1"] });
   const dirs = imports["wasi:filesystem/preopens"].getDirectories();
   assert.deepEqual(dirs.map((d: Any) => d[1]), [dir]);
+  // Inside the mount a file opens; `..` and a symlink leading out do not.
+  const outside = tempDir("outside");
+  try {
+    writeFileSync(join(dir, "inside"), "in");
+    writeFileSync(join(outside, "secret"), "out");
+    symlinkSync(outside, join(dir, "link"));
+    const mount = dirs[0][0];
+    const open = (p: string) => mount.openAt({ symlinkFollow: true }, p, {}, { read: true });
+    assert.equal(open("inside").stat().size, 2n);
+    assert.throws(() => open("link/secret"), (e: Any) => e === "not-permitted");
+    assert.throws(() => open("../" + outside.split("/").pop() + "/secret"), (e: Any) => e === "not-permitted");
+  } finally {
+    rmSync(outside, { recursive: true, force: true });
+  }
   const handle = imports["wasi:http/outgoing-handler"].handle;
   const req = (tag: string, authority: string) => ({ scheme: () => ({ tag }), authority: () => authority });
   assert.throws(() => handle(req("HTTP", "127.0.0.1:9001"), undefined), (e: Any) => e.tag === "HTTP-request-denied");
