@@ -22,8 +22,12 @@ pub const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
 /// Size of each part (S3's minimum is 5 MiB for all but the last).
 pub const PART_SIZE: u64 = 8 * 1024 * 1024;
 /// Parts in flight at once, whatever pushConcurrency says (memory bound:
-/// at most this many parts are held at a time).
-pub const MAX_PARTS_IN_FLIGHT: usize = 4;
+/// at most this many parts are held at a time). Each part in flight is in
+/// guest memory twice (the call's body, kept for retries, and the signed
+/// request's copy), so 3 parts hold 48 MiB: with the rest of the guest a
+/// 1 GiB push peaks at about 49 MiB of linear memory (`make bench`, figure
+/// g; 4 parts peaked at 65 MiB, over the 64 MiB target).
+pub const MAX_PARTS_IN_FLIGHT: usize = 3;
 /// A local clock this far from the server's (its `Date` header) is
 /// corrected for signing, as the AWS SDKs do: S3 refuses requests signed
 /// more than 15 minutes off (`RequestTimeTooSkewed`).
@@ -120,6 +124,9 @@ impl Failure {
             )),
             Failure::Transport(TransportError::Unreachable(m)) => Error::Unavailable(format!(
                 "S3 {op} {target} failed: the endpoint is unreachable ({m})"
+            )),
+            Failure::Transport(TransportError::Broken(m)) => Error::Unavailable(format!(
+                "S3 {op} {target} failed: the answer broke off ({m})"
             )),
             Failure::Transport(TransportError::Denied(m)) => Error::PermissionDenied(format!(
                 "S3 {op} {target} was refused by the sandbox ({m}); the datastore may reach only its configured endpoint"

@@ -41,6 +41,10 @@ pub enum TransportError {
     Timeout,
     /// Connection refused, DNS failure, reset, TLS failure...
     Unreachable(String),
+    /// The answer started but broke off: a body shorter than its
+    /// `content-length`, or the connection lost mid-body. Never a complete
+    /// answer; retried like a lost connection.
+    Broken(String),
     /// The sandbox refused the destination.
     Denied(String),
 }

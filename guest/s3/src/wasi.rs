@@ -72,25 +72,33 @@ async fn exchange(
             )
         })
         .collect();
+    let expected: Option<u64> = resp
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
     let mut body = resp.into_body().into_boxed_body();
     let mut collected = Vec::new();
+    // Bytes of body received, streamed or collected, for the message when
+    // the body breaks off (hyper refuses a body shorter than its
+    // content-length; this only says how far it got).
+    let mut received: u64 = 0;
     let mut sink = if (200..300).contains(&status) {
         sink
     } else {
         None
     };
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            let c = classify(&e);
-            match c {
-                TransportError::Unreachable(m) => TransportError::Unreachable(format!(
-                    "body after {} bytes, status {status}: {m}",
-                    collected.len()
-                )),
-                o => o,
+        let frame = frame.map_err(|e| match classify(&e) {
+            TransportError::Unreachable(m) => {
+                let of = expected.map(|n| format!(" of {n}")).unwrap_or_default();
+                TransportError::Broken(format!(
+                    "HTTP {status}, body ended after {received}{of} bytes: {m}"
+                ))
             }
+            o => o,
         })?;
         if let Some(data) = frame.data_ref() {
+            received += data.len() as u64;
             match sink.as_deref_mut() {
                 Some(w) => w.write_all(data).map_err(|e| {
                     TransportError::Unreachable(format!("writing the download failed: {e}"))

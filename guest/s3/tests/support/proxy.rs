@@ -1,14 +1,19 @@
 //! A tiny HTTP proxy for fault injection: every connection carries one
 //! request (wasi:http opens a connection per request). The proxy reads the
 //! request head and body, records `METHOD path`, and then either answers
-//! with a planned fault (a status with an S3 error document, or a
-//! connection reset) or forwards the bytes to the upstream server and the
-//! answer back.
+//! with a fault or forwards the bytes to the upstream server and the
+//! answer back. Faults come from planned rules (`fail_next`: the next n
+//! matching requests) or at random at a set rate (`set_rate`), drawn from
+//! a seeded generator so a failing run can be replayed with its seed
+//! (requests run concurrently, so a replay repeats the draws, not
+//! necessarily which request got which).
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -24,6 +29,56 @@ pub enum Fault {
     /// connection instead of passing the answer on: the request took effect
     /// but the client cannot know (an ambiguous failure).
     ResetAfterForward,
+    /// Read the request, send nothing and hold the connection open until
+    /// the client gives up (or [`STALL_LIMIT`] passes): a server that
+    /// accepted the request and never answers.
+    Stall,
+    /// Forward the request, then pass on the server's status, headers (with
+    /// the full `content-length`) and only the first half of the body, and
+    /// close. An answer without a body is passed on whole and not counted.
+    Truncate,
+}
+
+/// Longest a stalled connection is held (far beyond any request timeout
+/// the tests configure).
+pub const STALL_LIMIT: Duration = Duration::from_secs(120);
+
+impl Fault {
+    /// The kind, for counting: `"500"`, `"503"`, `"429"`, `"reset"`, ...
+    pub fn kind(&self) -> String {
+        match self {
+            Fault::Status(s, _) => s.to_string(),
+            Fault::Reset => "reset".into(),
+            Fault::ResetAfterForward => "reset-after-forward".into(),
+            Fault::Stall => "stall".into(),
+            Fault::Truncate => "truncate".into(),
+        }
+    }
+
+    /// Every kind of fault the proxy can inject at random: 5xx with S3
+    /// error documents, throttling, resets before and after the request
+    /// took effect, stalls and truncated bodies.
+    pub fn all() -> Vec<Fault> {
+        vec![
+            Fault::Status(500, "InternalError"),
+            Fault::Status(503, "ServiceUnavailable"),
+            Fault::Status(503, "SlowDown"),
+            Fault::Status(429, "SlowDown"),
+            Fault::Reset,
+            Fault::ResetAfterForward,
+            Fault::Stall,
+            Fault::Truncate,
+        ]
+    }
+}
+
+/// Faults at random: each request matching `matching` gets one of `kinds`
+/// (uniformly) with probability `rate`.
+struct Random {
+    rate: f64,
+    kinds: Vec<Fault>,
+    matching: String,
+    rng: fastrand::Rng,
 }
 
 struct Rule {
@@ -40,6 +95,9 @@ struct State {
     /// Forwarded requests the upstream closed without a byte of answer.
     dropped: Vec<String>,
     rules: Vec<Rule>,
+    random: Option<Random>,
+    /// Faults actually injected, by [`Fault::kind`].
+    counts: BTreeMap<String, usize>,
 }
 
 /// A running proxy; stops with the test's runtime.
@@ -85,9 +143,34 @@ impl Proxy {
         });
     }
 
-    /// Drop every pending fault.
+    /// From now on, each request containing `matching` (`""` for any)
+    /// gets one of `kinds` with probability `rate`, drawn from a generator
+    /// seeded with `seed` (logged, so a failing run can be replayed).
+    pub fn set_rate(&self, rate: f64, seed: u64, matching: &str, kinds: Vec<Fault>) {
+        assert!((0.0..=1.0).contains(&rate) && !kinds.is_empty());
+        eprintln!(
+            "fault proxy {}: rate {rate} on {matching:?}, seed {seed}, kinds {:?}",
+            self.addr,
+            kinds.iter().map(Fault::kind).collect::<Vec<_>>()
+        );
+        self.state.lock().unwrap().random = Some(Random {
+            rate,
+            kinds,
+            matching: matching.to_string(),
+            rng: fastrand::Rng::with_seed(seed),
+        });
+    }
+
+    /// Drop every pending fault, planned or random.
     pub fn clear(&self) {
-        self.state.lock().unwrap().rules.clear();
+        let mut s = self.state.lock().unwrap();
+        s.rules.clear();
+        s.random = None;
+    }
+
+    /// Faults injected so far, by kind (`"503"`, `"stall"`, ...).
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        self.state.lock().unwrap().counts.clone()
     }
 
     /// Every request seen (`METHOD path?query`), faulted or not.
@@ -110,6 +193,7 @@ impl Proxy {
         let mut s = self.state.lock().unwrap();
         s.seen.clear();
         s.faults.clear();
+        s.counts.clear();
     }
 }
 
@@ -153,7 +237,7 @@ async fn serve(mut conn: TcpStream, upstream: &str, st: &Mutex<State>) -> std::i
     let fault = {
         let mut s = st.lock().unwrap();
         s.seen.push(what.clone());
-        let fault = s
+        let planned = s
             .rules
             .iter_mut()
             .find(|r| r.remaining > 0 && what.contains(&r.matching))
@@ -161,8 +245,20 @@ async fn serve(mut conn: TcpStream, upstream: &str, st: &Mutex<State>) -> std::i
                 r.remaining -= 1;
                 r.fault.clone()
             });
-        if fault.is_some() {
+        let fault = planned.or_else(|| {
+            let r = s.random.as_mut()?;
+            if !what.contains(&r.matching) || r.rng.f64() >= r.rate {
+                return None;
+            }
+            let i = r.rng.usize(..r.kinds.len());
+            Some(r.kinds[i].clone())
+        });
+        // A truncation is counted once it is known there was a body to cut.
+        if let Some(f) = &fault
+            && *f != Fault::Truncate
+        {
             s.faults.push(what.clone());
+            *s.counts.entry(f.kind()).or_default() += 1;
         }
         fault
     };
@@ -188,6 +284,51 @@ async fn serve(mut conn: TcpStream, upstream: &str, st: &Mutex<State>) -> std::i
             conn.set_zero_linger()?;
             drop(conn);
             Ok(())
+        }
+        Some(Fault::Stall) => {
+            // Nothing is forwarded; wait for the client to hang up.
+            let _ = tokio::time::timeout(STALL_LIMIT, async {
+                while let Ok(n) = conn.read(&mut chunk).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            })
+            .await;
+            Ok(())
+        }
+        Some(Fault::Truncate) => {
+            // Ask the server to close after its answer, so the whole answer
+            // is what arrives before EOF (chunked or not).
+            let forwarded = [
+                &buf[..head_end - 2],
+                b"connection: close\r\n\r\n",
+                &buf[head_end..],
+            ]
+            .concat();
+            let mut up = TcpStream::connect(upstream).await?;
+            up.write_all(&forwarded).await?;
+            let mut answer = Vec::new();
+            up.read_to_end(&mut answer).await?;
+            let Some(body_start) = find(&answer, b"\r\n\r\n").map(|i| i + 4) else {
+                return Ok(());
+            };
+            let body = answer.len() - body_start;
+            let head_only = request_line_method(&what) == "HEAD";
+            if body == 0 || head_only {
+                // Nothing to cut: pass the answer on untouched.
+                conn.write_all(&answer).await?;
+                return conn.shutdown().await;
+            }
+            {
+                let mut s = st.lock().unwrap();
+                s.faults.push(what.clone());
+                *s.counts.entry(Fault::Truncate.kind()).or_default() += 1;
+            }
+            conn.write_all(&answer[..body_start + body / 2]).await?;
+            conn.flush().await?;
+            // A plain close (FIN): the client sees the body end early.
+            conn.shutdown().await
         }
         Some(Fault::Status(status, code)) => {
             let body = format!(
@@ -222,4 +363,9 @@ async fn serve(mut conn: TcpStream, upstream: &str, st: &Mutex<State>) -> std::i
             Ok(())
         }
     }
+}
+
+/// `GET` of `GET /bucket/key`.
+fn request_line_method(what: &str) -> &str {
+    what.split(' ').next().unwrap_or_default()
 }
