@@ -77,6 +77,36 @@ export function checkConfigs(
   }
 }
 
+/**
+ * safeParse agrees with the component's own validation (its
+ * create-provider validates again against the same schema): each config is
+ * handed to a raw instance of the component, bypassing the runtime's check.
+ */
+export async function checkAgreesWithComponent(root: string, stem: string, configs: unknown[]) {
+  const lib = `${root}/extensions/datastores/_${stem}`;
+  const { instantiate } = await import(`file://${lib}/component/${stem}.js`);
+  const { wasiImports } = await import(`file://${lib}/runtime/wasi.ts`);
+  const { datastore } = await import(`file://${root}/extensions/datastores/${stem}.ts`);
+  const modules = new Map<string, WebAssembly.Module>();
+  const raw = instantiate((name: string) => {
+    if (!modules.has(name)) {
+      modules.set(name, new WebAssembly.Module(readFileSync(`${lib}/component/${name}`)));
+    }
+    return modules.get(name);
+  }, wasiImports({ mounts: [], env: [], origins: [], awsRegions: [] }));
+  for (const c of configs) {
+    let component: boolean;
+    try {
+      raw.datastore.createProvider(JSON.stringify(c));
+      component = true;
+    } catch (e) {
+      assert.equal((e as Any).payload?.tag, "invalid-config", `${JSON.stringify(c)}: ${e}`);
+      component = false;
+    }
+    assert.equal(datastore.configSchema.safeParse(c).success, component, `verdicts differ on ${JSON.stringify(c)}`);
+  }
+}
+
 /** Reference f.2, in order, on one reusable lock; plus Promise returns. */
 export async function checkLockLifecycle(lock: Any) {
   const p = lock.inspect();

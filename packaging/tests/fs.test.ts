@@ -5,6 +5,7 @@ import { readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type Any,
+  checkAgreesWithComponent,
   checkConfigs,
   checkExportShape,
   checkHeartbeatAndTimeout,
@@ -47,20 +48,23 @@ Deno.test("fs: export shape, and optional methods only where the component has t
   assert.equal(datastore.configSchema.jsonSchema.properties.path["x-swamp-mount"], true);
 }));
 
+const fsValid = [{ path: "/srv/swamp" }, { path: "/srv/swamp", cache: true }, { path: "/", cache: false }];
+const fsInvalid: [unknown, (string | number)[]][] = [
+  [{}, ["path"]],
+  [{ path: "relative/dir" }, ["path"]],
+  [{ path: "" }, ["path"]],
+  [{ path: 5 }, ["path"]],
+  [{ path: "/srv", cache: "yes" }, ["cache"]],
+  [{ path: "/srv", bucket: "b" }, ["bucket"]],
+  ["not an object", []],
+];
+
 Deno.test("fs: configSchema accepts and rejects as the JSON Schema does, with issue paths", () => {
-  checkConfigs(
-    datastore,
-    [{ path: "/srv/swamp" }, { path: "/srv/swamp", cache: true }, { path: "/", cache: false }],
-    [
-      [{}, ["path"]],
-      [{ path: "relative/dir" }, ["path"]],
-      [{ path: "" }, ["path"]],
-      [{ path: 5 }, ["path"]],
-      [{ path: "/srv", cache: "yes" }, ["cache"]],
-      [{ path: "/srv", bucket: "b" }, ["bucket"]],
-      ["not an object", []],
-    ],
-  );
+  checkConfigs(datastore, fsValid, fsInvalid);
+});
+
+Deno.test("fs: configSchema agrees with the component's own validation", async () => {
+  await checkAgreesWithComponent(root, "fs_datastore", [...fsValid, ...fsInvalid.map(([c]) => c)]);
 });
 
 Deno.test("fs: the lock lifecycle", withDir("lock", async (dir) => {

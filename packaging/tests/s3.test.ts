@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   type Any,
+  checkAgreesWithComponent,
   checkConfigs,
   checkExportShape,
   checkHeartbeatAndTimeout,
@@ -17,7 +18,7 @@ import {
   loadExtension,
 } from "./common.ts";
 
-const { datastore } = await loadExtension("s3_datastore");
+const { root, datastore } = await loadExtension("s3_datastore");
 const endpoint = env("SWAMP_S3_ENDPOINT");
 const bucket = env("SWAMP_S3_BUCKET");
 
@@ -45,21 +46,24 @@ Deno.test("s3: export shape, and optional methods only where the component has t
   ]);
 });
 
+const s3Valid = [{ bucket: "my-bucket" }, { bucket: "my-bucket", prefix: "a/b", region: "eu-west-1" }, config()];
+const s3Invalid: [unknown, (string | number)[]][] = [
+  [{}, ["bucket"]],
+  [{ bucket: "Upper_Case" }, ["bucket"]],
+  [{ bucket: "ok-bucket", endpoint: "ftp://host" }, ["endpoint"]],
+  [{ bucket: "ok-bucket", region: "EU WEST" }, ["region"]],
+  [{ bucket: "ok-bucket", pullConcurrency: 0 }, ["pullConcurrency"]],
+  [{ bucket: "ok-bucket", requestTimeoutMs: 1.5 }, ["requestTimeoutMs"]],
+  [{ bucket: "ok-bucket", accessKeyId: "" }, ["accessKeyId"]],
+  [{ bucket: "ok-bucket", colour: "blue" }, ["colour"]],
+];
+
 Deno.test("s3: configSchema accepts and rejects as the JSON Schema does, with issue paths", () => {
-  checkConfigs(
-    datastore,
-    [{ bucket: "my-bucket" }, { bucket: "my-bucket", prefix: "a/b", region: "eu-west-1" }, config()],
-    [
-      [{}, ["bucket"]],
-      [{ bucket: "Upper_Case" }, ["bucket"]],
-      [{ bucket: "ok-bucket", endpoint: "ftp://host" }, ["endpoint"]],
-      [{ bucket: "ok-bucket", region: "EU WEST" }, ["region"]],
-      [{ bucket: "ok-bucket", pullConcurrency: 0 }, ["pullConcurrency"]],
-      [{ bucket: "ok-bucket", requestTimeoutMs: 1.5 }, ["requestTimeoutMs"]],
-      [{ bucket: "ok-bucket", accessKeyId: "" }, ["accessKeyId"]],
-      [{ bucket: "ok-bucket", colour: "blue" }, ["colour"]],
-    ],
-  );
+  checkConfigs(datastore, s3Valid, s3Invalid);
+});
+
+Deno.test("s3: configSchema agrees with the component's own validation", async () => {
+  await checkAgreesWithComponent(root, "s3_datastore", [...s3Valid, ...s3Invalid.map(([c]) => c)]);
 });
 
 Deno.test("s3: the lock lifecycle", async () => {
