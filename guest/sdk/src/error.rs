@@ -46,6 +46,13 @@ pub enum Error {
     Internal(String),
 }
 
+/// "Illegal byte sequence": WASI reports it for a directory entry whose
+/// name is not UTF-8; std has no `ErrorKind` for it.
+#[cfg(target_os = "wasi")]
+const EILSEQ: i32 = 25;
+#[cfg(not(target_os = "wasi"))]
+const EILSEQ: i32 = 84; // Linux
+
 impl Error {
     /// Map an I/O failure on `what` (a path or an object name) to the case a
     /// host can act on: missing, refused, or (anything else) unavailable.
@@ -56,6 +63,17 @@ impl Error {
             K::NotFound => Error::NotFound(msg),
             K::PermissionDenied | K::ReadOnlyFilesystem => Error::PermissionDenied(msg),
             K::Unsupported => Error::Unsupported(msg),
+            // Retrying cannot help these (hostile corpus: a file where a
+            // directory goes, a name longer than the file system allows, a
+            // directory holding a name that is not UTF-8), so they are not
+            // `unavailable`.
+            K::IsADirectory | K::NotADirectory | K::DirectoryNotEmpty => {
+                Error::Conflict(format!("{msg} (a file and a directory clash at this path)"))
+            }
+            K::InvalidFilename => Error::InvalidArgument(msg),
+            _ if err.raw_os_error() == Some(EILSEQ) => Error::CorruptData(format!(
+                "{msg} (a file name there is not UTF-8; rename or remove it)"
+            )),
             _ => Error::Unavailable(msg),
         }
     }
@@ -124,6 +142,12 @@ mod tests {
         assert!(matches!(Error::io("/x", nf), Error::NotFound(m) if m.starts_with("/x: ")));
         let pd = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         assert!(matches!(Error::io("/x", pd), Error::PermissionDenied(_)));
+        let dir = std::io::Error::from(std::io::ErrorKind::IsADirectory);
+        assert!(matches!(Error::io("/x", dir), Error::Conflict(m) if m.contains("clash")));
+        let long = std::io::Error::from(std::io::ErrorKind::InvalidFilename);
+        assert!(matches!(Error::io("/x", long), Error::InvalidArgument(_)));
+        let ilseq = std::io::Error::from_raw_os_error(EILSEQ);
+        assert!(matches!(Error::io("/d", ilseq), Error::CorruptData(m) if m.contains("UTF-8")));
         let other = std::io::Error::other("disk on fire");
         assert!(matches!(Error::io("/x", other), Error::Unavailable(_)));
     }

@@ -1,0 +1,384 @@
+//! Loading the hostile input corpus (`hostile/`, see its README) and the
+//! checks every driver applies to a case: outcome against expectation, and
+//! "nothing written outside" by snapshotting a sentinel tree.
+//!
+//! Included by the fs driver (`host-harness/embed/tests/hostile_corpus.rs`)
+//! and the S3 driver (`guest/s3/tests/hostile_corpus.rs`) with `#[path]`:
+//! a module beside the data it reads, shared without a crate of its own.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use swamp_host::HostError;
+
+/// The corpus folder (both drivers' crates sit two levels below the root).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hostile")
+}
+
+/// What a case puts in place.
+#[derive(Debug, Clone)]
+pub enum Content {
+    Bytes(Vec<u8>),
+    /// A symbolic link with this target (relative to the link's directory).
+    Symlink(String),
+    /// An empty directory.
+    Directory,
+}
+
+/// One case: its file, its content (recipes expanded) and its expectation.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub folder: String,
+    pub name: String,
+    pub content: Content,
+    pub expect: Value,
+}
+
+impl Case {
+    /// The content's bytes (panics for a symlink or directory case).
+    pub fn bytes(&self) -> &[u8] {
+        match &self.content {
+            Content::Bytes(b) => b,
+            other => panic!("{}: expected bytes, got {other:?}", self.id()),
+        }
+    }
+
+    /// The content as text (rel-paths, bucket keys: WIT strings are UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8(self.bytes().to_vec())
+            .unwrap_or_else(|_| panic!("{}: not UTF-8", self.id()))
+    }
+
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.folder, self.name)
+    }
+
+    /// The expectation of `op` for `backend`: `expect[backend][op]` when
+    /// given, else `expect[op]`.
+    pub fn expectation(&self, backend: &str, op: &str) -> Option<&Value> {
+        self.expect
+            .get(backend)
+            .and_then(|b| b.get(op))
+            .or_else(|| self.expect.get(op))
+    }
+
+    /// A string field of the expectation (`at`, ...).
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.expect.get(key).and_then(Value::as_str)
+    }
+}
+
+/// Every case of `folder`, in name order. Every file must have an entry in
+/// the folder's `expect.json` and every entry a file: a case cannot be
+/// skipped silently.
+pub fn load(folder: &str) -> Vec<Case> {
+    let dir = root().join(folder);
+    let manifest: BTreeMap<String, Value> = serde_json::from_slice(
+        &std::fs::read(dir.join("expect.json"))
+            .unwrap_or_else(|e| panic!("{folder}/expect.json: {e}")),
+    )
+    .unwrap_or_else(|e| panic!("{folder}/expect.json: {e}"));
+    let files: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "expect.json")
+        .collect();
+    let listed: BTreeSet<String> = manifest.keys().cloned().collect();
+    assert_eq!(files, listed, "{folder}: case files and expect.json differ");
+    manifest
+        .into_iter()
+        .map(|(name, expect)| {
+            let raw = std::fs::read(dir.join(&name)).unwrap();
+            let content = if name.ends_with(".recipe.json") {
+                expand(&raw, &name)
+            } else {
+                Content::Bytes(raw)
+            };
+            Case {
+                folder: folder.to_string(),
+                name,
+                content,
+                expect,
+            }
+        })
+        .collect()
+}
+
+/// A recipe: `{"prefix", "item", "times", "separator"?, "suffix"}` repeats
+/// `item` (with `{i}` replaced by the repetition's number), or
+/// `{"symlink": target}`, or `{"directory": true}`. Large inputs are made
+/// at run time so the repository stays small.
+fn expand(raw: &[u8], name: &str) -> Content {
+    let r: Value = serde_json::from_slice(raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+    if let Some(t) = r.get("symlink").and_then(Value::as_str) {
+        return Content::Symlink(t.to_string());
+    }
+    if r.get("directory") == Some(&Value::Bool(true)) {
+        return Content::Directory;
+    }
+    if let Some(b) = r.get("file_bytes").and_then(Value::as_array) {
+        return Content::Bytes(b.iter().map(|x| x.as_u64().unwrap() as u8).collect());
+    }
+    // Other recipes (remote-files) are read by their driver.
+    let Some(times) = r.get("times").and_then(Value::as_u64) else {
+        return Content::Bytes(raw.to_vec());
+    };
+    let times = times as usize;
+    let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("");
+    let (item, sep) = (s("item"), s("separator"));
+    let numbered = item.contains("{i}");
+    let mut out = Vec::with_capacity(s("prefix").len() + times * (item.len() + sep.len() + 8));
+    out.extend_from_slice(s("prefix").as_bytes());
+    for i in 0..times {
+        if i > 0 {
+            out.extend_from_slice(sep.as_bytes());
+        }
+        if numbered {
+            out.extend_from_slice(item.replace("{i}", &i.to_string()).as_bytes());
+        } else {
+            out.extend_from_slice(item.as_bytes());
+        }
+    }
+    out.extend_from_slice(s("suffix").as_bytes());
+    Content::Bytes(out)
+}
+
+/// Put `content` at `path` (parents created; anything there replaced).
+pub fn place(path: &Path, content: &Content) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    if path.is_dir() && !path.is_symlink() {
+        std::fs::remove_dir_all(path).unwrap();
+    } else if path.symlink_metadata().is_ok() {
+        std::fs::remove_file(path).unwrap();
+    }
+    match content {
+        Content::Bytes(b) => std::fs::write(path, b).unwrap(),
+        Content::Symlink(t) => std::os::unix::fs::symlink(t, path).unwrap(),
+        Content::Directory => std::fs::create_dir(path).unwrap(),
+    }
+}
+
+/// What a call gave back, reduced to what expectations talk about.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Ok(Value),
+    /// `kind` is the datastore error's WIT name, `schema` for the host's
+    /// JSON Schema refusal, or `trap`, `deadline`, `stopped`, `load`,
+    /// `sandbox` for failures of the plugin itself.
+    Err {
+        kind: String,
+        message: String,
+    },
+}
+
+impl Outcome {
+    pub fn of<T: serde::Serialize>(r: Result<T, HostError>) -> Outcome {
+        match r {
+            Ok(v) => Outcome::Ok(serde_json::to_value(v).unwrap_or(Value::Null)),
+            Err(e) => Outcome::from_error(&e),
+        }
+    }
+
+    pub fn from_error(e: &HostError) -> Outcome {
+        let kind = match e {
+            HostError::Datastore(d) => d.kind(),
+            HostError::InvalidConfig { .. } => "schema",
+            HostError::Trap { .. } => "trap",
+            HostError::Deadline { .. } => "deadline",
+            HostError::InstanceStopped(_) => "stopped",
+            HostError::Load { .. } => "load",
+            HostError::Sandbox(_) => "sandbox",
+        };
+        Outcome::Err {
+            kind: kind.to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Compare `got` with the expectation `want` (`{"error": kind, "mentions":
+/// [..]}` or `{"ok": value-or-null}`). `Err` says what differs.
+pub fn check(want: &Value, got: &Outcome) -> Result<(), String> {
+    // Head and tail: OS errors put the reason after a long path.
+    let short = |m: &str| {
+        let c: Vec<char> = m.chars().collect();
+        if c.len() <= 400 {
+            return m.to_string();
+        }
+        let head: String = c[..200].iter().collect();
+        let tail: String = c[c.len() - 200..].iter().collect();
+        format!("{head}…{tail}")
+    };
+    match (want.get("error"), got) {
+        (Some(kind), Outcome::Err { kind: k, message }) => {
+            if kind != k.as_str() {
+                return Err(format!(
+                    "expected {kind} error, got {k}: {}",
+                    short(message)
+                ));
+            }
+            for m in want["mentions"].as_array().into_iter().flatten() {
+                let m = m.as_str().unwrap();
+                if !message.contains(m) {
+                    return Err(format!(
+                        "{k} error does not mention {m:?}: {}",
+                        short(message)
+                    ));
+                }
+            }
+            Ok(())
+        }
+        (Some(kind), Outcome::Ok(v)) => Err(format!("expected {kind} error, got Ok({v})")),
+        (None, Outcome::Ok(v)) => match want.get("ok") {
+            None | Some(Value::Null) => Ok(()),
+            Some(w) if w == v => Ok(()),
+            Some(w) => Err(format!("expected Ok({w}), got Ok({v})")),
+        },
+        (None, Outcome::Err { kind, message }) => Err(format!(
+            "expected {want}, got {kind} error: {}",
+            short(message)
+        )),
+    }
+}
+
+/// The escape targets planted around a case's directories.
+pub const SENTINELS: [&str; 6] = [
+    "sentinel.txt",
+    "escape",
+    "l1/sentinel.txt",
+    "l1/escape",
+    "l1/l2/sentinel.txt",
+    "l1/l2/escape",
+];
+
+/// A sentinel tree: `root/l1/l2/` holds the case's working directories, and
+/// sentinel files sit at each level where a `..` escape would land.
+pub struct Sentinel {
+    pub dir: tempfile::TempDir,
+    before: BTreeMap<PathBuf, String>,
+    skip: Vec<PathBuf>,
+}
+
+impl Sentinel {
+    /// Plant the tree; `work` names the working directories made under
+    /// `l1/l2/` (excluded from the snapshot).
+    pub fn new(work: &[&str]) -> Sentinel {
+        let dir = tempfile::tempdir().unwrap();
+        for s in SENTINELS {
+            let p = dir.path().join(s);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, format!("sentinel {s}\n")).unwrap();
+        }
+        let skip: Vec<PathBuf> = work
+            .iter()
+            .map(|w| dir.path().join("l1/l2").join(w))
+            .collect();
+        for w in &skip {
+            std::fs::create_dir_all(w).unwrap();
+        }
+        let mut s = Sentinel {
+            dir,
+            before: BTreeMap::new(),
+            skip,
+        };
+        s.before = s.snapshot();
+        s
+    }
+
+    /// A working directory (`l1/l2/{name}`).
+    pub fn work(&self, name: &str) -> PathBuf {
+        self.dir.path().join("l1/l2").join(name)
+    }
+
+    fn snapshot(&self) -> BTreeMap<PathBuf, String> {
+        let mut out = BTreeMap::new();
+        walk(self.dir.path(), &self.skip, &mut out);
+        out
+    }
+
+    /// `Err` listing every path created, changed or removed outside the
+    /// working directories since [`Sentinel::new`].
+    pub fn unchanged(&self) -> Result<(), String> {
+        let after = self.snapshot();
+        if after == self.before {
+            return Ok(());
+        }
+        let keys: BTreeSet<_> = after.keys().chain(self.before.keys()).collect();
+        let diff: Vec<String> = keys
+            .into_iter()
+            .filter(|k| after.get(*k) != self.before.get(*k))
+            .map(|k| k.display().to_string())
+            .collect();
+        Err(format!("written outside the working directories: {diff:?}"))
+    }
+}
+
+fn walk(dir: &Path, skip: &[PathBuf], out: &mut BTreeMap<PathBuf, String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if skip.contains(&p) {
+            continue;
+        }
+        let meta = p.symlink_metadata().unwrap();
+        let what = if meta.file_type().is_symlink() {
+            format!("symlink {:?}", std::fs::read_link(&p).unwrap())
+        } else if meta.is_dir() {
+            walk(&p, skip, out);
+            "dir".to_string()
+        } else {
+            hex::encode(Sha256::digest(std::fs::read(&p).unwrap()))
+        };
+        out.insert(p, what);
+    }
+}
+
+/// Failures collected over a whole folder, reported together.
+#[derive(Default)]
+pub struct Report {
+    pub ran: usize,
+    pub failures: Vec<String>,
+    /// Per-case wall time, printed with `--nocapture` (the corpus must stay
+    /// cheap; see hostile/README.md).
+    pub timings: Vec<(String, std::time::Duration)>,
+}
+
+impl Report {
+    /// Count a finished case that started at `since`.
+    pub fn done(&mut self, case: &Case, since: std::time::Instant) {
+        self.ran += 1;
+        self.timings.push((case.id(), since.elapsed()));
+    }
+
+    pub fn note(&mut self, case: &Case, what: &str, r: Result<(), String>) {
+        if let Err(e) = r {
+            self.failures.push(format!("{} [{what}]: {e}", case.id()));
+        }
+    }
+
+    pub fn assert_clean(&self, label: &str) {
+        assert!(self.ran > 0, "{label}: no case ran");
+        for (id, d) in &self.timings {
+            eprintln!("{label}: {id} took {d:?}");
+        }
+        assert!(
+            self.failures.is_empty(),
+            "{label}: {} of {} cases failed:\n{}",
+            self.failures.len(),
+            self.ran,
+            self.failures.join("\n")
+        );
+        let mut t = self.timings.clone();
+        t.sort_by_key(|(_, d)| std::cmp::Reverse(*d));
+        let total: std::time::Duration = t.iter().map(|(_, d)| *d).sum();
+        eprintln!(
+            "{label}: {} cases passed in {total:?}; slowest: {:?}",
+            self.ran,
+            &t[..t.len().min(3)]
+        );
+    }
+}
