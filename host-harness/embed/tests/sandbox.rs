@@ -129,6 +129,7 @@ async fn files_outside_the_mounts_cannot_be_read() {
         "wrote outside the mount: {}",
         r.message
     );
+    host_still_works(&plugin).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -144,6 +145,7 @@ async fn without_a_mount_nothing_is_visible() {
     .await
     .unwrap();
     assert!(!r.healthy, "an unmounted file was readable: {}", r.message);
+    host_still_works(&plugin).await;
 }
 
 /// An HTTP server on 127.0.0.1 answering 200 to every request. It reads the
@@ -235,6 +237,7 @@ async fn only_the_configured_endpoint_is_reachable() {
         "reached a host with no endpoint configured: {}",
         r.message
     );
+    host_still_works(&plugin).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -253,6 +256,7 @@ async fn raw_sockets_are_refused() {
         "a raw TCP connection got through: {}",
         r.message
     );
+    host_still_works(&plugin).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -273,6 +277,7 @@ async fn only_listed_environment_variables_are_visible() {
         .await
         .unwrap();
     assert_eq!(r.message, "1", "exactly one variable is visible");
+    host_still_works(&plugin).await;
 }
 
 /// After a guest was stopped, the same provider refuses further calls with
@@ -343,6 +348,114 @@ async fn a_panicking_guest_is_reported_as_a_trap() {
     match attack(&plugin, json!({"attack": "panic"})).await {
         Err(HostError::Trap { call, .. }) => assert_eq!(call, "verifier.verify"),
         other => panic!("a panic must surface as a trap, got {other:?}"),
+    }
+    host_still_works(&plugin).await;
+}
+
+/// A server on 127.0.0.1 that never answers: with `reads`, it accepts each
+/// connection, reads the request and then holds the connection without a
+/// byte of answer; without, it never even accepts (the kernel completes the
+/// handshake into the backlog and the request sits there unread).
+async fn silent_server(reads: bool) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        if !reads {
+            // Keep the listener open, never accept.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            drop(listener);
+            return;
+        }
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = sock.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// The configured endpoint accepts the request and never answers: the
+/// guest's HTTP call ends at the host's HTTP timeout with an error naming
+/// the timeout, well before the call's own deadline; the host survives and
+/// the next call on a fresh instance works.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_never_answers_ends_the_request_at_the_http_timeout() {
+    let limits = Limits {
+        http_timeout: Duration::from_secs(1),
+        call_timeout: Duration::from_secs(20),
+        ..quick_limits()
+    };
+    let host = host(limits);
+    let plugin = hostile(&host).await;
+    for reads in [true, false] {
+        let endpoint = format!("http://127.0.0.1:{}", silent_server(reads).await);
+        let started = std::time::Instant::now();
+        let r = attack(
+            &plugin,
+            json!({"attack": "http", "endpoint": endpoint, "target": format!("{endpoint}/bucket")}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the guest must get its own error back, not be stopped: {e}"));
+        let took = started.elapsed();
+        eprintln!("silent server (reads: {reads}): {took:?}, {}", r.message);
+        assert!(!r.healthy, "no answer cannot be success: {}", r.message);
+        assert!(
+            r.message.to_lowercase().contains("timeout"),
+            "the error must name the timeout: {}",
+            r.message
+        );
+        // Ended by the 1 s HTTP timeout, not the 20 s call deadline.
+        assert!(took < Duration::from_secs(10), "took {took:?}");
+        host_still_works(&plugin).await;
+    }
+}
+
+/// The same silent server with a generous HTTP timeout: the call's
+/// wall-clock deadline stops the guest waiting in the host, the handle says
+/// so, and a fresh instance works.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_never_answers_is_cut_off_at_the_call_deadline() {
+    let limits = Limits {
+        http_timeout: Duration::from_secs(600),
+        ..quick_limits()
+    };
+    let deadline = limits.call_timeout + limits.grace;
+    let host = host(limits);
+    let plugin = hostile(&host).await;
+    let endpoint = format!("http://127.0.0.1:{}", silent_server(true).await);
+    let provider = plugin
+        .open(
+            json!({"attack": "http", "endpoint": endpoint, "target": format!("{endpoint}/")}),
+            OpenOptions::default(),
+        )
+        .await
+        .unwrap();
+    let verifier = provider.create_verifier().await.unwrap();
+    let started = std::time::Instant::now();
+    match verifier.verify().await {
+        Err(HostError::Deadline { call, after }) => {
+            assert_eq!(call, "verifier.verify");
+            assert_eq!(after, deadline, "the error names the deadline it hit");
+        }
+        other => panic!("a call waiting on a silent server must be stopped, got {other:?}"),
+    }
+    let took = started.elapsed();
+    eprintln!("silent server, 600 s HTTP timeout: stopped after {took:?} (deadline {deadline:?})");
+    // Not before the call's budget, and not long after its deadline.
+    assert!(
+        took >= Duration::from_secs(2) && took < deadline + Duration::from_secs(10),
+        "stopped after {took:?}, deadline {deadline:?}"
+    );
+    match verifier.verify().await {
+        Err(HostError::InstanceStopped(_)) => {}
+        other => panic!("a stopped instance must say so, got {other:?}"),
     }
     host_still_works(&plugin).await;
 }
