@@ -2,7 +2,7 @@
 GUESTS := -p fs-datastore -p s3-datastore -p hostile-guest -p 'broken-*'
 WASM_TARGET := wasm32-wasip2
 
-.PHONY: build guests host run test fmt lint clean readme
+.PHONY: build guests host run test fmt lint clean readme bench
 
 ## build: the guest components (target/wasm32-wasip2/release/*.wasm) and the host
 build: guests host
@@ -41,6 +41,19 @@ lint:
 
 clean:
 	cargo clean
+
+## bench: the benchmarks of issue 6 (release build; the run takes minutes):
+## figures a,b,c,e,f,g (bench, which builds the two components it loads),
+## then d (bench-sync-compare, when present), then merge them into
+## bench/results/latest.{json,md,svg} and the README section
+bench:
+	cargo run --release -p bench -- run
+	@if [ -f bench/sync-compare/Cargo.toml ]; then \
+		cargo run --release -p bench-sync-compare; \
+	else \
+		echo "bench: bench/sync-compare is not there; figure d skipped"; \
+	fi
+	cargo run --release -p bench -- report
 
 ## readme: regenerate the list of checks in README.md
 readme:

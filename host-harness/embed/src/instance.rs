@@ -14,10 +14,11 @@ use crate::sandbox::{HttpPolicy, SandboxPolicy};
 use crate::types::HolderIdentity;
 use futures::future::BoxFuture;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Mutex;
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -27,8 +28,85 @@ pub(crate) struct GuestState {
     http: WasiHttpCtx,
     http_policy: HttpPolicy,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: MeteredLimits,
     pub(crate) identity: HolderIdentity,
+}
+
+/// What one instance has used so far, counted by the host (the guest
+/// cannot misreport it). Benchmarks read it; operators may too.
+#[derive(Debug, Default)]
+pub(crate) struct Meters {
+    /// Bytes of linear memory the instance has (all its memories). Wasm
+    /// memories only grow, so this is also the peak.
+    pub(crate) memory_bytes: AtomicUsize,
+    /// HTTP requests the sandbox let through.
+    pub(crate) http_requests: AtomicU64,
+}
+
+/// A snapshot of an instance's [`Meters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InstanceUsage {
+    /// Linear memory the guest has reached (its high-water mark), in bytes.
+    pub memory_bytes: usize,
+    /// HTTP requests the guest sent (and the sandbox allowed).
+    pub http_requests: u64,
+}
+
+impl Meters {
+    pub(crate) fn snapshot(&self) -> InstanceUsage {
+        InstanceUsage {
+            memory_bytes: self.memory_bytes.load(Ordering::Relaxed),
+            http_requests: self.http_requests.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The store's limits, recording every memory growth they allow.
+struct MeteredLimits {
+    limits: StoreLimits,
+    meters: Arc<Meters>,
+}
+
+impl ResourceLimiter for MeteredLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            // Also called when a memory is created (current = 0), so the sum
+            // of the growths is the size of all memories.
+            self.meters
+                .memory_bytes
+                .fetch_add(desired.saturating_sub(current), Ordering::Relaxed);
+        }
+        Ok(allowed)
+    }
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 impl WasiView for GuestState {
@@ -55,6 +133,7 @@ impl GuestState {
         policy: &SandboxPolicy,
         identity: HolderIdentity,
         denied: &Arc<std::sync::Mutex<Vec<String>>>,
+        meters: &Arc<Meters>,
     ) -> HostResult<Self> {
         let mut wasi = WasiCtx::builder();
         // Guest diagnostics go to the host's stderr; nothing else is shared.
@@ -76,6 +155,10 @@ impl GuestState {
             .instances(64)
             .trap_on_grow_failure(true)
             .build();
+        let limits = MeteredLimits {
+            limits,
+            meters: meters.clone(),
+        };
         Ok(Self {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
@@ -83,6 +166,7 @@ impl GuestState {
                 allowed: policy.allowed_authorities.clone(),
                 timeout: policy.limits.http_timeout,
                 denied: denied.clone(),
+                sent: meters.clone(),
             },
             table: ResourceTable::new(),
             limits,
@@ -136,6 +220,7 @@ pub(crate) struct Instance {
     pub(crate) policy: SandboxPolicy,
     /// HTTP requests the sandbox refused, in order.
     pub(crate) denied_requests: Arc<std::sync::Mutex<Vec<String>>>,
+    pub(crate) meters: Arc<Meters>,
 }
 
 /// The body of a call: given the store and the bindings, the guest call.
@@ -150,7 +235,8 @@ impl Instance {
         identity: HolderIdentity,
     ) -> HostResult<Arc<Self>> {
         let denied_requests = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let state = GuestState::new(&policy, identity, &denied_requests)?;
+        let meters = Arc::new(Meters::default());
+        let state = GuestState::new(&policy, identity, &denied_requests, &meters)?;
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
@@ -176,6 +262,7 @@ impl Instance {
             }),
             policy,
             denied_requests,
+            meters,
         }))
     }
 

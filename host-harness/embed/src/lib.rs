@@ -25,6 +25,7 @@ mod verifier;
 
 pub use error::{DatastoreError, HostError, HostResult};
 pub use host::{EnvSource, Host, HostOptions};
+pub use instance::InstanceUsage;
 pub use lock::{Lock, WithLockError};
 pub use plugin::Plugin;
 pub use provider::{OpenOptions, Provider};

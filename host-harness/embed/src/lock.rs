@@ -91,6 +91,11 @@ impl Lock {
         })
     }
 
+    /// Memory and HTTP requests of this lock's instance so far.
+    pub fn usage(&self) -> crate::instance::InstanceUsage {
+        self.inner.instance.meters.snapshot()
+    }
+
     /// The key this lock guards.
     pub fn key(&self) -> &str {
         &self.inner.key

@@ -4,7 +4,7 @@
 use crate::bindings::DatastoreProviderPre;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
-use crate::instance::{GuestState, Instance};
+use crate::instance::{GuestState, Instance, InstanceUsage};
 use crate::provider::{OpenOptions, Provider};
 use crate::sandbox::SandboxPolicy;
 use crate::schema::ConfigSchema;
@@ -108,6 +108,27 @@ impl Plugin {
             });
         }
         Provider::open(self.clone(), config, options).await
+    }
+
+    /// Instantiate the component once more, in a sandbox that grants
+    /// nothing, and drop the instance: the fixed cost every provider, lock
+    /// and sync service pays before its first call (they are all made from
+    /// the same pre-instantiated component). Benchmarks time it; the usage
+    /// returned is that of a fresh instance.
+    pub async fn instantiate_bare(&self) -> HostResult<InstanceUsage> {
+        let host = &self.inner.host;
+        let policy = SandboxPolicy {
+            limits: host.options().limits.clone(),
+            ..SandboxPolicy::default()
+        };
+        let instance = Instance::new(
+            host.engine(),
+            &self.inner.pre,
+            policy,
+            host.options().identity.clone(),
+        )
+        .await?;
+        Ok(instance.meters.snapshot())
     }
 
     /// create-provider without the host-side schema check, so a test can

@@ -6,7 +6,7 @@
 //! the directories its handle works on.
 
 use crate::error::{HostError, HostResult};
-use crate::instance::Instance;
+use crate::instance::{Instance, InstanceUsage};
 use crate::lock::Lock;
 use crate::plugin::Plugin;
 use crate::sandbox::{Limits, SandboxPolicy};
@@ -106,6 +106,11 @@ impl Provider {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Memory and HTTP requests of this provider's own instance so far.
+    pub fn usage(&self) -> InstanceUsage {
+        self.instance.meters.snapshot()
     }
 
     pub async fn features(&self) -> HostResult<ProviderFeatures> {

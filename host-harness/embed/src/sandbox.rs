@@ -301,6 +301,8 @@ pub(crate) struct HttpPolicy {
     /// Every request refused, for the operator and for tests (wasi:http
     /// clients often report a denial as a generic connection error).
     pub denied: Arc<Mutex<Vec<String>>>,
+    /// Counts the requests let through (see `InstanceUsage`).
+    pub sent: Arc<crate::instance::Meters>,
 }
 
 impl WasiHttpHooks for HttpPolicy {
@@ -330,6 +332,9 @@ impl WasiHttpHooks for HttpPolicy {
                 .push(uri.to_string());
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
+        self.sent
+            .http_requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let cap = self.timeout;
         let capped = |t: Option<Duration>| Some(t.map_or(cap, |t| t.min(cap)));
         let options = options.unwrap_or_default();

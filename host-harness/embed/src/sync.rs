@@ -4,7 +4,7 @@
 
 use crate::bindings::guest::sync as wit_sync;
 use crate::error::HostResult;
-use crate::instance::Instance;
+use crate::instance::{Instance, InstanceUsage};
 use crate::types::{PushManifest, PushPreview, SyncCapabilities, SyncOptions};
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +44,12 @@ macro_rules! sync_call {
 impl SyncService {
     pub(crate) fn new(instance: Arc<Instance>, resource: ResourceAny) -> Self {
         Self { instance, resource }
+    }
+
+    /// Memory (high-water mark) and HTTP requests of this sync service's
+    /// instance so far; subtract two snapshots to see what one call did.
+    pub fn usage(&self) -> InstanceUsage {
+        self.instance.meters.snapshot()
     }
 
     pub async fn pull_changed(&self, options: &SyncOptions) -> HostResult<u32> {

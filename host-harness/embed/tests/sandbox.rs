@@ -192,13 +192,26 @@ async fn only_the_configured_endpoint_is_reachable() {
     let endpoint = format!("http://127.0.0.1:{allowed}");
     let get = |url: String| json!({"attack": "http", "endpoint": endpoint, "target": url});
 
-    let r = attack(&plugin, get(format!("{endpoint}/bucket")))
+    let provider = plugin
+        .open(get(format!("{endpoint}/bucket")), OpenOptions::default())
+        .await
+        .unwrap();
+    let r = provider
+        .create_verifier()
+        .await
+        .unwrap()
+        .verify()
         .await
         .unwrap();
     assert!(
         r.healthy,
         "the configured endpoint must be reachable: {}",
         r.message
+    );
+    assert_eq!(
+        provider.usage().http_requests,
+        1,
+        "the host counts the request it let through"
     );
 
     for url in [
@@ -223,6 +236,11 @@ async fn only_the_configured_endpoint_is_reachable() {
             provider.denied_requests(),
             vec![url.clone()],
             "the host must record the refusal"
+        );
+        assert_eq!(
+            provider.usage().http_requests,
+            0,
+            "a refused request is not counted as sent"
         );
     }
     // Without an endpoint in the config, nothing is reachable.
@@ -306,6 +324,12 @@ async fn a_memory_bomb_is_stopped_at_the_limit() {
         }
         other => panic!("a memory bomb must trap, got {other:?}"),
     }
+    // The meter saw the three 16 MiB hoards granted, not the refused fourth.
+    let peak = provider.usage().memory_bytes;
+    assert!(
+        (48 << 20..=64 << 20).contains(&peak),
+        "memory high-water mark {peak} bytes: expected 48-64 MiB under a 64 MiB limit"
+    );
     match verifier.verify().await {
         Err(HostError::InstanceStopped(why)) => assert!(why.contains("verify"), "{why}"),
         other => panic!("a stopped instance must say so, got {other:?}"),

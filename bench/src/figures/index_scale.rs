@@ -1,0 +1,345 @@
+//! Figures e and f: how sync scales with the size of the index. For each
+//! size, a bucket prefix gets that many small files pushed once through the
+//! s3-datastore component (which writes the index the engine uses); then,
+//! from the same cache, zero-diff pushes and pulls (e) and pushes after one
+//! mark-dirty (f) are timed and their HTTP requests counted by the host.
+
+use crate::fragment::{Comparison, Fragment};
+use crate::measure::{self, Samples};
+use crate::setup::{self, Run, s};
+use anyhow::{Result, anyhow, ensure};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use swamp_datastore_sdk::sync::index::Index;
+use swamp_datastore_sdk::sync::rules;
+use swamp_datastore_sdk::sync::shards::{self, Meta, Shard};
+use swamp_host::{SyncOptions, SyncService};
+
+const BUCKET: &str = "bench-index";
+/// Uploads in flight while the index is built.
+const SETUP_CONCURRENCY: u32 = 64;
+const E_TIME_TARGET: Duration = Duration::from_millis(10);
+
+/// What one index size measured.
+struct AtSize {
+    entries: usize,
+    setup: Duration,
+    zero_push: Samples,
+    zero_push_requests: u64,
+    zero_pull: Samples,
+    zero_pull_requests: u64,
+    one_push: Samples,
+    one_push_requests: u64,
+    /// Zero-diff pulls once the index is the shard-first (v2) layout.
+    zero_pull_v2: Samples,
+    zero_pull_v2_requests: u64,
+    memory_bytes: usize,
+}
+
+fn rel(i: usize) -> String {
+    format!("data/g{:03}/f{i:06}.json", i / 1000)
+}
+
+fn write_tree(cache: &Path, n: usize) -> Result<()> {
+    for i in 0..n {
+        let p = cache.join(rel(i));
+        if i % 1000 == 0 {
+            std::fs::create_dir_all(p.parent().expect("parent"))?;
+        }
+        std::fs::write(p, format!("{{\"entry\": {i}}}\n"))?;
+    }
+    Ok(())
+}
+
+fn long() -> SyncOptions {
+    SyncOptions {
+        timeout_ms: Some(3_600_000),
+        ..SyncOptions::default()
+    }
+}
+
+/// Run `call` `n` times; its samples and the most requests one call made.
+async fn timed_calls<F, Fut>(sync: &SyncService, n: usize, mut call: F) -> Result<(Samples, u64)>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let mut samples = Vec::with_capacity(n);
+    let mut most = 0;
+    for i in 0..n {
+        let before = sync.usage().http_requests;
+        let t = Instant::now();
+        call(i).await?;
+        samples.push(t.elapsed());
+        most = most.max(sync.usage().http_requests - before);
+    }
+    Ok((Samples::new(samples), most))
+}
+
+async fn at_size(
+    run: &Run,
+    plugin: &swamp_host::Plugin,
+    s3: &seaweedfs_fixture::SeaweedFs,
+    n: usize,
+) -> Result<AtSize> {
+    let dir = tempfile::tempdir()?;
+    let (cache, repo) = (dir.path().join("cache"), dir.path().join("repo"));
+    std::fs::create_dir_all(&cache)?;
+    std::fs::create_dir_all(&repo)?;
+    write_tree(&cache, n)?;
+    let config = setup::s3_config(s3, BUCKET, &format!("scale-{n}"), SETUP_CONCURRENCY);
+    let provider = setup::open(plugin, config).await?;
+    let sync = provider
+        .create_sync_service(s(&repo), s(&cache))
+        .await
+        .map_err(|e| anyhow!("{e}"))?
+        .ok_or_else(|| anyhow!("s3-datastore has no sync service"))?;
+    let err = |e: swamp_host::HostError| anyhow!("{e}");
+
+    sync.mark_dirty(&long()).await.map_err(err)?;
+    let t = Instant::now();
+    let pushed = sync.push_changed(&long()).await.map_err(err)?;
+    let setup = t.elapsed();
+    ensure!(
+        pushed as usize == n,
+        "the first push uploaded {pushed} of {n} files"
+    );
+
+    let iterations = run.pick(30, 5);
+    let sync = &sync;
+    let (zero_push, zero_push_requests) = timed_calls(sync, iterations, move |_| async move {
+        let n = sync
+            .push_changed(&SyncOptions::default())
+            .await
+            .map_err(err)?;
+        ensure!(n == 0, "a zero-diff push pushed {n} files");
+        Ok(())
+    })
+    .await?;
+    let (zero_pull, zero_pull_requests) = timed_calls(sync, iterations, move |_| async move {
+        let n = sync
+            .pull_changed(&SyncOptions::default())
+            .await
+            .map_err(err)?;
+        ensure!(n == 0, "a zero-diff pull pulled {n} files");
+        Ok(())
+    })
+    .await?;
+    let cache_ref = &cache;
+    let (one_push, one_push_requests) = timed_calls(sync, run.pick(10, 3), move |k| async move {
+        // A different file each time, in the middle of the tree.
+        let r = rel((n / 2 + k * 7) % n);
+        sync.mark_dirty(&SyncOptions::rel_path(r.clone()))
+            .await
+            .map_err(err)?;
+        std::fs::write(cache_ref.join(&r), format!("{{\"edited\": {k}}}\n"))?;
+        let pushed = sync
+            .push_changed(&SyncOptions::default())
+            .await
+            .map_err(err)?;
+        ensure!(pushed == 1, "a push after one edit pushed {pushed} files");
+        Ok(())
+    })
+    .await?;
+
+    // The original's shard-first (v2) layout, as its migration makes it:
+    // the monolith's entries split into shards by the partition function,
+    // then `_meta.json` version 2. One pull reconciles; then zero-diff pulls.
+    migrate_to_v2(s3, &format!("scale-{n}/"))?;
+    let pulled = sync.pull_changed(&long()).await.map_err(err)?;
+    ensure!(
+        pulled == 0,
+        "reconciling with the v2 layout pulled {pulled} files"
+    );
+    let (zero_pull_v2, zero_pull_v2_requests) =
+        timed_calls(sync, iterations, move |_| async move {
+            let n = sync
+                .pull_changed(&SyncOptions::default())
+                .await
+                .map_err(err)?;
+            ensure!(n == 0, "a zero-diff pull (v2) pulled {n} files");
+            Ok(())
+        })
+        .await?;
+
+    Ok(AtSize {
+        zero_pull_v2,
+        zero_pull_v2_requests,
+        entries: n,
+        setup,
+        zero_push,
+        zero_push_requests,
+        zero_pull,
+        zero_pull_requests,
+        one_push,
+        one_push_requests,
+        memory_bytes: sync.usage().memory_bytes,
+    })
+}
+
+/// Rewrite the v1 index under `root` as the v2 (shard-first) layout.
+fn migrate_to_v2(s3: &seaweedfs_fixture::SeaweedFs, root: &str) -> Result<()> {
+    let key = format!("{root}{}", rules::INDEX_FILE);
+    let bytes = s3
+        .get_object(BUCKET, &key)
+        .map_err(|e| anyhow!("{e}"))?
+        .ok_or_else(|| anyhow!("{key} missing after the first push"))?;
+    let (index, _) = Index::parse(&bytes, &key).map_err(|e| anyhow!("{e:?}"))?;
+    let mut by_shard: BTreeMap<String, Shard> = BTreeMap::new();
+    for (rel, entry) in index.entries {
+        by_shard
+            .entry(shards::shard_of(&rel))
+            .or_default()
+            .entries
+            .insert(rel, entry);
+    }
+    for (pk, shard) in &by_shard {
+        let key = format!("{root}{}", shards::shard_file(pk));
+        s3.put_object(BUCKET, &key, &shard.to_compact())
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    let meta = Meta::v1(by_shard.keys().cloned()).next_v2([]);
+    s3.put_object(
+        BUCKET,
+        &format!("{root}{}", shards::META_FILE),
+        &meta.to_compact(),
+    )
+    .map_err(|e| anyhow!("{e}"))
+}
+
+pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
+    let sizes: Vec<usize> = run.pick(vec![1_000, 10_000, 100_000], vec![100, 1_000]);
+    let s3 = setup::seaweedfs(BUCKET)?;
+    let host = setup::host(None)?;
+    let plugin = setup::plugin(&host, "s3-datastore").await?;
+    let mut all = Vec::new();
+    for &n in &sizes {
+        eprintln!("bench e/f: {n} entries");
+        all.push(at_size(run, &plugin, &s3, n).await?);
+    }
+    let (small, large) = (&all[0], &all[all.len() - 1]);
+
+    let mut e = Fragment::new(
+        "e",
+        "Zero-diff push and pull on SeaweedFS: requests and time by index size",
+    );
+    let mut f = Fragment::new(
+        "f",
+        "Push after one mark-dirty on SeaweedFS: requests and time by index size",
+    );
+    for a in &all {
+        let k = a.entries;
+        e.measure(
+            format!("zero-diff push, {k} entries, requests"),
+            a.zero_push_requests as f64,
+            "requests",
+        );
+        e.measure(
+            format!("zero-diff push, {k} entries, median"),
+            measure::ms(a.zero_push.median()),
+            "ms",
+        );
+        e.measure(
+            format!("zero-diff pull, {k} entries, requests"),
+            a.zero_pull_requests as f64,
+            "requests",
+        );
+        e.measure(
+            format!("zero-diff pull, {k} entries, median"),
+            measure::ms(a.zero_pull.median()),
+            "ms",
+        );
+        e.measure(
+            format!("zero-diff pull, v2 layout, {k} entries, requests"),
+            a.zero_pull_v2_requests as f64,
+            "requests",
+        );
+        e.measure(
+            format!("zero-diff pull, v2 layout, {k} entries, median"),
+            measure::ms(a.zero_pull_v2.median()),
+            "ms",
+        );
+        f.measure(
+            format!("push after one mark-dirty, {k} entries, requests"),
+            a.one_push_requests as f64,
+            "requests",
+        );
+        f.measure(
+            format!("push after one mark-dirty, {k} entries, median"),
+            measure::ms(a.one_push.median()),
+            "ms",
+        );
+        f.measure(
+            format!("building the index: first push of {k} files"),
+            k as f64 / a.setup.as_secs_f64(),
+            "files/s",
+        );
+        f.measure(
+            format!("sync instance linear memory after, {k} entries"),
+            a.memory_bytes as f64 / (1024.0 * 1024.0),
+            "MiB",
+        );
+    }
+    let k = large.entries;
+    e.compare(Comparison::at_most(
+        format!("zero-diff push requests at {k} entries ÷ 1 request"),
+        large.zero_push_requests as f64,
+        1.0,
+    ));
+    e.compare(Comparison::at_most(
+        format!("zero-diff pull requests at {k} entries ÷ 1 request"),
+        large.zero_pull_requests as f64,
+        1.0,
+    ));
+    e.compare(Comparison::at_most(
+        format!("zero-diff pull requests, v2 layout, at {k} entries ÷ 1 request"),
+        large.zero_pull_v2_requests as f64,
+        1.0,
+    ));
+    e.compare(Comparison::at_most(
+        format!("zero-diff push time at {k} entries ÷ 10 ms"),
+        large.zero_push.median().as_secs_f64() / E_TIME_TARGET.as_secs_f64(),
+        1.0,
+    ));
+    e.compare(Comparison::at_most(
+        format!("zero-diff pull time at {k} entries ÷ 10 ms"),
+        large.zero_pull.median().as_secs_f64() / E_TIME_TARGET.as_secs_f64(),
+        1.0,
+    ));
+    e.compare(Comparison::at_most(
+        format!("zero-diff pull time, v2 layout, at {k} entries ÷ 10 ms"),
+        large.zero_pull_v2.median().as_secs_f64() / E_TIME_TARGET.as_secs_f64(),
+        1.0,
+    ));
+    f.compare(Comparison::at_most(
+        format!(
+            "requests at {} ÷ at {} entries",
+            large.entries, small.entries
+        ),
+        large.one_push_requests as f64 / small.one_push_requests.max(1) as f64,
+        1.0,
+    ));
+    f.compare(Comparison::informative(
+        format!(
+            "time at {} ÷ at {} entries (median)",
+            large.entries, small.entries
+        ),
+        large.one_push.median().as_secs_f64() / small.one_push.median().as_secs_f64(),
+    ));
+    let how = format!(
+        "The index is built by the component itself: each size gets its own prefix, a cache of \
+         that many ~20-byte files, a bulk mark-dirty and one push ({SETUP_CONCURRENCY} uploads in \
+         flight), which writes the engine's default layout (the v1 monolith index with its \
+         dual-written shards and v1 _meta.json). Then from the same cache: {} zero-diff pushes, as \
+         many zero-diff pulls, and {} pushes after one mark-dirty and edit of one file. Requests are \
+         counted by the host (every wasi:http request the sandbox let through); times are medians \
+         of whole guest calls through swamp-host. SeaweedFS {} on 127.0.0.1.",
+        large.zero_push.len(),
+        large.one_push.len(),
+        seaweedfs_fixture::SEAWEEDFS_VERSION
+    );
+    e.note(&how);
+    f.note(&how);
+    Ok(vec![e, f])
+}
