@@ -27,7 +27,18 @@ export interface WitLock {
 
 type MakeLock = (options: LockOptions) => WitLock;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Wait `ms`, or less when `signal` aborts meanwhile. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
 
 export class DistributedLock {
   readonly #lock: WitLock;
@@ -60,7 +71,11 @@ export class DistributedLock {
     return this.#lost;
   }
 
-  /** Take the lock, retrying every retryIntervalMs until maxWaitMs. */
+  /**
+   * Take the lock, retrying every retryIntervalMs until maxWaitMs. A
+   * `signal` (an extension of swamp's contract) ends the wait with an
+   * AbortError.
+   */
   async acquire(options: { signal?: AbortSignal } = {}): Promise<void> {
     const start = performance.now();
     let holder: LockInfo | null = null;
@@ -81,7 +96,7 @@ export class DistributedLock {
       if (waited >= this.#maxWaitMs) {
         throw new LockTimeoutError(this.lockKey, holder, Math.round(waited));
       }
-      await sleep(Math.min(this.#retryMs, this.#maxWaitMs - waited));
+      await pause(Math.min(this.#retryMs, this.#maxWaitMs - waited), options.signal);
     }
   }
 

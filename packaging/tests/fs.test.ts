@@ -87,7 +87,7 @@ Deno.test("fs: two contenders never hold the lock together", withDir("two", asyn
   );
 }));
 
-Deno.test("fs: a lock timeout on a free lock never happens; a held one names its holder", withDir("timeout", async (dir) => {
+Deno.test("fs: a held per-model lock times out naming its holder; an AbortSignal ends the wait", withDir("timeout", async (dir) => {
   const provider = datastore.createProvider({ path: dir });
   const a = provider.createLock(dir, { lockKey: "data/m/1/.lock" });
   const b = provider.createLock(dir, { lockKey: "data/m/1/.lock", maxWaitMs: 200, retryIntervalMs: 50 });
@@ -97,6 +97,11 @@ Deno.test("fs: a lock timeout on a free lock never happens; a held one names its
   assert.equal(err.lockKey, "data/m/1/.lock");
   assert.equal(err.holder.holder, (await a.inspect()).holder);
   assert.ok(err.waitedMs >= 200);
+  // An AbortSignal ends a wait long before maxWaitMs.
+  const c = provider.createLock(dir, { lockKey: "data/m/1/.lock", maxWaitMs: 60_000, retryIntervalMs: 20_000 });
+  const started = performance.now();
+  await assert.rejects(c.acquire({ signal: AbortSignal.timeout(150) }), { name: "AbortError" });
+  assert.ok(performance.now() - started < 30_000, "the abort ended the wait");
   await a.release();
 }));
 
