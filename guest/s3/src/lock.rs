@@ -165,7 +165,10 @@ impl<T: Transport> S3Lock<T> {
                         Err(_) => LockOptions::DEFAULT_TTL_MS,
                     };
                     let age = c.meta.server_age_ms();
-                    if age.is_some_and(|a| a > ttl + CLOCK_GRANULARITY_MS) {
+                    // Saturating: a hostile body's ttlMs near u64::MAX must
+                    // mean "never stale", not wrap to a tiny lease and be
+                    // stolen (hostile corpus: lock/ttl-max.json).
+                    if age.is_some_and(|a| a > ttl.saturating_add(CLOCK_GRANULARITY_MS)) {
                         let etag = c.meta.etag.clone();
                         let cond = if etag.is_empty() {
                             Cond::None

@@ -13,11 +13,13 @@ mod corpus;
 
 use std::path::Path;
 
-use corpus::{Case, Content, Outcome, Report, Sentinel, check, load, place};
+use corpus::{
+    Case, Content, Outcome, Report, Sentinel, alive, config_case, load, place, same_file, untouched,
+};
 use serde_json::{Value, json};
 use swamp_host::{
-    DatastoreError, Host, HostError, HostOptions, LockOptions, OpenOptions, Plugin, Provider,
-    SyncOptions, SyncService,
+    Host, HostError, HostOptions, LockOptions, OpenOptions, Plugin, Provider, SyncOptions,
+    SyncService,
 };
 
 const BACKEND: &str = "fs";
@@ -63,123 +65,8 @@ async fn cached(
     (provider, svc)
 }
 
-/// `Err` unless the provider and every service still answer.
-async fn alive(provider: &Provider, services: &[&SyncService]) -> Result<(), String> {
-    provider
-        .features()
-        .await
-        .map_err(|e| format!("provider no longer answers: {e}"))?;
-    for svc in services {
-        svc.capabilities()
-            .await
-            .map_err(|e| format!("sync service no longer answers: {e}"))?;
-    }
-    Ok(())
-}
-
 fn expect_op(r: &mut Report, case: &Case, op: &str, got: &Outcome) {
-    match case.expectation(BACKEND, op) {
-        Some(want) => r.note(case, op, check(want, got)),
-        None => r
-            .failures
-            .push(format!("{}: no expectation for {op}", case.id())),
-    }
-}
-
-fn same_file(path: &Path, want: &[u8], what: &str) -> Result<(), String> {
-    match std::fs::read(path) {
-        Ok(b) if b == want => Ok(()),
-        Ok(_) => Err(format!("{what} {} was changed", path.display())),
-        Err(e) => Err(format!("{what} {} is gone: {e}", path.display())),
-    }
-}
-
-/// A placed hostile file that a refused call must have left as it was.
-fn untouched(path: &Path, content: &Content) -> Result<(), String> {
-    match content {
-        Content::Bytes(b) => same_file(path, b, "refused input"),
-        _ => Ok(()),
-    }
-}
-
-fn problem_paths(problems: &[swamp_host::ConfigProblem]) -> Vec<String> {
-    problems.iter().map(|p| p.path.clone()).collect()
-}
-
-/// Config check of one case: the schema's verdict (`schema`: a JSON
-/// pointer that must be among its problems, with `schema_mentions` in their
-/// messages; null: the schema passes it), then the guest's own through
-/// `open_unchecked` (`guest`: a pointer among its invalid-config problems,
-/// with `mentions` in the message; an outcome object such as a sandbox
-/// error; null: accepted), then `open` (the schema refuses first, else as
-/// the guest).
-pub async fn config_case(plugin: &Plugin, case: &Case, r: &mut Report) {
-    let config: Value = serde_json::from_slice(case.bytes()).unwrap();
-    let problems = plugin.validate_config(&config);
-    let all = problems
-        .iter()
-        .map(|p| format!("{}: {}", p.path, p.message))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let schema = match case.expect.get("schema") {
-        Some(Value::String(p)) if !problems.iter().any(|x| &x.path == p) => {
-            Err(format!("schema problems [{all}] lack {p:?}"))
-        }
-        Some(Value::String(_)) => match case.field("schema_mentions") {
-            Some(m) if !all.contains(m) => {
-                Err(format!("schema problems [{all}] do not mention {m:?}"))
-            }
-            _ => Ok(()),
-        },
-        _ if !problems.is_empty() => Err(format!("expected the schema to pass, got [{all}]")),
-        _ => Ok(()),
-    };
-    r.note(case, "schema", schema);
-    let guest_check = |res: Result<Provider, HostError>, what: &str| -> Result<(), String> {
-        match (case.expect.get("guest"), res) {
-            (
-                Some(Value::String(want)),
-                Err(HostError::Datastore(DatastoreError::InvalidConfig(p))),
-            ) => {
-                if !p.iter().any(|x| &x.path == want) {
-                    return Err(format!(
-                        "{what}: problems {:?} lack {want:?}",
-                        problem_paths(&p)
-                    ));
-                }
-                let msg = DatastoreError::InvalidConfig(p).to_string();
-                match case.field("mentions") {
-                    Some(m) if !msg.contains(m) => {
-                        Err(format!("{what}: {msg:?} does not mention {m:?}"))
-                    }
-                    _ => Ok(()),
-                }
-            }
-            (Some(Value::String(_)), Err(e)) => Err(format!(
-                "{what}: expected the guest's invalid-config, got {e}"
-            )),
-            (Some(Value::String(_)), Ok(_)) => Err(format!("{what}: accepted")),
-            (Some(want @ Value::Object(_)), res) => {
-                check(want, &Outcome::of(res.map(|_| ()))).map_err(|e| format!("{what}: {e}"))
-            }
-            (_, Ok(_)) => Ok(()),
-            (_, Err(e)) => Err(format!("{what}: expected acceptance, got {e}")),
-        }
-    };
-    let res = plugin
-        .open_unchecked(config.clone(), OpenOptions::default())
-        .await;
-    r.note(case, "guest", guest_check(res, "open_unchecked"));
-    let res = plugin.open(config, OpenOptions::default()).await;
-    let checked = match (&res, problems.is_empty()) {
-        (Err(HostError::InvalidConfig { problems: p, .. }), false) if !p.is_empty() => Ok(()),
-        (_, false) => Err(format!(
-            "open: expected the schema's refusal, got {:?}",
-            res.as_ref().err()
-        )),
-        (_, true) => guest_check(res, "open"),
-    };
-    r.note(case, "open", checked);
+    corpus::expect_op(r, case, BACKEND, op, got)
 }
 
 #[tokio::test(flavor = "multi_thread")]
