@@ -55,6 +55,14 @@ bench:
 	fi
 	cargo run --release -p bench -- report
 
+## fuzz: run every cargo-fuzz target (fuzz/fuzz_targets/) for FUZZ_SECONDS
+## (default 60) each on nightly; installs cargo-fuzz into target/tools on
+## first use. `make test` replays the seed corpora and past crashes only.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
 ## readme: regenerate the list of checks in README.md
 readme:
 	scripts/refresh-readme.sh

@@ -29,7 +29,11 @@ impl RelPath {
         if raw.starts_with('/') {
             return refuse("is absolute; it must be relative to the root");
         }
-        let b = raw.as_bytes();
+        // Judged on the first named segment, as it starts the normal form:
+        // `./C:/x` normalises to `C:/x` (caught by the `rel_path` fuzz
+        // property that a normal form is accepted as itself).
+        let first = raw.split('/').find(|s| !matches!(*s, "" | "."));
+        let b = first.unwrap_or_default().as_bytes();
         if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
             return refuse("starts with a drive letter; it must be relative");
         }
@@ -122,6 +126,7 @@ mod tests {
         assert!(refused("a\\b").contains("backslash"));
         assert!(refused("a\0b").contains("NUL"));
         assert!(refused("C:/x").contains("drive letter"));
+        assert!(refused(".//C:/x").contains("drive letter"));
         assert!(refused("./").contains("names no file"));
         assert!(refused("//").contains("absolute"));
     }

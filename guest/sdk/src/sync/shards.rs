@@ -30,6 +30,10 @@ pub const META_FILE: &str = "_index/_meta.json";
 /// reader assembles, since readers take all listed shards) loses nothing.
 pub const UNPARTITIONED: &str = "_unpartitioned";
 
+/// Largest `commitSeq` a meta may carry: 2^53 − 1, the largest integer
+/// swamp's TypeScript client holds exactly.
+pub const MAX_COMMIT_SEQ: u64 = (1 << 53) - 1;
+
 /// Key of the shard `pk`, relative to a root.
 pub fn shard_file(pk: &str) -> String {
     format!("{INDEX_DIR}/{pk}.json")
@@ -76,6 +80,16 @@ impl Meta {
             return Err(Error::CorruptData(format!(
                 "shard meta {source} has unsupported version {}; it was left untouched",
                 meta.version
+            )));
+        }
+        // Caught by the `index` fuzz property: a `commitSeq` of u64::MAX
+        // made the next commit overflow (a panic in debug builds, a wrap
+        // to 0 in the guest). No writer reaches 2^53 (swamp's TypeScript
+        // client cannot even write a larger integer exactly), so a larger
+        // one is corrupt.
+        if let Some(seq) = meta.commit_seq.filter(|s| *s > MAX_COMMIT_SEQ) {
+            return Err(Error::CorruptData(format!(
+                "shard meta {source} has commitSeq {seq}, beyond {MAX_COMMIT_SEQ}; it was left untouched"
             )));
         }
         if let Some(bad) = meta.partitions.iter().find(|p| !safe_partition(p)) {
@@ -233,6 +247,7 @@ mod tests {
             b"nope",
             br#"{"version":2,"partitions":["../x"]}"#,
             br#"{"version":2,"partitions":["a/b"]}"#,
+            br#"{"version":2,"partitions":[],"commitSeq":9007199254740992}"#,
         ] {
             match Meta::parse(bad, "s3://b/_index/_meta.json") {
                 Err(Error::CorruptData(m)) => assert!(m.contains("_meta.json"), "{m}"),

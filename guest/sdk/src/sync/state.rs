@@ -66,6 +66,11 @@ use crate::sync::rules::{INDEX_FILE, SIDECAR_FILE};
 /// Format version of the sidecar: swamp's v2, which we extend.
 const SIDECAR_VERSION: u32 = 2;
 
+/// Largest epoch our extension may carry (2^53 − 1: swamp's client keeps
+/// our key when it rewrites the sidecar, and holds no larger integer
+/// exactly; marking one change at a time never gets near it).
+const MAX_EPOCH: u64 = (1 << 53) - 1;
+
 /// The sidecar's state, as the engine uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sidecar {
@@ -96,6 +101,23 @@ impl Sidecar {
             lazy_pull_active: false,
             dirty: DirtyState::unknown(),
         }
+    }
+}
+
+impl Sidecar {
+    /// The state sidecar bytes describe: ours exactly, the original's
+    /// conservatively (module docs); corrupt or foreign ⇒ [`Sidecar::unknown`].
+    /// Pure, so the format can be checked (and fuzzed) without a disk.
+    pub fn from_json(bytes: &[u8]) -> Sidecar {
+        match serde_json::from_slice::<Wire>(bytes) {
+            Ok(w) => w.into_state(),
+            Err(_) => Sidecar::unknown(),
+        }
+    }
+
+    /// The sidecar bytes for this state (pretty JSON, as written to disk).
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(&Wire::from_state(self)).unwrap_or_default()
     }
 }
 
@@ -259,9 +281,29 @@ impl Wire {
         self.imported()
     }
 
-    /// The exact state from our extension, if there is one.
+    /// The exact state from our extension, if there is one we can trust.
     fn own_state(&self) -> Option<Sidecar> {
         let x = self.wasm.as_ref()?;
+        // Caught by the `index` fuzz properties (fuzz/regressions/index): a path
+        // here is handed to the push planner, which stats, walks and
+        // deletes below it, so it must be a clean relative path like every
+        // other; epochs must leave room to count on (u64::MAX overflowed
+        // the next mark) and none may run ahead of the counter (such a path
+        // stayed dirty after every push). Otherwise the extension is
+        // ignored and the shared fields are imported (checked) instead.
+        let clean = x
+            .path_epochs
+            .keys()
+            .all(|p| RelPath::parse(p, "dirty path").is_ok_and(|r| r.as_str() == p));
+        let counted = x.epoch <= MAX_EPOCH
+            && x.path_epochs
+                .values()
+                .chain(x.bulk_since.iter())
+                .chain(x.prepare_pending.iter())
+                .all(|e| *e <= x.epoch);
+        if !(clean && counted) {
+            return None;
+        }
         let mut s = Sidecar {
             version: SIDECAR_VERSION,
             remote_index_fingerprint: None,
@@ -349,10 +391,7 @@ impl StateFiles {
         let Some(bytes) = atomic_file::read_optional(&self.sidecar)? else {
             return Ok(Sidecar::unknown());
         };
-        match serde_json::from_slice::<Wire>(&bytes) {
-            Ok(w) => Ok(w.into_state()),
-            Err(_) => Ok(Sidecar::unknown()),
-        }
+        Ok(Sidecar::from_json(&bytes))
     }
 
     /// Write the sidecar atomically. `lastVerifiedAt` is now, but at least
@@ -368,8 +407,7 @@ impl StateFiles {
             }
         }
         s.last_verified_at = iso_time::format_millis(at);
-        let bytes = serde_json::to_vec_pretty(&Wire::from_state(s)).unwrap_or_default();
-        atomic_file::write_atomic(&self.sidecar, &bytes)
+        atomic_file::write_atomic(&self.sidecar, &s.to_json())
     }
 
     /// Read the base index. Missing ⇒ empty. Corrupt ⇒ empty and `false`
@@ -405,6 +443,7 @@ impl StateFiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::dirty::Walk;
     use serde_json::{Value, json};
 
     fn write(d: &Path, v: Value) {
@@ -433,6 +472,56 @@ mod tests {
         }
         std::fs::write(d.path().join(SIDECAR_FILE), b"{garbage").unwrap();
         assert_eq!(f.load_sidecar().unwrap(), Sidecar::unknown());
+    }
+
+    #[test]
+    fn an_untrustworthy_extension_is_ignored_and_the_shared_fields_checked() {
+        let ours = |paths: Value, wasm: Value| {
+            Sidecar::from_json(
+                &serde_json::to_vec(&json!({"version": 2, "remoteIndexETag": "",
+                    "localDirty": true, "dirtyPaths": paths, "bulkInvalidated": false,
+                    "lazyPullActive": false, "dirtyPathsOverflowed": false, "wasm": wasm}))
+                .unwrap(),
+            )
+        };
+        // Trusted: kept exactly.
+        let s = ours(
+            json!(["data/a"]),
+            json!({"epoch": 4, "pathEpochs": {"data/a": 3}}),
+        );
+        assert_eq!(
+            (s.dirty.epoch, s.dirty.walk()),
+            (4, Walk::Paths(vec!["data/a".into()]))
+        );
+        for (paths, wasm) in [
+            // A traversing path: never handed to the planner; bulk instead.
+            (
+                json!(["../out"]),
+                json!({"epoch": 2, "pathEpochs": {"../out": 2}}),
+            ),
+            // A counter with no room to count on, or a path ahead of it.
+            (
+                json!(["data/a"]),
+                json!({"epoch": u64::MAX, "pathEpochs": {"data/a": 1}}),
+            ),
+            (
+                json!(["data/a"]),
+                json!({"epoch": 1, "pathEpochs": {"data/a": 9}}),
+            ),
+        ] {
+            let s = ours(paths, wasm);
+            assert_eq!(s.dirty.epoch, 1, "imported at a fresh epoch");
+            assert!(s.dirty.recorded_paths().iter().all(|p| p == "data/a"));
+        }
+        assert_eq!(
+            ours(
+                json!(["../out"]),
+                json!({"epoch": 2, "pathEpochs": {"../out": 2}})
+            )
+            .dirty
+            .walk(),
+            Walk::Full
+        );
     }
 
     #[test]

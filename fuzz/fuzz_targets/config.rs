@@ -1,0 +1,3 @@
+#![no_main]
+// Properties: fuzz/properties/src (shared with the stable replay test).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_properties::config::config(data));
