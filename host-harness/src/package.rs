@@ -5,14 +5,17 @@
 //! OUT/manifest.yaml                          datastores: [{stem}.ts]
 //! OUT/extensions/datastores/{stem}.ts        the generated `datastore` export
 //! OUT/extensions/datastores/_{stem}/
-//!     component/   jco's transpilation (JS + core wasm modules)
+//!     component/   jco's transpilation (JS; core wasm modules in cores.js)
 //!     runtime/     the TypeScript glue (packaging/js) and ajv bundled
 //!     vendor/preview2-shim/   WASI for JavaScript, vendored
 //! ```
 //!
 //! Everything the extension imports is inside the folder, so it loads
-//! offline and always with the versions pinned in `packaging/npm`.
+//! offline and always with the versions pinned in `packaging/npm`; nothing
+//! is read from beside a module at run time, so it still works after swamp
+//! bundles it into one file.
 
+mod bundling;
 mod module;
 mod tools;
 
@@ -94,12 +97,7 @@ pub async fn package(component: &Path, out: &Path, tools: &Tools) -> Result<Pack
             ]),
         "jco transpile",
     )?;
-    let mut core_modules: Vec<String> = fs::read_dir(&component_dir)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".wasm"))
-        .collect();
-    core_modules.sort();
+    bundling::embed_core_modules(&component_dir)?;
 
     let runtime = lib.join("runtime");
     fs::create_dir_all(&runtime)?;
@@ -115,17 +113,12 @@ pub async fn package(component: &Path, out: &Path, tools: &Tools) -> Result<Pack
     if shim_src.join("LICENSE").is_file() {
         fs::copy(shim_src.join("LICENSE"), shim.join("LICENSE"))?;
     }
+    bundling::embed_shim_worker(&shim)?;
 
     let module = datastores.join(format!("{stem}.ts"));
     fs::write(
         &module,
-        module::module_source(
-            &stem,
-            &wasm_name,
-            plugin.info(),
-            plugin.schema(),
-            &core_modules,
-        )?,
+        module::module_source(&stem, &wasm_name, plugin.info(), plugin.schema())?,
     )?;
     module::write_manifest(out, &datastores)?;
     Ok(Packaged {

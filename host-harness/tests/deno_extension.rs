@@ -1,7 +1,8 @@
 //! `host-harness package` end to end: fs-datastore and s3-datastore are
 //! packaged as one swamp extension, and the Deno tests in
-//! `packaging/tests` drive the generated TypeScript modules, as swamp would,
-//! on real directories and on a real SeaweedFS started here. Deno and the
+//! `packaging/tests` drive the generated TypeScript modules, as swamp would
+//! (also bundled into one file first, as swamp does), on real directories
+//! and on a real SeaweedFS started here. Deno and the
 //! node tools come from the npm registry at the versions pinned in
 //! `packaging/npm/package-lock.json` (installed once into target/tools/npm).
 
@@ -69,6 +70,7 @@ fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
         .args(["test", "--allow-all", "--no-prompt"])
         .arg(tests_dir().join("fs.test.ts"))
         .arg(tests_dir().join("s3.test.ts"))
+        .arg(tests_dir().join("bundled.test.ts"))
         .env("NO_COLOR", "1")
         .env("SWAMP_EXTENSION_DIR", ext.path())
         .env("SWAMP_S3_ENDPOINT", s3.endpoint())
@@ -84,12 +86,14 @@ fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
         text(&out),
         s3.log_tail(20)
     );
-    // Both suites ran (a test file silently skipped would also "pass").
+    // Every suite ran (a test file silently skipped would also "pass").
     let report = text(&out);
     for name in [
         "fs: sync round trip",
         "s3: sync round trip",
         "s3: the lock lifecycle",
+        "bundled fs-datastore",
+        "bundled s3-datastore",
     ] {
         assert!(report.contains(name), "{name} did not run:\n{report}");
     }

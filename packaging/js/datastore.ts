@@ -3,7 +3,7 @@
 // and the provider it makes. Locks and sync services live in their own
 // files; this one owns instances and the provider.
 
-import { readFile } from "node:fs/promises";
+import { Buffer } from "node:buffer";
 import { mkdirSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { call } from "./errors.ts";
@@ -25,10 +25,11 @@ export interface PackagedComponent {
   schema: Record<string, unknown>;
   /** jco's `instantiate` (sync instantiation mode). */
   instantiate: Instantiate;
-  /** The folder holding jco's core modules. */
-  componentDir: URL;
-  /** The names of the core modules in it. */
-  coreModules: string[];
+  /**
+   * jco's core modules by name, base64. Embedded rather than read from
+   * beside the module: swamp bundles an extension into one file elsewhere.
+   */
+  cores: Record<string, string>;
 }
 
 export interface DatastoreVerifier {
@@ -56,9 +57,8 @@ export interface Datastore {
 /** Compiles the core modules once; `createProvider` instantiates them. */
 export async function defineDatastore(spec: PackagedComponent): Promise<Datastore> {
   const modules = new Map<string, WebAssembly.Module>();
-  for (const name of spec.coreModules) {
-    const bytes = await readFile(new URL(name, spec.componentDir));
-    modules.set(name, await WebAssembly.compile(new Uint8Array(bytes)));
+  for (const [name, b64] of Object.entries(spec.cores)) {
+    modules.set(name, await WebAssembly.compile(new Uint8Array(Buffer.from(b64, "base64"))));
   }
   const configSchema = configSchemaOf(spec.schema);
   const instantiate = (grants: Grants) =>

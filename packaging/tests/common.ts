@@ -6,6 +6,7 @@
 // `host-harness/tests/deno_extension.rs` packages it and sets it).
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -85,12 +86,13 @@ export function checkConfigs(
 export async function checkAgreesWithComponent(root: string, stem: string, configs: unknown[]) {
   const lib = `${root}/extensions/datastores/_${stem}`;
   const { instantiate } = await import(`file://${lib}/component/${stem}.js`);
+  const { cores } = await import(`file://${lib}/component/cores.js`);
   const { wasiImports } = await import(`file://${lib}/runtime/wasi.ts`);
   const { datastore } = await import(`file://${root}/extensions/datastores/${stem}.ts`);
   const modules = new Map<string, WebAssembly.Module>();
   const raw = instantiate((name: string) => {
     if (!modules.has(name)) {
-      modules.set(name, new WebAssembly.Module(readFileSync(`${lib}/component/${name}`)));
+      modules.set(name, new WebAssembly.Module(Buffer.from(cores[name], "base64")));
     }
     return modules.get(name);
   }, wasiImports({ mounts: [], env: [], origins: [], awsRegions: [] }));
