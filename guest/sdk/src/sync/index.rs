@@ -54,6 +54,14 @@ pub struct Index {
     /// Entries by bare rel.
     #[serde(default)]
     pub entries: BTreeMap<String, IndexEntry>,
+    /// Local base only (never in a remote index): the file changes a pull
+    /// is about to make — `Some(entry)`: a download to be renamed into
+    /// place; `None`: a local deletion — recorded first so a process killed
+    /// before the base update can tell which of them happened (see
+    /// `settle_pending` in `engine/pull.rs`). Omitted when empty, so
+    /// swamp's own reader sees its usual format.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending: BTreeMap<String, Option<IndexEntry>>,
 }
 
 /// Drop entries that must never sync or whose key is not a safe relative
@@ -77,6 +85,7 @@ impl Default for Index {
             version: 1,
             last_pulled: String::new(),
             entries: BTreeMap::new(),
+            pending: BTreeMap::new(),
         }
     }
 }
@@ -100,6 +109,10 @@ impl Index {
             )));
         }
         let scrubbed = scrub(&mut idx.entries);
+        idx.pending.retain(|rel, _| {
+            RelPath::parse(rel, "index key").is_ok_and(|p| p.as_str() == rel)
+                && !rules::is_never_synced(rel)
+        });
         Ok((idx, scrubbed))
     }
 

@@ -184,7 +184,8 @@ impl<R: RemoteStore> SyncEngine<R> {
         }))
     }
 
-    /// Upload and delete what the plan found, in batches.
+    /// Upload what the plan found, in batches; deletions are only listed
+    /// here and carried out after the index commit (see `commit`).
     pub(super) fn execute(
         &mut self,
         root: &Root,
@@ -240,8 +241,6 @@ impl<R: RemoteStore> SyncEngine<R> {
                 },
             );
         }
-        let keys: Vec<String> = deletes.iter().map(|r| root.remote_key(r)).collect();
-        self.delete_all(&keys, dl)?;
         done.deleted = deletes;
         Ok((done, plan.state))
     }

@@ -11,12 +11,45 @@ use crate::error::{Error, Result};
 use crate::rel_path::is_within;
 use crate::sync::decide::{self, Local, PullAction};
 use crate::sync::dirty::DirtyState;
-use crate::sync::index::IndexEntry;
+use crate::sync::index::{Index, IndexEntry};
 use crate::sync::local::{self, LocalKind};
 use crate::sync::remote::RemoteStore;
 use crate::sync::rules::{self, ModelScope};
 use crate::sync::state::Synced;
 use crate::types::SyncOptions;
+
+/// Adopt the journalled file changes of a pull (or hydrate) that did
+/// happen. A process killed between changing a file and recording that in
+/// the base would otherwise leave a base that disagrees with the file: a
+/// download that arrived looks like an unpushed local edit (kept by every
+/// later pull, pushed back over newer remote content), a local deletion
+/// looks like the user's own (a later re-creation remotely is never pulled,
+/// and a push deletes it). A file holding exactly the journalled content
+/// arrived; a journalled deletion happened if the file is gone; anything
+/// else (not done yet, or edited since) keeps its old base entry.
+/// True when the base changed.
+fn settle_pending(root: &Root, base: &mut Index) -> Result<bool> {
+    let pending = std::mem::take(&mut base.pending);
+    let changed = !pending.is_empty();
+    for (rel, arriving) in pending {
+        let path = root.local_path(&rel);
+        let here = match local::stat(&path)? {
+            LocalKind::File { .. } => Some(local::hash_file(&path)?.0),
+            _ => None,
+        };
+        match (arriving, here) {
+            (Some(mut e), Some(sha)) if e.sha256.as_deref() == Some(sha.as_str()) => {
+                e.local_mtime = mtime_of(&path);
+                base.entries.insert(rel, e);
+            }
+            (None, None) => {
+                base.entries.remove(&rel);
+            }
+            _ => {}
+        }
+    }
+    Ok(changed)
+}
 
 /// True when mark-dirty announced a change that covers `rel`.
 fn dirty_covers(d: &DirtyState, rel: &str) -> bool {
@@ -58,6 +91,7 @@ impl<R: RemoteStore> SyncEngine<R> {
         let root = self.root(options.namespace.as_deref())?;
         let scope = ModelScope::new(options.models())?;
         let (side, mut base) = root.files.load()?;
+        let mut base_changed = settle_pending(&root, &mut base)?;
 
         // O(1) when the remote index is the one we last reconciled with
         // (unless a metadata-only pull left content to fetch): v2 is one
@@ -76,6 +110,9 @@ impl<R: RemoteStore> SyncEngine<R> {
                 _ => false,
             };
             if unchanged {
+                if base_changed {
+                    root.files.save_base(&mut base)?;
+                }
                 return Ok(0);
             }
         }
@@ -93,8 +130,8 @@ impl<R: RemoteStore> SyncEngine<R> {
         }
 
         let mut downloaded = 0u32;
-        let mut base_changed = false;
         let mut fetches: Vec<(String, IndexEntry)> = Vec::new();
+        let mut deletes: Vec<String> = Vec::new();
         for rel in rels {
             dl.check()?;
             if rules::is_never_synced(&rel) {
@@ -130,18 +167,8 @@ impl<R: RemoteStore> SyncEngine<R> {
                         fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
                     }
                 }
-                PullAction::DeleteLocal => {
-                    match fs::remove_file(&path) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(Error::io(path.display(), e)),
-                    }
-                    if let Some(parent) = path.parent() {
-                        local::prune_empty_dirs(&root.local, parent);
-                    }
-                    base.entries.remove(&rel);
-                    base_changed = true;
-                }
+                // Journalled first, with the downloads (below).
+                PullAction::DeleteLocal => deletes.push(rel.clone()),
                 PullAction::ForgetBase => {
                     base.entries.remove(&rel);
                     base_changed = true;
@@ -155,11 +182,41 @@ impl<R: RemoteStore> SyncEngine<R> {
             .map(|(rel, _)| (root.remote_key(rel), root.local_path(rel)))
             .collect();
         let staged = self.stage_downloads(&items, &dl);
-        let mut errors = Vec::new();
-        for ((rel, r), res) in fetches
+        let staged: Vec<_> = fetches
             .into_iter()
             .zip(staged.unwrap_or_else(|e| vec![Err(e)]))
-        {
+            .collect();
+        // Journal what is about to arrive or go before touching any file.
+        for ((rel, r), res) in &staged {
+            if let Ok(Some(st)) = res {
+                let mut e = r.clone();
+                e.sha256 = Some(st.sha256.clone());
+                e.size = st.size;
+                base.pending.insert(rel.clone(), Some(e));
+            }
+        }
+        for rel in &deletes {
+            base.pending.insert(rel.clone(), None);
+        }
+        if !base.pending.is_empty() {
+            root.files.save_base(&mut base)?;
+            base.pending.clear();
+            base_changed = true;
+        }
+        for rel in deletes {
+            let path = root.local_path(&rel);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(path.display(), e)),
+            }
+            if let Some(parent) = path.parent() {
+                local::prune_empty_dirs(&root.local, parent);
+            }
+            base.entries.remove(&rel);
+        }
+        let mut errors = Vec::new();
+        for ((rel, r), res) in staged {
             match res {
                 // An index entry without an object: nothing to fetch.
                 Ok(None) => {}
@@ -222,6 +279,7 @@ impl<R: RemoteStore> SyncEngine<R> {
             return Ok(false);
         };
         let (_, mut base) = root.files.load()?;
+        settle_pending(&root, &mut base)?;
         if let LocalKind::File { .. } = local::stat(&path)? {
             let (here, _) = local::hash_file(&path)?;
             if here == st.sha256 {
@@ -241,6 +299,22 @@ impl<R: RemoteStore> SyncEngine<R> {
             }
         }
         let (sha, size) = (st.sha256.clone(), st.size);
+        // Journalled first, as in pull.
+        base.pending.insert(
+            rel.clone(),
+            Some(IndexEntry {
+                key: rel.clone(),
+                size,
+                last_modified: String::new(),
+                local_mtime: None,
+                sha256: Some(sha.clone()),
+            }),
+        );
+        if let Err(e) = root.files.save_base(&mut base) {
+            st.discard();
+            return Err(e);
+        }
+        base.pending.clear();
         st.install(&path)?;
         self.record_hydrated(&root, &mut base, &rel, &path, size, sha)?;
         Ok(true)

@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::remote_index::RemoteState;
-use super::{Root, SyncEngine};
+use super::transfer::with_note;
+use super::{Deadline, Root, SyncEngine};
 use crate::error::{Error, Result};
 use crate::sync::decide::PushAction;
-use crate::sync::index::IndexEntry;
+use crate::sync::index::{Index, IndexEntry};
 use crate::sync::remote::RemoteStore;
 use crate::sync::rules::{self, ModelScope};
 use crate::sync::state::Synced;
@@ -75,10 +76,11 @@ impl<R: RemoteStore> SyncEngine<R> {
             return Ok(0); // clean: no remote call at all
         };
         let (done, state) = self.execute(&root, plan, &dl)?;
-        self.commit(&root, &done, state)
+        self.commit(&root, &done, state, &dl)
     }
 
-    /// prepare-push: upload and delete, leave index and dirty state alone.
+    /// prepare-push: upload, leave index, deletions and dirty state alone
+    /// (remote deletions happen in commit-push, after the index commit).
     pub(super) fn prepare(&mut self, options: &SyncOptions) -> Result<PushManifest> {
         let dl = self.begin(options, "prepare-push");
         let root = self.root(options.namespace.as_deref())?;
@@ -120,6 +122,7 @@ impl<R: RemoteStore> SyncEngine<R> {
                         .into(),
                 )
             })?;
+        let dl = self.begin(options, "commit-push");
         let root = self.root(options.namespace.as_deref())?;
         if done.namespace != root.ns {
             return Err(Error::InvalidArgument(format!(
@@ -127,7 +130,7 @@ impl<R: RemoteStore> SyncEngine<R> {
                 done.namespace, root.ns
             )));
         }
-        self.commit(&root, &done, None)
+        self.commit(&root, &done, None, &dl)
     }
 
     /// preview-push: the plan's counts, nothing changed.
@@ -151,13 +154,34 @@ impl<R: RemoteStore> SyncEngine<R> {
         Ok(p)
     }
 
-    /// Record a push: remote index (CAS merge), base, then dirty state —
-    /// in that order, so a crash in between only causes a re-check.
+    /// Record a push: base made neutral, remote index (CAS merge), base,
+    /// dirty state, then remote deletions — in that order, so a process
+    /// killed anywhere in between leaves nothing a later sync misreads
+    /// (the crash scenario in `reliability/` kills it at random points):
+    ///
+    /// * the base first forgets what this push changes ([`forget_changed`]):
+    ///   killed after the index commit, a stale base would otherwise claim
+    ///   the old content, and a file later re-created with that content
+    ///   would count as unchanged and never be pushed;
+    /// * objects are deleted only after the index stopped listing them:
+    ///   killed in between, the store keeps unlisted objects, never an
+    ///   index entry without its object.
+    ///
     /// `planned`: the remote state the push was planned against, reused as
     /// the first compare-and-swap attempt.
-    fn commit(&mut self, root: &Root, done: &Done, planned: Option<RemoteState>) -> Result<u32> {
+    fn commit(
+        &mut self,
+        root: &Root,
+        done: &Done,
+        planned: Option<RemoteState>,
+        dl: &Deadline,
+    ) -> Result<u32> {
         let changed = done.uploaded.len() + done.deleted.len();
         let committed = if changed > 0 {
+            let (_, mut base) = root.files.load()?;
+            if forget_changed(&mut base, done) {
+                root.files.save_base(&mut base)?;
+            }
             Some(self.commit_remote(root, planned, &done.uploaded, &done.deleted)?)
         } else {
             None
@@ -181,6 +205,34 @@ impl<R: RemoteStore> SyncEngine<R> {
             }
         }
         root.files.save_sidecar(&mut side)?;
+        let keys: Vec<String> = done.deleted.iter().map(|r| root.remote_key(r)).collect();
+        self.delete_all(&keys, dl).map_err(|e| {
+            with_note(
+                e,
+                " (the index no longer lists these files; their objects are unreachable leftovers)",
+            )
+        })?;
         Ok(count(changed))
     }
+}
+
+/// Make the base neutral about what `done` changes, before the index
+/// commit: uploaded files lose their base entry (history unknown: the next
+/// sync compares local and remote content directly), deleted ones keep
+/// size and time but lose their hash (a deletion not yet committed is still
+/// recognised by `same_content`, and a file re-created with the old content
+/// no longer counts as unchanged). True when the base changed.
+fn forget_changed(base: &mut Index, done: &Done) -> bool {
+    let mut changed = false;
+    for rel in done.uploaded.keys() {
+        changed |= base.entries.remove(rel).is_some();
+    }
+    for rel in &done.deleted {
+        if let Some(e) = base.entries.get_mut(rel)
+            && e.sha256.take().is_some()
+        {
+            changed = true;
+        }
+    }
+    changed
 }

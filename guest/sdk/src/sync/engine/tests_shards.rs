@@ -470,8 +470,9 @@ fn transfers_and_shard_reads_go_in_batches() {
     assert_eq!(
         remote.0.borrow().batches,
         // Plan: the one listed shard the paths touch; commit: the new
-        // `files` shard (absent: created).
-        vec![("get", 1), ("upload", 3), ("delete", 1), ("get", 1)]
+        // `files` shard (absent: created); deletions only after the index
+        // stopped listing them.
+        vec![("get", 1), ("upload", 3), ("get", 1), ("delete", 1)]
     );
     // Downloads are atomic: no temporary file is left behind.
     let mut b = Cache::new(&remote);
