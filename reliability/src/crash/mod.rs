@@ -68,6 +68,10 @@ pub struct OpReport {
     pub index_newer_than_listed: usize,
     /// Objects no index lists after a kill (fs only).
     pub orphans_max: Option<usize>,
+    /// Kills that left the fs share's index mutex (`_index/.lock`) behind
+    /// (fs only; see [`age_index_mutexes`]).
+    pub index_mutex_left: usize,
+    pub wall_ms: f64,
 }
 
 /// What a crash run found.
@@ -297,16 +301,17 @@ impl Scenario<'_> {
         Ok((scan, index.newer.len(), orphans))
     }
 
-    /// A fresh process pulls (or hydrates) `cache`; it must equal the writer.
-    fn converge_reader(&mut self, op: Op, cache: &Path, when: &str) -> Result<()> {
+    /// A fresh process pulls (or hydrates) `cache`; it must equal the
+    /// writer. Returns how long its round took.
+    fn converge_reader(&mut self, op: Op, cache: &Path, when: &str) -> Result<u64> {
         let args = self.args(op, cache, 1, 0);
-        self.run(&args, None)?;
+        let out = self.run(&args, None)?;
         let got = checks::scan_cache(cache)?;
         self.note(&format!("{} cache {when}", op.name()), &got.problems);
         let want = self.writer_tree()?;
         let d = checks::diff(&format!("{} cache {when}", op.name()), &want, &got.files);
         self.violations.extend(d);
-        Ok(())
+        Ok(Self::longest_round(&out.lines))
     }
 
     fn delay(&mut self, window_ms: u64) -> Duration {
@@ -336,6 +341,7 @@ impl Scenario<'_> {
             report.temps_left += scan.temps.len();
             report.index_newer_than_listed += newer;
             report.orphans_max = report.orphans_max.max(orphans);
+            report.index_mutex_left += age_index_mutexes(self.remote)?;
             // A fresh process resumes from the persisted dirty marks alone.
             self.writer_round(0)?;
             self.index_matches_writer(&format!("after push kill {i} and a converging push"))?;
@@ -350,15 +356,18 @@ impl Scenario<'_> {
             Op::Pull => self.reader.clone(),
             _ => self.hydrator.clone(),
         };
-        // Calibrate on an unkilled round after a remote change.
+        // Calibrate on an unkilled round after a remote change; then on
+        // each converging round (the same work: the changes of one or two
+        // writer rounds).
         self.writer_round(self.cfg.changes)?;
         let a = self.args(op, &cache, 1, 0);
         let out = self.run(&a, None)?;
-        report.window_ms = (Self::longest_round(&out.lines) * 6 / 5).max(10);
+        let mut window = Self::longest_round(&out.lines).max(10);
         for i in 0..self.cfg.kills {
+            report.window_ms = report.window_ms.max(window);
             self.writer_round(self.cfg.changes)?;
             let args = self.args(op, &cache, 1, 0);
-            let delay = self.delay(report.window_ms);
+            let delay = self.delay(window);
             eprintln!(
                 "[crash {}] {} kill {i}: after {delay:?}",
                 self.remote.backend().name(),
@@ -375,10 +384,38 @@ impl Scenario<'_> {
             // sync must not make later remote changes look like local edits.
             self.writer_round(self.cfg.changes)?;
             self.index_matches_writer(&format!("after {} kill {i}", op.name()))?;
-            self.converge_reader(op, &cache, &format!("after {} kill {i}", op.name()))?;
+            window = self
+                .converge_reader(op, &cache, &format!("after {} kill {i}", op.name()))?
+                .max(10);
         }
         Ok(())
     }
+}
+
+/// A push killed while it held the fs share's index mutex
+/// (`[{ns}/]_index/.lock`, held for the few milliseconds of an index
+/// compare-and-swap) leaves it behind. Writers on other machines cannot tell
+/// a dead holder from a slow one, so fs-datastore takes a mutex over only
+/// once it is 30 s old (`MUTEX_STALE` in `guest/fs/core/src/remote.rs`);
+/// until then pushes fail with a clear `unavailable`. Rather than wait, the
+/// scenario ages such a mutex by 60 s, as the passing of time would, and the
+/// converging push must then take it over. Returns how many it aged.
+fn age_index_mutexes(remote: &Remote) -> Result<usize> {
+    let Some(share) = remote.share() else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    for rel in checks::files_below(share)? {
+        if rel == "_index/.lock" || rel.ends_with("/_index/.lock") {
+            let old = std::time::SystemTime::now() - Duration::from_secs(60);
+            std::fs::File::options()
+                .write(true)
+                .open(share.join(&rel))?
+                .set_modified(old)?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Run the crash scenario on `remote`.
@@ -424,10 +461,12 @@ pub fn run(remote: &Remote, cfg: &CrashConfig) -> Result<CrashReport> {
             op: op.name().into(),
             ..OpReport::default()
         };
+        let started = Instant::now();
         match op {
             Op::Push => sc.kill_push(&mut report)?,
             Op::Pull | Op::Hydrate => sc.kill_reader(op, &mut report)?,
         }
+        report.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
         ops.push(report);
     }
     if sc.violations.is_empty() && sc.expected.values().all(Option::is_none) {
