@@ -16,6 +16,13 @@ export type SafeParseResult =
 export interface ConfigSchema {
   /** The component's JSON Schema, as it exported it. */
   readonly jsonSchema: Record<string, unknown>;
+  /**
+   * swamp recognises a config schema by duck typing on zod's shape (a
+   * `_def` next to `parse` and `safeParse`); this one says what it is.
+   */
+  readonly _def: { typeName: "JsonSchema"; jsonSchema: Record<string, unknown> };
+  /** The JSON Schema, where swamp asks a zod schema for one. */
+  toJSONSchema(): Record<string, unknown>;
   safeParse(value: unknown): SafeParseResult;
   /** The config when valid, else throws `InvalidConfigError`. */
   parse(value: unknown): Record<string, unknown>;
@@ -51,6 +58,8 @@ export function configSchemaOf(schema: Record<string, unknown>): ConfigSchema {
   };
   return {
     jsonSchema: schema,
+    _def: { typeName: "JsonSchema", jsonSchema: schema },
+    toJSONSchema: () => schema,
     safeParse,
     parse(value: unknown) {
       const r = safeParse(value);

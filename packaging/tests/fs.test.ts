@@ -35,6 +35,18 @@ Deno.test("manifest.yaml lists the module under datastores", () => {
   assert.match(manifest, /^datastores:\n( {2}- .*\n)* {2}- fs_datastore\.ts\n/m);
 });
 
+Deno.test("fs: swamp can read the type from the module text and take configSchema for a zod schema", () => {
+  const source = readFileSync(join(root, "extensions", "datastores", "fs_datastore.ts"), "utf8");
+  // swamp indexes a datastore before importing it: the export must be an
+  // object literal whose type is a string literal.
+  assert.match(source, /^export const datastore = \{\n {2}type: "@swamp-wasm\/fs-datastore",$/m);
+  const schema = datastore.configSchema;
+  assert.ok("_def" in schema);
+  assert.equal(typeof schema.parse, "function");
+  assert.equal(typeof schema.safeParse, "function");
+  assert.equal(schema.toJSONSchema(), schema.jsonSchema);
+});
+
 Deno.test("fs: export shape, and optional methods only where the component has them", withDir("shape", (dir) => {
   assert.equal(datastore.type, "@swamp-wasm/fs-datastore");
   const plain = checkExportShape(datastore, { path: dir });
