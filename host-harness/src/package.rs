@@ -195,3 +195,20 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_stems_are_lowercase_identifiers() {
+        assert_eq!(
+            module_stem(Path::new("/x/fs_datastore.wasm")).unwrap(),
+            "fs_datastore"
+        );
+        assert_eq!(module_stem(Path::new("My-Store.wasm")).unwrap(), "my_store");
+        let err = module_stem(Path::new("/x/bad name.wasm")).unwrap_err();
+        assert!(err.to_string().contains("bad name.wasm"), "{err}");
+        assert!(module_stem(Path::new("/x/ünï.wasm")).is_err());
+    }
+}

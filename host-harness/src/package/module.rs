@@ -71,3 +71,25 @@ pub fn write_manifest(root: &Path, datastores: &Path) -> Result<()> {
     fs::write(root.join("manifest.yaml"), yaml)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_lists_every_module_and_only_modules() {
+        let root = tempfile::tempdir().unwrap();
+        let ds = root.path().join("extensions").join("datastores");
+        fs::create_dir_all(ds.join("_b_store")).unwrap();
+        fs::write(ds.join("b_store.ts"), "").unwrap();
+        fs::write(ds.join("a_store.ts"), "").unwrap();
+        fs::write(ds.join("_b_store").join("helper.ts"), "").unwrap();
+        fs::write(ds.join("notes.txt"), "").unwrap();
+        write_manifest(root.path(), &ds).unwrap();
+        let yaml = fs::read_to_string(root.path().join("manifest.yaml")).unwrap();
+        assert!(
+            yaml.ends_with("datastores:\n  - a_store.ts\n  - b_store.ts\n"),
+            "{yaml}"
+        );
+    }
+}
