@@ -27,10 +27,17 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <(cargo +nightly fuzz list --fuzz-dir fuzz)
 fi
+failed=()
 for t in "${targets[@]}"; do
     scratch=target/fuzz-corpus/$t
     mkdir -p "$scratch"
     cp -f fuzz/corpus/"$t"/* "$scratch"/
     echo "== fuzz $t for ${seconds}s"
-    "${fuzz[@]}" "$t" "$scratch" -- -max_total_time="$seconds" -print_final_stats=1
+    # A crash ends this target's run, not the others'.
+    "${fuzz[@]}" "$t" "$scratch" -- -max_total_time="$seconds" -print_final_stats=1 ||
+        failed+=("$t")
 done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "fuzz: crashes in: ${failed[*]} (inputs in fuzz/artifacts/)" >&2
+    exit 1
+fi

@@ -257,6 +257,14 @@ mod tests {
     }
 
     #[test]
+    fn unknown_fields_are_rewritten_as_they_were() {
+        let big = format!("{}3", "9".repeat(95));
+        let text = format!(r#"{{"version":1,"partitions":[],"ratio":{big},"f":0.1}}"#);
+        let m = Meta::parse(text.as_bytes(), "m").unwrap();
+        assert_eq!(Meta::parse(&m.to_compact(), "m").unwrap(), m);
+    }
+
+    #[test]
     fn shard_formats_and_scrubbing() {
         let (s, scrubbed) = Shard::parse(
             br#"{"version":1,"entries":{
