@@ -116,8 +116,10 @@ impl Failure {
     /// the message and an actionable hint first where one applies.
     pub fn into_error(self, op: &str, target: &str) -> Error {
         match self {
-            Failure::Deadline(ms) => Error::Aborted(format!(
-                "S3 {op} {target} did not finish within the call's {ms} ms"
+            // The budget itself is not known here (the caller's deadline is
+            // an instant), so the message names the deadline, not a number.
+            Failure::Deadline(_) => Error::Aborted(format!(
+                "S3 {op} {target} did not finish before the call's deadline (its timeout-ms) ran out"
             )),
             Failure::Transport(TransportError::Timeout) => Error::Unavailable(format!(
                 "S3 {op} {target} timed out; the endpoint did not answer in time"

@@ -321,6 +321,7 @@ fn assert_timeout_error(what: &str, r: Result<impl std::fmt::Debug, HostError>) 
             panic!("{what} against a silent server must fail as unavailable/aborted, got {other:?}")
         }
     };
+    eprintln!("{what}: {m}");
     assert!(
         m.contains("timed out") || m.contains("did not finish") || m.contains("deadline"),
         "{what}: the error must name the timeout: {m}"
@@ -334,10 +335,18 @@ async fn against_a_server_that_never_answers_every_call_ends_in_time_with_a_clea
     let (s3, proxy, cfg) = setup("stall", REQUEST_TIMEOUT_MS).await;
     let host = host();
     let plugin = plugin(&host).await;
-    let provider = open(&plugin, cfg).await;
+    let provider = open(&plugin, cfg.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let (ca, cb) = (dir.path().join("a"), dir.path().join("b"));
     let (a, b) = (sync(&provider, &ca).await, sync(&provider, &cb).await);
+    // A datastore whose requests may take longer than the call's budget.
+    let mut slow_cfg = cfg;
+    slow_cfg["requestTimeoutMs"] = serde_json::json!(10 * REQUEST_TIMEOUT_MS);
+    let slow = open(&plugin, slow_cfg).await;
+    let cs = dir.path().join("s");
+    let slow_svc = sync(&slow, &cs).await;
+    write(&cs, "data/aws/vpc/v2/state/1/raw", b"slow");
+    slow_svc.mark_dirty(&SyncOptions::default()).await.unwrap();
     let rel = "data/aws/vpc/v1/state/1/raw";
     write(&ca, rel, b"state");
     a.mark_dirty(&SyncOptions::rel_path(rel)).await.unwrap();
@@ -368,6 +377,25 @@ async fn against_a_server_that_never_answers_every_call_ends_in_time_with_a_clea
     let pull_plain = t.elapsed();
     assert!(pull_plain < bound + MARGIN, "pull took {pull_plain:?}: {m}");
 
+    // A request timeout (10 s) beyond the call's budget (2 s): the call's
+    // deadline cuts the request in flight and says so.
+    let short = SyncOptions {
+        timeout_ms: Some(2000),
+        ..SyncOptions::default()
+    };
+    let t = Instant::now();
+    let m = match slow_svc.push_changed(&short).await {
+        Err(HostError::Datastore(DatastoreError::Aborted(m))) => m,
+        other => panic!("a push past its timeout-ms must be aborted, got {other:?}"),
+    };
+    let push_cut = t.elapsed();
+    eprintln!("push cut by timeout-ms 2000 after {push_cut:?}: {m}");
+    assert!(m.contains("deadline"), "the error names the deadline: {m}");
+    assert!(
+        push_cut < Duration::from_secs(2) + MARGIN,
+        "took {push_cut:?}"
+    );
+
     // A lock acquire: ends within its max-wait (plus the requests under
     // way) with a clear error, not a wait for the host to stop it.
     let lock = provider
@@ -388,7 +416,7 @@ async fn against_a_server_that_never_answers_every_call_ends_in_time_with_a_clea
         "acquire took {acquire:?}: {m}"
     );
     eprintln!(
-        "stalled server: push (timeout-ms {budget:?}) {push_with_deadline:?}, pull {pull_plain:?}, acquire (max-wait 3 s) {acquire:?} ({m}); stalls {:?}",
+        "stalled server: push (timeout-ms {budget:?}) {push_with_deadline:?}, push (timeout-ms 2 s, request timeout 10 s) {push_cut:?}, pull {pull_plain:?}, acquire (max-wait 3 s) {acquire:?} ({m}); stalls {:?}",
         proxy.counts().get("stall")
     );
     assert!(proxy.counts().get("stall").copied().unwrap_or(0) >= 3);
@@ -403,6 +431,13 @@ async fn against_a_server_that_never_answers_every_call_ends_in_time_with_a_clea
             .unwrap()
             .unwrap(),
         b"state 2"
+    );
+    assert_eq!(
+        slow_svc
+            .push_changed(&SyncOptions::default())
+            .await
+            .unwrap(),
+        1
     );
     lock.acquire().await.unwrap();
     lock.release().await.unwrap();
