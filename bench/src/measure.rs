@@ -37,6 +37,11 @@ impl Samples {
         self.quantile(0.99)
     }
 
+    /// These samples and `other`'s together.
+    pub fn merge(&self, other: &Samples) -> Samples {
+        Samples::new(self.sorted.iter().chain(&other.sorted).copied().collect())
+    }
+
     pub fn len(&self) -> usize {
         self.sorted.len()
     }
@@ -95,5 +100,10 @@ mod tests {
         assert_eq!(s.quantile(0.0), Duration::from_millis(1));
         let one = Samples::new(vec![Duration::from_micros(7)]);
         assert_eq!(one.median(), one.p99());
+        let both = one.merge(&Samples::new(vec![Duration::from_micros(1)]));
+        assert_eq!(
+            (both.len(), both.quantile(0.0)),
+            (2, Duration::from_micros(1))
+        );
     }
 }

@@ -6,7 +6,7 @@ use seaweedfs_fixture::SeaweedFs;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use swamp_host::{Host, HostOptions, OpenOptions, Plugin, Provider};
+use swamp_host::{Host, HostOptions, Limits, OpenOptions, Plugin, Provider};
 
 /// Settings of one run.
 #[derive(Debug, Clone)]
@@ -28,8 +28,14 @@ impl Run {
 /// A host with no disk cache (each figure says when it wants one) and no
 /// environment passed through.
 pub fn host(cache_dir: Option<PathBuf>) -> Result<Host> {
+    host_with(cache_dir, Limits::default())
+}
+
+/// As [`host`], with `limits` for every instance.
+pub fn host_with(cache_dir: Option<PathBuf>, limits: Limits) -> Result<Host> {
     Host::new(HostOptions {
         cache_dir,
+        limits,
         env_source: Arc::new(|_| None),
         ..HostOptions::default()
     })

@@ -146,6 +146,7 @@ impl GuestState {
                 .map_err(|e| HostError::Sandbox(format!("cannot mount {}: {e}", dir.display())))?;
         }
         wasi.envs(&policy.env);
+        wasi.allow_blocking_current_thread(policy.limits.file_io_on_caller_thread);
         if policy.limits.wall_clock_skew_ms != 0 {
             wasi.wall_clock(SkewedClock(policy.limits.wall_clock_skew_ms));
         }

@@ -42,6 +42,13 @@ pub struct Limits {
     /// Zero in production; tests skew a guest's clock to prove that lock
     /// staleness is judged by the server's clock, not the client's.
     pub wall_clock_skew_ms: i64,
+    /// Run the guest's file operations on the thread that called into it
+    /// instead of tokio's blocking pool. A file call then costs a few
+    /// microseconds instead of a thread hand-off each way (`make bench`,
+    /// figure a), but a file operation that hangs (a dead network share)
+    /// also holds up the call's wall-clock deadline and a runtime worker
+    /// until the kernel gives up. Off by default: deadlines come first.
+    pub file_io_on_caller_thread: bool,
 }
 
 impl Default for Limits {
@@ -52,6 +59,7 @@ impl Default for Limits {
             grace: Duration::from_secs(10),
             http_timeout: Duration::from_secs(30),
             wall_clock_skew_ms: 0,
+            file_io_on_caller_thread: false,
         }
     }
 }
