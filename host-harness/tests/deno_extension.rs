@@ -59,6 +59,22 @@ fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
         "{manifest}"
     );
 
+    // The generated modules and the runtime type-check (deno check), as
+    // an extension author's editor or CI would.
+    let check = Command::new(tools.deno())
+        .current_dir(ext.path())
+        .args(["check", "--no-config"])
+        .arg("extensions/datastores/fs_datastore.ts")
+        .arg("extensions/datastores/s3_datastore.ts")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "deno check failed:\n{}",
+        text(&check)
+    );
+
     let s3 = SeaweedFs::start();
     let bucket = "deno-extension";
     s3.create_bucket(bucket).unwrap();
