@@ -274,6 +274,25 @@ async fn raw_sockets_are_refused() {
         "a raw TCP connection got through: {}",
         r.message
     );
+    // UDP to a live socket: refused, and nothing arrives there.
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let target = udp.local_addr().unwrap().to_string();
+    let r = attack(&plugin, json!({"attack": "udp", "target": target}))
+        .await
+        .unwrap();
+    eprintln!("udp: {}", r.message);
+    assert!(!r.healthy, "a UDP datagram got out: {}", r.message);
+    assert!(!r.message.starts_with("unknown attack"), "{}", r.message);
+    let mut buf = [0u8; 64];
+    let arrived = tokio::time::timeout(Duration::from_millis(300), udp.recv_from(&mut buf)).await;
+    assert!(arrived.is_err(), "a datagram arrived: {arrived:?}");
+    // Name lookups are off: not even localhost resolves.
+    let r = attack(&plugin, json!({"attack": "dns", "target": "localhost:80"}))
+        .await
+        .unwrap();
+    eprintln!("dns: {}", r.message);
+    assert!(!r.healthy, "a name lookup succeeded: {}", r.message);
+    assert!(!r.message.starts_with("unknown attack"), "{}", r.message);
     host_still_works(&plugin).await;
 }
 

@@ -83,6 +83,15 @@ impl Attack {
             "tcp" => std::net::TcpStream::connect(t.as_str())
                 .map(|_| "connected".into())
                 .map_err(|e| e.to_string()),
+            // A UDP datagram to `target` (bind, then send).
+            "udp" => std::net::UdpSocket::bind("0.0.0.0:0")
+                .and_then(|s| s.send_to(b"escaped", t.as_str()))
+                .map(|n| format!("sent {n} bytes"))
+                .map_err(|e| e.to_string()),
+            // A name lookup of `target` (`host:port`).
+            "dns" => std::net::ToSocketAddrs::to_socket_addrs(t.as_str())
+                .map(|a| format!("resolved to {:?}", a.collect::<Vec<_>>()))
+                .map_err(|e| e.to_string()),
             "http" => http_get(t),
             "memory-bomb" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
