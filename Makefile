@@ -63,6 +63,16 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
+## stress: the reliability scenarios at full size on fs and on a SeaweedFS it
+## starts: lock contention (8 threads × 500 critical sections), pauses and
+## fencing, and STRESS_KILLS (default 100) SIGKILLs each of push, pull and
+## hydrate; prints the figures, writes reliability/results/stress-latest.json
+STRESS_KILLS ?= 100
+.PHONY: stress
+stress:
+	cargo build -p reliability --bins
+	cargo run -p reliability --bin stress -- --kills $(STRESS_KILLS)
+
 ## readme: regenerate the list of checks in README.md
 readme:
 	scripts/refresh-readme.sh
