@@ -76,18 +76,37 @@ impl Datastore {
     }
 
     /// Mark the whole cache dirty (untimed: swamp records dirt as files
-    /// are written), then time push-changed. Fails unless it pushed
-    /// `expected` files.
-    pub async fn push(&self, cache: &Path, expected: usize) -> Result<Duration> {
+    /// are written); time preview-push (the planning alone: walk, hash,
+    /// read the remote index), then push-changed (which plans again, then
+    /// uploads and commits the index). Fails unless both count `expected`
+    /// files. Returns the push's time and, when `preview`, the planning's.
+    pub async fn push(
+        &self,
+        cache: &Path,
+        expected: usize,
+        preview: bool,
+    ) -> Result<(Duration, Option<Duration>)> {
         let svc = self.service(cache).await?;
         svc.mark_dirty(&options()).await?;
+        let mut planning = None;
+        if preview {
+            let t = Instant::now();
+            let planned = svc.preview_push(&options()).await?;
+            planning = Some(t.elapsed());
+            if planned.new as usize != expected {
+                bail!(
+                    "s3-datastore planned {} new files, expected {expected}",
+                    planned.new
+                );
+            }
+        }
         let t = Instant::now();
         let pushed = svc.push_changed(&options()).await?;
         let took = t.elapsed();
         if pushed as usize != expected {
             bail!("s3-datastore pushed {pushed} files, expected {expected}");
         }
-        Ok(took)
+        Ok((took, planning))
     }
 
     /// Time pull-changed into the fresh cache `cache`. Fails unless it

@@ -5,14 +5,17 @@
 //! Every pulled tree is checked byte for byte against the source, so no
 //! timing is of a broken run. Writes `bench/results/parts/d.json`.
 //!
-//! `SWAMP_BENCH_D_FILES` (default 10000) and `SWAMP_BENCH_D_CONCURRENCY`
-//! (default 10, awscli's default `max_concurrent_requests`) change the run.
+//! `SWAMP_BENCH_D_FILES` (default 10000), `SWAMP_BENCH_D_CONCURRENCY`
+//! (default 10, awscli's default `max_concurrent_requests`),
+//! `SWAMP_BENCH_D_ROUNDS` (default 2) and `SWAMP_BENCH_D_COUNT` (0: skip the
+//! untimed request-counting pass) change the run.
 
 mod awscli;
 mod count;
 mod datastore;
 mod native;
 mod report;
+mod rounds;
 mod tree;
 
 use std::path::PathBuf;
@@ -24,7 +27,7 @@ use seaweedfs_fixture::SeaweedFs;
 
 use crate::report::Report;
 
-const BUCKET: &str = "bench-d";
+pub(crate) const BUCKET: &str = "bench-d";
 const FILE_SIZE: usize = 4096;
 const SEED: u64 = 0x5eed_d00d;
 
@@ -51,6 +54,7 @@ fn secs(d: Duration) -> f64 {
 async fn main() -> Result<()> {
     let files = env_usize("SWAMP_BENCH_D_FILES", 10_000)?;
     let concurrency = env_usize("SWAMP_BENCH_D_CONCURRENCY", 10)?;
+    let rounds = env_usize("SWAMP_BENCH_D_ROUNDS", 2)?.max(1);
     eprintln!("figure d: {files} files of {FILE_SIZE} bytes, {concurrency} requests in flight");
 
     let s3 = SeaweedFs::start();
@@ -83,56 +87,73 @@ async fn main() -> Result<()> {
             session_token: None,
         },
     });
-    let ds = datastore::Datastore::open(&s3, &s3.endpoint(), BUCKET, "ds", concurrency).await?;
+    let setup = rounds::Setup {
+        s3: &s3,
+        aws: &aws,
+        native: &native,
+        source: source.clone(),
+        rels: rels.clone(),
+        work: work.path().to_path_buf(),
+        concurrency,
+    };
+    let times = rounds::run(&setup, rounds).await?;
+    let best = |v: &[Duration]| rounds::best(v);
+    let (ds_push, ds_plan, ds_pull) = (
+        best(&times.ds_push),
+        best(&times.ds_plan),
+        best(&times.ds_pull),
+    );
+    let (aws_push, aws_pull) = (best(&times.aws_push), best(&times.aws_pull));
+    let (native_push, native_pull) = (best(&times.native_push), best(&times.native_pull));
+    let (native_push_requests, native_pull_requests) =
+        (times.native_push_requests, times.native_pull_requests);
 
-    // Push: each client into its own prefix of the same bucket.
-    let ds_cache = work.path().join("ds-push");
-    tree::copy(&source, &ds_cache, &rels)?;
-    eprintln!("push: s3-datastore");
-    let ds_push = ds.push(&ds_cache, files).await?;
-    eprintln!("push: aws s3 sync");
-    let aws_push = aws.sync(
-        source.to_str().context("non-UTF-8 temp path")?,
-        &format!("s3://{BUCKET}/aws/"),
-    )?;
-    eprintln!("push: native");
-    let before = native.requests();
+    // The native client again, each time paying one more cost the
+    // component pays, to tell the gap's parts apart.
+    let per_request = native::Mode {
+        connection_per_request: true,
+        durable_writes: false,
+    };
+    eprintln!("native variants");
     let t = std::time::Instant::now();
     native
-        .push(&source, "native/", rels.clone(), concurrency)
+        .push(
+            &source,
+            "native-conn/",
+            rels.clone(),
+            concurrency,
+            per_request,
+        )
         .await?;
-    let native_push = t.elapsed();
-    let native_push_requests = native.requests() - before;
-
-    // Pull: each client into a fresh directory, then checked.
-    eprintln!("pull: s3-datastore");
-    let ds_dest = work.path().join("ds-pull");
-    let ds_pull = ds.pull(&ds_dest, files).await?;
-    tree::verify("s3-datastore", &source, &ds_dest, &rels)?;
-    eprintln!("pull: aws s3 sync");
-    let aws_dest = work.path().join("aws-pull");
-    std::fs::create_dir_all(&aws_dest)?;
-    let aws_pull = aws.sync(
-        &format!("s3://{BUCKET}/aws/"),
-        aws_dest.to_str().context("non-UTF-8 temp path")?,
-    )?;
-    tree::verify("aws s3 sync", &source, &aws_dest, &rels)?;
-    eprintln!("pull: native");
-    let native_dest = work.path().join("native-pull");
-    let before = native.requests();
+    let native_push_conn = t.elapsed();
+    let dest = work.path().join("native-pull-conn");
     let t = std::time::Instant::now();
-    let got = native.pull("native/", &native_dest, concurrency).await?;
-    let native_pull = t.elapsed();
-    let native_pull_requests = native.requests() - before;
-    anyhow::ensure!(
-        got == files,
-        "native client pulled {got} files, expected {files}"
-    );
-    tree::verify("native client", &source, &native_dest, &rels)?;
+    native
+        .pull("native-0/", &dest, concurrency, per_request)
+        .await?;
+    let native_pull_conn = t.elapsed();
+    tree::verify(
+        "native client, connection per request",
+        &source,
+        &dest,
+        &rels,
+    )?;
+    let durable = native::Mode {
+        durable_writes: true,
+        ..per_request
+    };
+    let dest = work.path().join("native-pull-durable");
+    let t = std::time::Instant::now();
+    native
+        .pull("native-0/", &dest, concurrency, durable)
+        .await?;
+    let native_pull_durable = t.elapsed();
+    tree::verify("native client, durable writes", &source, &dest, &rels)?;
+    eprintln!("  {native_push_conn:?} {native_pull_conn:?} {native_pull_durable:?}");
 
     // What each push left in the bucket (the s3-datastore adds its index).
-    let ds_objects = native.list("ds/").await?;
-    let aws_objects = native.list("aws/").await?;
+    let ds_objects = native.list("ds-0/").await?;
+    let aws_objects = native.list("aws-0/").await?;
     let aws_startup = aws.startup()?;
 
     // Untimed: the same push and pull again through a request-counting
@@ -166,6 +187,26 @@ async fn main() -> Result<()> {
         r.measure(format!("pull: {who}"), secs(pull), "s");
         r.measure(format!("push: {who} throughput"), n / secs(push), "files/s");
         r.measure(format!("pull: {who} throughput"), n / secs(pull), "files/s");
+    }
+    for (name, took) in [
+        (
+            "push: s3-datastore planning alone (preview-push: walk, hash every file, read the remote index), also part of its push time",
+            ds_plan,
+        ),
+        (
+            "push: native client, new connection per request",
+            native_push_conn,
+        ),
+        (
+            "pull: native client, new connection per request",
+            native_pull_conn,
+        ),
+        (
+            "pull: native client, new connection per request, fsynced temp file + rename per download",
+            native_pull_durable,
+        ),
+    ] {
+        r.measure(name, secs(took), "s");
     }
     r.measure(
         "aws start-up (aws --version), included in each aws time",
@@ -241,7 +282,7 @@ async fn main() -> Result<()> {
     );
 
     r.notes = format!(
-        "One run, one SeaweedFS {sw} on 127.0.0.1, one tree of {files} random files of {FILE_SIZE} bytes; each client pushes into its own prefix of one bucket, then pulls into a fresh directory, and every pulled tree is checked byte for byte against the source. \
+        "One run, one SeaweedFS {sw} on 127.0.0.1, one tree of {files} random files of {FILE_SIZE} bytes; in each of {rounds} rounds every client pushes into its own fresh prefix of one bucket, then pulls into a fresh directory, and every pulled tree is checked byte for byte against the source; the clients' order is reversed every other round and each time shown is the best round (all rounds, seconds: {all}). \
          Every client has {concurrency} requests in flight (awscli's default max_concurrent_requests, set in an isolated config file; pushConcurrency/pullConcurrency in the s3-datastore config; {concurrency} workers in the native client). \
          s3-datastore push = push-changed after a bulk mark-dirty: it hashes every file, reads the remote index, uploads, then writes its index (monolith .datastore-index.json, the touched _index shards and _index/_meta.json: {idx} extra objects here); aws s3 sync keeps no index (it lists the destination instead) and the native client only PUTs the objects, so both write fewer objects. \
          s3-datastore pull = pull-changed into an empty cache: reads the index instead of listing. \
@@ -249,6 +290,7 @@ async fn main() -> Result<()> {
          The native client (tokio + hyper, signed by the component's own SigV4 code) keeps one HTTP/1.1 connection per worker alive; wasi:http in the host opens a new connection per request.",
         sw = seaweedfs_fixture::SEAWEEDFS_VERSION,
         idx = ds_objects.len().saturating_sub(files),
+        all = round_list(&times),
     );
 
     let out = swamp_host::artifacts::workspace_root().join("bench/results/parts/d.json");
@@ -289,7 +331,7 @@ async fn count_requests(
     let cache = work.join("count-ds-push");
     tree::copy(source, &cache, rels)?;
     let (r0, c0) = (proxy.requests(), proxy.connections());
-    ds.push(&cache, rels.len()).await?;
+    ds.push(&cache, rels.len(), false).await?;
     let (r1, c1) = (proxy.requests(), proxy.connections());
     let dest = work.join("count-ds-pull");
     ds.pull(&dest, rels.len()).await?;
@@ -324,4 +366,23 @@ async fn count_requests(
         aws_push: diff(r2, r3),
         aws_pull: diff(r3, r4),
     })
+}
+
+/// Every round's times, for the notes.
+fn round_list(t: &rounds::Times) -> String {
+    let fmt = |v: &[Duration]| {
+        v.iter()
+            .map(|d| format!("{:.2}", d.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    format!(
+        "s3-datastore push {} pull {}; aws push {} pull {}; native push {} pull {}",
+        fmt(&t.ds_push),
+        fmt(&t.ds_pull),
+        fmt(&t.aws_push),
+        fmt(&t.aws_pull),
+        fmt(&t.native_push),
+        fmt(&t.native_pull)
+    )
 }

@@ -40,6 +40,18 @@ pub struct Native {
 
 type Conn = SendRequest<Full<Bytes>>;
 
+/// How the native client works; the default is the practical limit, the
+/// others each add one cost the component pays, to tell the costs apart.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mode {
+    /// A new TCP connection for every request (as wasi:http in the host
+    /// makes) instead of one kept-alive connection per worker.
+    pub connection_per_request: bool,
+    /// Downloads land in a temporary file that is fsynced, then renamed
+    /// into place (as the sync engine makes them durable).
+    pub durable_writes: bool,
+}
+
 impl Native {
     pub fn new(target: Target) -> Arc<Native> {
         Arc::new(Native {
@@ -129,7 +141,13 @@ impl Native {
 
     /// Run `job(i)` for every `i < n` on `concurrency` workers, each with
     /// its own connection.
-    async fn run<F, Fut>(self: &Arc<Self>, n: usize, concurrency: usize, job: F) -> Result<()>
+    async fn run<F, Fut>(
+        self: &Arc<Self>,
+        n: usize,
+        concurrency: usize,
+        mode: Mode,
+        job: F,
+    ) -> Result<()>
     where
         F: Fn(Arc<Native>, Conn, usize) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Conn>> + Send,
@@ -141,11 +159,16 @@ impl Native {
             let (me, next, job) = (self.clone(), next.clone(), job.clone());
             workers.spawn(async move {
                 let mut conn = me.connect().await?;
+                let mut fresh = true;
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= n {
                         return Ok::<(), anyhow::Error>(());
                     }
+                    if mode.connection_per_request && !fresh {
+                        conn = me.connect().await?;
+                    }
+                    fresh = false;
                     conn = job(me.clone(), conn, i).await?;
                 }
             });
@@ -163,10 +186,11 @@ impl Native {
         prefix: &str,
         rels: Arc<Vec<String>>,
         concurrency: usize,
+        mode: Mode,
     ) -> Result<()> {
         let (source, prefix) = (source.to_path_buf(), prefix.to_string());
         let n = rels.len();
-        self.run(n, concurrency, move |me, mut conn, i| {
+        self.run(n, concurrency, mode, move |me, mut conn, i| {
             let (rel, path, prefix) = (rels[i].clone(), source.join(&rels[i]), prefix.clone());
             async move {
                 let body = tokio::fs::read(&path)
@@ -227,11 +251,12 @@ impl Native {
         prefix: &str,
         dest: &Path,
         concurrency: usize,
+        mode: Mode,
     ) -> Result<usize> {
         let keys = Arc::new(self.list(prefix).await?);
         let (dest, prefix) = (dest.to_path_buf(), prefix.to_string());
         let n = keys.len();
-        self.run(n, concurrency, move |me, mut conn, i| {
+        self.run(n, concurrency, mode, move |me, mut conn, i| {
             let key = keys[i].clone();
             let path = key
                 .strip_prefix(&prefix)
@@ -251,13 +276,34 @@ impl Native {
                 if let Some(parent) = path.parent() {
                     tokio::fs::create_dir_all(parent).await?;
                 }
-                tokio::fs::write(&path, &body)
-                    .await
-                    .with_context(|| format!("cannot write {}", path.display()))?;
+                if mode.durable_writes {
+                    write_durably(&path, &body).await?;
+                } else {
+                    tokio::fs::write(&path, &body)
+                        .await
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                }
                 Ok(conn)
             }
         })
         .await?;
         Ok(n)
     }
+}
+
+/// Write `body` to a temporary file beside `path`, fsync it, rename it
+/// into place: what the sync engine does with every download.
+async fn write_durably(path: &Path, body: &[u8]) -> Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let tmp = path.with_extension("tmp-native");
+    let mut f = tokio::fs::File::create(&tmp)
+        .await
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
+    f.write_all(body).await?;
+    f.sync_all().await?;
+    drop(f);
+    tokio::fs::rename(&tmp, path)
+        .await
+        .with_context(|| format!("cannot rename into {}", path.display()))?;
+    Ok(())
 }
