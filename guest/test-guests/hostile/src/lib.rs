@@ -119,8 +119,14 @@ impl Attack {
 
 fn http_get(url: &str) -> Result<String, String> {
     wstd::runtime::block_on(async {
+        // A streamed empty body never writes to the outgoing body stream:
+        // the host may close that stream as soon as the request head is
+        // out (no body to send), and a zero-byte write racing that close
+        // fails the request as "connection reset" (as in guest/s3's
+        // transport).
+        let empty = wstd::http::body::util::Empty::<wstd::http::body::Bytes>::new();
         let request = wstd::http::Request::get(url)
-            .body(wstd::http::Body::empty())
+            .body(wstd::http::Body::from_http_body(empty))
             .map_err(|e| e.to_string())?;
         let response = wstd::http::Client::new()
             .send(request)
