@@ -167,11 +167,13 @@ async fn push_and_pull_converge_through_random_faults_of_every_kind() {
     a.mark_dirty(&SyncOptions::default()).await.unwrap();
     let (n, tries) = push(&a).await;
     reruns += tries - 1;
+    eprintln!("round 0: push done at {:?}", started.elapsed());
     if tries == 1 {
         assert_eq!(n as usize, FILES);
     }
     let (_, tries) = pull(&b).await;
     reruns += tries - 1;
+    eprintln!("round 0: pull done at {:?}", started.elapsed());
     let expected = tree(&ca);
     assert_eq!(expected.len(), FILES);
     assert_eq!(tree(&cb), expected, "round 0: B's tree differs from A's");
@@ -213,8 +215,10 @@ async fn push_and_pull_converge_through_random_faults_of_every_kind() {
         }
         let (_, tries) = push(from).await;
         reruns += tries - 1;
+        eprintln!("round {round}: push done at {:?}", started.elapsed());
         let (_, tries) = pull(to).await;
         reruns += tries - 1;
+        eprintln!("round {round}: pull done at {:?}", started.elapsed());
         let expected = tree(cf);
         assert_eq!(tree(ct), expected, "round {round}: the trees differ");
         assert_bucket(&s3, "rand", &expected);
