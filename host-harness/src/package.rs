@@ -40,6 +40,11 @@ const RUNTIME: &[(&str, &str)] = &[
     ("errors.ts", include_str!("../../packaging/js/errors.ts")),
     ("convert.ts", include_str!("../../packaging/js/convert.ts")),
     ("wasi.ts", include_str!("../../packaging/js/wasi.ts")),
+    ("worker.ts", include_str!("../../packaging/js/worker.ts")),
+    (
+        "sync_worker.ts",
+        include_str!("../../packaging/js/sync_worker.ts"),
+    ),
     ("ajv.d.ts", include_str!("../../packaging/js/ajv.d.ts")),
 ];
 const AJV_ENTRY: &str = include_str!("../../packaging/js/ajv_entry.js");
@@ -114,6 +119,8 @@ pub async fn package(component: &Path, out: &Path, tools: &Tools) -> Result<Pack
         fs::copy(shim_src.join("LICENSE"), shim.join("LICENSE"))?;
     }
     bundling::embed_shim_worker(&shim)?;
+    // After the shim is patched: the worker bundle includes it.
+    bundling::embed_sync_worker(&tools.deno(), &lib, &stem)?;
 
     let module = datastores.join(format!("{stem}.ts"));
     fs::write(

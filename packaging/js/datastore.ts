@@ -11,6 +11,7 @@ import { type DatastoreHealthResult, fromWit, type LockOptions, toWit } from "./
 import { type ConfigSchema, configSchemaOf, grantsOf } from "./schema.ts";
 import { type Grants, wasiImports } from "./wasi.ts";
 import { DistributedLock, type WitLock } from "./lock.ts";
+import { SyncWorker } from "./worker.ts";
 import { type DatastoreSyncService, syncServiceOf, type WitSyncService } from "./sync.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -30,6 +31,8 @@ export interface PackagedComponent {
    * beside the module: swamp bundles an extension into one file elsewhere.
    */
   cores: Record<string, string>;
+  /** The sync worker (sync_worker.ts bundled with jco's output), as text. */
+  syncWorkerSource: string;
 }
 
 export interface DatastoreVerifier {
@@ -94,8 +97,12 @@ function providerOf(
   grants: Grants,
   configJson: string,
 ): DatastoreProvider {
+  const withMounts = (extraMounts: string[]): Grants => ({
+    ...grants,
+    mounts: [...grants.mounts, ...extraMounts.filter((p) => isAbsolute(p))],
+  });
   const open = (extraMounts: string[]): WitProvider => {
-    const g = { ...grants, mounts: [...grants.mounts, ...extraMounts.filter((p) => isAbsolute(p))] };
+    const g = withMounts(extraMounts);
     const exports = call("instantiate", () => instantiate(g));
     return call("datastore.create-provider", () => exports.datastore.createProvider(configJson));
   };
@@ -143,7 +150,14 @@ function providerOf(
       if (!svc) {
         throw new Error(`${spec.type} has no sync service for this config (no cache in use)`);
       }
-      return syncServiceOf(svc);
+      const worker = new SyncWorker(spec.syncWorkerSource, {
+        cores: spec.cores,
+        configJson,
+        grants: withMounts([repoDir, cachePath]),
+        repoDir,
+        cachePath,
+      });
+      return syncServiceOf(svc, worker);
     };
   }
   if (features.cachePath) {

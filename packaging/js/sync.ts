@@ -4,14 +4,14 @@
 // lazyHydration, `preparePush`/`commitPush` with twoPhaseSync,
 // `previewPush` with previewPush.
 //
-// AbortSignal: a call into the component is synchronous and cannot be
-// interrupted half-way from JavaScript, so a signal is checked before the
-// call (an aborted signal ends it with an AbortError at once, touching
-// nothing) and after it (the result of a call aborted meanwhile is
-// withheld and the call ends with an AbortError).
+// The calls run in a worker thread (worker.ts, sync_worker.ts), so swamp's
+// thread stays free while a pull or push runs: lock heartbeats keep beating
+// and an AbortSignal ends the call at once with an AbortError (an already
+// aborted signal before anything is done).
 
 import { type DatastoreSyncOptions, type SyncCapabilities, toWit } from "./convert.ts";
-import { abortError, call } from "./errors.ts";
+import { call } from "./errors.ts";
+import type { SyncWorker } from "./worker.ts";
 
 // deno-lint-ignore no-explicit-any
 export type WitSyncService = any;
@@ -40,41 +40,34 @@ export interface DatastoreSyncService {
   previewPush?(options?: DatastoreSyncOptions): Promise<PushPreview>;
 }
 
-/** Run one component call under the options' AbortSignal. */
-function guarded<T>(what: string, options: DatastoreSyncOptions | undefined, f: () => T): Promise<T> {
-  return Promise.resolve().then(() => {
-    const signal = options?.signal;
-    if (signal?.aborted) throw abortError(what, signal.reason);
-    const out = call(what, f);
-    if (signal?.aborted) throw abortError(what, signal.reason);
-    return out;
-  });
-}
-
-export function syncServiceOf(svc: WitSyncService): DatastoreSyncService {
+/**
+ * The service: `svc` (an instance on this thread) only tells the
+ * capabilities, which decide the optional methods synchronously; every
+ * call goes to `worker`.
+ */
+export function syncServiceOf(svc: WitSyncService, worker: SyncWorker): DatastoreSyncService {
   const caps = call("sync.capabilities", () => svc.capabilities()) as Required<SyncCapabilities>;
   const o = (options?: DatastoreSyncOptions) => toWit.syncOptions(options);
+  // The sync-options argument is the last one of every call.
+  const run = <T>(method: string, args: unknown[], options?: DatastoreSyncOptions) =>
+    worker.call(`sync.${method}`, method, args, options?.signal, args.length - 1) as Promise<T>;
   const service: DatastoreSyncService = {
-    pullChanged: (options) => guarded("sync.pull-changed", options, () => svc.pullChanged(o(options)) as number),
-    pushChanged: (options) => guarded("sync.push-changed", options, () => svc.pushChanged(o(options)) as number),
-    markDirty: (options) => guarded("sync.mark-dirty", options, () => void svc.markDirty(o(options))),
+    pullChanged: (options) => run<number>("pullChanged", [o(options)], options),
+    pushChanged: (options) => run<number>("pushChanged", [o(options)], options),
+    markDirty: (options) => run<void>("markDirty", [o(options)], options).then(() => undefined),
   };
   if (Object.values(caps).some((v) => v === true)) {
     service.capabilities = () => ({ ...caps });
   }
   if (caps.lazyHydration) {
-    service.hydrateFile = (relPath, options) =>
-      guarded("sync.hydrate-file", options, () => svc.hydrateFile(relPath, o(options)) as boolean);
+    service.hydrateFile = (relPath, options) => run<boolean>("hydrateFile", [relPath, o(options)], options);
   }
   if (caps.twoPhaseSync) {
-    service.preparePush = (options) =>
-      guarded("sync.prepare-push", options, () => svc.preparePush(o(options)) as PushManifest);
-    service.commitPush = (manifest, options) =>
-      guarded("sync.commit-push", options, () => svc.commitPush(manifest, o(options)) as number);
+    service.preparePush = (options) => run<PushManifest>("preparePush", [o(options)], options);
+    service.commitPush = (manifest, options) => run<number>("commitPush", [manifest, o(options)], options);
   }
   if (caps.previewPush) {
-    service.previewPush = (options) =>
-      guarded("sync.preview-push", options, () => svc.previewPush(o(options)) as PushPreview);
+    service.previewPush = (options) => run<PushPreview>("previewPush", [o(options)], options);
   }
   return service;
 }

@@ -80,8 +80,29 @@ function httpAllowed(grants: Grants, scheme: string, authority: string): boolean
   });
 }
 
+/** How far the monotonic clock jumps once a call is aborted (60 days). */
+const ABORT_JUMP_NS = 60n * 24n * 3600n * 1_000_000_000n;
+
+/**
+ * The monotonic clock, jumped forward while `abortFlag[0]` is set: the
+ * way to stop a synchronous component call from outside. A call made with
+ * a `timeout-ms` then finds its deadline spent at its next check and stops
+ * with `aborted`, cleanly, as the WIT asks. Timers are shifted back so a
+ * pause the guest takes meanwhile still lasts what it asked.
+ */
+function abortableClock(abortFlag: Int32Array | undefined) {
+  const clock = shim.clocks.monotonicClock;
+  if (!abortFlag) return clock;
+  const offset = () => (Atomics.load(abortFlag, 0) ? ABORT_JUMP_NS : 0n);
+  return {
+    ...clock,
+    now: () => clock.now() + offset(),
+    subscribeInstant: (when: bigint) => clock.subscribeInstant(when - offset()),
+  };
+}
+
 /** The import object for one instance under `grants`. */
-export function wasiImports(grants: Grants): Record<string, unknown> {
+export function wasiImports(grants: Grants, abortFlag?: Int32Array): Record<string, unknown> {
   const preopens: Record<string, string> = {};
   for (const dir of grants.mounts) {
     // A directory that does not exist yet is left out, as in host-harness:
@@ -116,7 +137,7 @@ export function wasiImports(grants: Grants): Record<string, unknown> {
     "wasi:cli/terminal-stderr": cli.terminalStderr,
     "wasi:cli/terminal-stdin": cli.terminalStdin,
     "wasi:cli/terminal-stdout": cli.terminalStdout,
-    "wasi:clocks/monotonic-clock": shim.clocks.monotonicClock,
+    "wasi:clocks/monotonic-clock": abortableClock(abortFlag),
     "wasi:clocks/wall-clock": shim.clocks.wallClock,
     "wasi:filesystem/preopens": fs.preopens,
     "wasi:filesystem/types": fs.types,

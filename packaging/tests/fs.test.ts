@@ -14,6 +14,8 @@ import {
   checkSyncRoundTrip,
   checkTwoContenders,
   loadExtension,
+  put,
+  read,
   tempDir,
 } from "./common.ts";
 
@@ -173,4 +175,41 @@ Deno.test("fs: the runtime's WASI grants only the mount, the allowed origins and
   assert.throws(() => handle(req("HTTPS", "s3.us-east-1.amazonaws.com"), undefined), (e: Any) => e.tag === "HTTP-request-denied");
   assert.deepEqual(imports["wasi:cli/environment"].getEnvironment(), []);
   assert.throws(() => imports["wasi:cli/exit"].exit({ tag: "ok" }), /called exit/);
+}));
+
+Deno.test("fs: a long push runs off swamp's thread: heartbeats keep the lock, and an AbortSignal ends the push mid-way", withDir("long", async (dir) => {
+  const share = join(dir, "share");
+  Deno.mkdirSync(share);
+  const cache = join(dir, "cache");
+  const provider = datastore.createProvider({ path: share, cache: true });
+  const sync = provider.createSyncService(join(dir, "repo"), cache);
+  const files = 60;
+  for (let i = 0; i < files; i++) put(cache, `data/deno/m${i}/out/1/raw`, `payload ${i}`);
+  await sync.markDirty();
+
+  // Aborted while the component is working: the call ends with AbortError.
+  const aborted = await sync.pushChanged({ signal: AbortSignal.timeout(50) }).then(
+    (n: number) => `finished with ${n}`,
+    (e: Any) => e.name,
+  );
+  assert.equal(aborted, "AbortError");
+
+  // The next call starts a fresh worker (a full walk) while a lock is held
+  // with a short TTL: its heartbeats keep running during the push, so a
+  // contender waiting longer than the TTL never takes the lock over.
+  const holder = provider.createLock(share, { ttlMs: 900 });
+  const contender = provider.createLock(share, { maxWaitMs: 1500, retryIntervalMs: 50 });
+  await holder.acquire();
+  const [pushed, contended] = await Promise.all([
+    sync.pushChanged(),
+    contender.acquire().then(() => "acquired", (e: Any) => e.name),
+  ]);
+  await holder.release();
+  assert.equal(contended, "LockTimeoutError");
+  assert.ok(pushed > 0);
+
+  const other = join(dir, "other-cache");
+  const reader = provider.createSyncService(join(dir, "repo2"), other);
+  assert.equal(await reader.pullChanged(), files);
+  assert.equal(read(other, "data/deno/m59/out/1/raw"), "payload 59");
 }));

@@ -23,6 +23,7 @@ pub fn module_source(
 // object literal whose first field is the type.
 import {{ instantiate }} from "./_{stem}/component/{stem}.js";
 import {{ cores }} from "./_{stem}/component/cores.js";
+import {{ syncWorkerSource }} from "./_{stem}/component/sync_worker_source.js";
 import {{ defineDatastore }} from "./_{stem}/runtime/datastore.ts";
 
 const component = await defineDatastore({{
@@ -33,6 +34,7 @@ const component = await defineDatastore({{
   // deno-lint-ignore no-explicit-any
   instantiate: instantiate as any,
   cores,
+  syncWorkerSource,
 }});
 
 export const datastore = {{
