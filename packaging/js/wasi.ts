@@ -6,7 +6,8 @@
 // swamp"): files are limited to the preopened directories (the shim refuses
 // absolute paths, `..` above a preopen and symlinks leading out); outgoing
 // HTTP is checked here against the allowed origins; the environment is only
-// the listed variables; there is no memory limit and no CPU deadline.
+// the listed variables; there is no memory limit and no CPU deadline (an
+// abort can only move the monotonic clock past a call's own deadline).
 
 // @ts-types="../vendor/preview2-shim/dist/nodejs/index.d.ts"
 import * as shim from "../vendor/preview2-shim/dist/nodejs/index.js";
