@@ -147,6 +147,14 @@ pub async fn run(run: &Run) -> Result<Fragment> {
         on_thread_all.expect("rounds > 0"),
     );
 
+    // The floor of any call: one that does no I/O in the guest.
+    let provider = setup::open(&pooled_plugin, json!({"path": path})).await?;
+    let provider = &provider;
+    let empty = measure::time_async(warmup, n, move || async move {
+        provider.features().await.expect("features");
+    })
+    .await;
+
     let mut f = Fragment::new(
         "a",
         "Call overhead: fs-datastore component vs the same logic native",
@@ -170,6 +178,11 @@ pub async fn run(run: &Run) -> Result<Fragment> {
             );
         }
     }
+    f.measure(
+        "empty guest call (provider.features, no I/O), component, median",
+        measure::us(empty.median()),
+        "µs",
+    );
     for (i, op) in OPS.iter().enumerate() {
         let native = measure::us(native[i].median());
         f.compare(Comparison::at_most(

@@ -13,6 +13,7 @@ use super::transfer::with_note;
 use super::{Deadline, Root, SyncEngine};
 use crate::error::{Error, Result};
 use crate::sync::decide::PushAction;
+use crate::sync::dirty::Walk;
 use crate::sync::index::{Index, IndexEntry};
 use crate::sync::remote::RemoteStore;
 use crate::sync::rules::{self, ModelScope};
@@ -71,6 +72,14 @@ impl<R: RemoteStore> SyncEngine<R> {
         let dl = self.begin(options, "push");
         let root = self.root(options.namespace.as_deref())?;
         let scope = ModelScope::new(options.models())?;
+        // Zero-diff fast path: with nothing announced dirty there is nothing
+        // to plan, so the base index (read and parsed in time proportional
+        // to its entries: 0.8 s for 100,000 in `make bench`, figure e) is not
+        // loaded at all. A corrupt base, which `load` turns into a full walk,
+        // is then noticed by the first push that has something to plan.
+        if root.files.load_sidecar()?.dirty.walk() == Walk::Clean {
+            return Ok(0); // clean: no remote call at all
+        }
         let (side, base) = root.files.load()?;
         let Some(plan) = self.plan(&root, &side, &base, scope.as_ref(), &dl)? else {
             return Ok(0); // clean: no remote call at all
