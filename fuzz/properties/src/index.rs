@@ -69,6 +69,12 @@ fn monolith(data: &[u8]) {
         Ok((idx, _)) => {
             assert_eq!(idx.version, 1);
             assert_kept_entries(&idx.entries);
+            // The local base's journal of a pull in progress: its keys are
+            // files the engine renames into place or deletes.
+            for rel in idx.pending.keys() {
+                assert_clean_rel(rel, "pending key");
+                assert!(!rules::is_never_synced(rel), "{rel:?} must never sync");
+            }
             assert_under(&idx);
             // What we write (compact remote form, pretty local form) reads
             // back to the same entries with nothing left to scrub.
@@ -76,6 +82,7 @@ fn monolith(data: &[u8]) {
                 let (back, scrubbed) = Index::parse(&bytes, SOURCE).expect("own index re-reads");
                 assert_eq!(scrubbed, 0);
                 assert_eq!(back.entries, idx.entries);
+                assert_eq!(back.pending, idx.pending);
             }
         }
         Err(e) => assert_corrupt(e),
