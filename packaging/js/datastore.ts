@@ -77,7 +77,7 @@ export async function defineDatastore(spec: PackagedComponent): Promise<Datastor
     configSchema,
     createProvider(config: Record<string, unknown>): DatastoreProvider {
       const valid = configSchema.parse(config);
-      return providerOf(spec, instantiate, grantsOf(spec.schema, valid), JSON.stringify(valid));
+      return providerOf(spec, modules, instantiate, grantsOf(spec.schema, valid), JSON.stringify(valid));
     },
   };
 }
@@ -92,6 +92,7 @@ type WitProvider = any;
  */
 function providerOf(
   spec: PackagedComponent,
+  modules: Map<string, WebAssembly.Module>,
   // deno-lint-ignore no-explicit-any
   instantiate: (grants: Grants) => any,
   grants: Grants,
@@ -151,7 +152,7 @@ function providerOf(
         throw new Error(`${spec.type} has no sync service for this config (no cache in use)`);
       }
       const worker = new SyncWorker(spec.syncWorkerSource, {
-        cores: spec.cores,
+        modules: Object.fromEntries(modules),
         configJson,
         grants: withMounts([repoDir, cachePath]),
         repoDir,

@@ -6,18 +6,18 @@
 // reaches the running call through a shared flag that jumps the worker's
 // monotonic clock past the call's deadline (wasi.ts).
 //
-// Protocol: a first message { init: { cores, configJson, grants, repoDir,
+// Protocol: a first message { init: { modules, configJson, grants, repoDir,
 // cachePath } } is answered { ready: true } or { ready: false, error }, then
 // each { id, method, args } with { id, ok: true, value } or { id, ok: false,
 // error }.
 
-import { Buffer } from "node:buffer";
 import { parentPort } from "node:worker_threads";
 import { DatastoreError, fromComponent } from "./errors.ts";
 import { type Grants, wasiImports } from "./wasi.ts";
 
 export interface SyncWorkerData {
-  cores: Record<string, string>;
+  /** The compiled core modules (compiled once on swamp's thread). */
+  modules: Record<string, WebAssembly.Module>;
   /** Set by swamp's thread when the running call is aborted (wasi.ts). */
   abortFlag: Int32Array;
   configJson: string;
@@ -54,7 +54,7 @@ export function serveSyncService(instantiate: Instantiate) {
       const data = m.init;
       try {
         const exports = instantiate(
-          (name) => new WebAssembly.Module(new Uint8Array(Buffer.from(data.cores[name], "base64"))),
+          (name) => data.modules[name],
           wasiImports(data.grants, data.abortFlag),
         );
         const provider = exports.datastore.createProvider(data.configJson);
