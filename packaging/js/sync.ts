@@ -5,9 +5,10 @@
 // `previewPush` with previewPush.
 //
 // The calls run in a worker thread (worker.ts, sync_worker.ts), so swamp's
-// thread stays free while a pull or push runs: lock heartbeats keep beating
-// and an AbortSignal ends the call at once with an AbortError (an already
-// aborted signal before anything is done).
+// thread stays free while a pull or push runs and lock heartbeats keep
+// beating. An AbortSignal ends a call with an AbortError: at once when it
+// is already aborted, else once the component has stopped at its next
+// deadline check.
 
 import { type DatastoreSyncOptions, type SyncCapabilities, toWit } from "./convert.ts";
 import { call } from "./errors.ts";
