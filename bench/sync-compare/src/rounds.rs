@@ -41,6 +41,12 @@ pub struct Times {
     pub aws_pull: Vec<Duration>,
     pub native_push: Vec<Duration>,
     pub native_pull: Vec<Duration>,
+    /// The native client paying one more cost the component pays: a new
+    /// connection per request (push, pull), and also fsynced temporary
+    /// files renamed into place (pull).
+    pub native_push_conn: Vec<Duration>,
+    pub native_pull_conn: Vec<Duration>,
+    pub native_pull_durable: Vec<Duration>,
     /// Requests the native client sent in its last push and pull.
     pub native_push_requests: u64,
     pub native_pull_requests: u64,
@@ -131,6 +137,44 @@ pub async fn run(s: &Setup<'_>, rounds: usize) -> Result<Times> {
                 }
             }
             tree::verify(&format!("{c:?}"), &s.source, &dest, &s.rels)?;
+            std::fs::remove_dir_all(&dest)?;
+        }
+        // Diagnostics, after the compared runs: the native client with a
+        // connection per request, then also with durable downloads.
+        let per_request = native::Mode {
+            connection_per_request: true,
+            durable_writes: false,
+        };
+        let durable = native::Mode {
+            durable_writes: true,
+            ..per_request
+        };
+        eprintln!("round {round}: native variants");
+        let start = Instant::now();
+        let prefix = format!("native-conn-{round}/");
+        s.native
+            .push(
+                &s.source,
+                &prefix,
+                s.rels.clone(),
+                s.concurrency,
+                per_request,
+            )
+            .await?;
+        t.native_push_conn.push(start.elapsed());
+        for (mode, times, what) in [
+            (
+                per_request,
+                &mut t.native_pull_conn,
+                "connection per request",
+            ),
+            (durable, &mut t.native_pull_durable, "durable writes"),
+        ] {
+            let dest = s.work.join(format!("native-variant-{round}"));
+            let start = Instant::now();
+            s.native.pull(&prefix, &dest, s.concurrency, mode).await?;
+            times.push(start.elapsed());
+            tree::verify(&format!("native client, {what}"), &s.source, &dest, &s.rels)?;
             std::fs::remove_dir_all(&dest)?;
         }
         eprintln!("  {t:?}");

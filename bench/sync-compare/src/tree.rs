@@ -116,3 +116,19 @@ pub fn verify(who: &str, source: &Path, pulled: &Path, rels: &[String]) -> Resul
     }
     Ok(())
 }
+
+/// Mean time of writing a `size`-byte file and fsyncing it, `n` times one
+/// after another in `dir`: what a single-threaded writer that makes every
+/// file durable pays per file on this disk.
+pub fn sequential_fsync(dir: &Path, n: usize, size: usize) -> Result<std::time::Duration> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let body = vec![0x5au8; size];
+    let start = std::time::Instant::now();
+    for i in 0..n {
+        let mut f = std::fs::File::create(dir.join(format!("f{i}")))?;
+        f.write_all(&body)?;
+        f.sync_all()?;
+    }
+    Ok(start.elapsed() / n.max(1) as u32)
+}
