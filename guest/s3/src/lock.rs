@@ -31,6 +31,16 @@ use crate::retry::jitter;
 /// when its server-side age exceeds the TTL by more than this margin.
 pub const CLOCK_GRANULARITY_MS: u64 = 1000;
 
+/// How far an acquire's requests may run past its max-wait. The host stops
+/// `lock.acquire` soon after max-wait (its budget plus half its grace, 5 s
+/// by default): the guest must give up first, with a clear error, rather
+/// than be cut off as a trap. A request timeout of 30 s retried 3 times
+/// would otherwise outlast any wait.
+const ACQUIRE_OVERRUN_MS: u64 = 2000;
+
+/// The time left, after the wait ran out, to read the holder it names.
+const HOLDER_READ_MS: u64 = 2000;
+
 /// What this handle holds.
 #[derive(Debug, Clone)]
 struct Held {
@@ -81,12 +91,19 @@ impl<T: Transport> S3Lock<T> {
         self.client.describe(&self.object_key)
     }
 
+    /// Heartbeat, release, force-release and inspect: a request outliving
+    /// the TTL is useless (the lease is over by then), and the host's call
+    /// timeout would cut it off as a trap.
     fn deadline(&self) -> Deadline {
-        Deadline::NONE
+        Deadline::in_ms(self.ttl_ms.clamp(HOLDER_READ_MS, 50_000))
     }
 
     async fn read(&self) -> Result<Option<Current>> {
-        let got = self.client.get(&self.object_key, self.deadline()).await?;
+        self.read_by(self.deadline()).await
+    }
+
+    async fn read_by(&self, deadline: Deadline) -> Result<Option<Current>> {
+        let got = self.client.get(&self.object_key, deadline).await?;
         let obj = got.map_err(|f| f.into_error("GetObject", &self.target()))?;
         Ok(obj.map(|o| Current {
             info: LockInfo::parse(&o.body, &self.target()),
@@ -108,11 +125,21 @@ impl<T: Transport> S3Lock<T> {
         }
         let nonce = new_nonce();
         let start = Instant::now();
+        // Every request of this acquire ends with the wait (see
+        // ACQUIRE_OVERRUN_MS); a huge max-wait means no bound of our own.
+        let deadline = Deadline(start.checked_add(Duration::from_millis(
+            self.max_wait_ms.saturating_add(ACQUIRE_OVERRUN_MS),
+        )));
         let mut pause_ms = self.retry_ms;
         loop {
             let waited = start.elapsed().as_millis() as u64;
             if waited >= self.max_wait_ms {
-                let holder = self.read().await.ok().flatten().and_then(|c| c.info.ok());
+                let holder = self
+                    .read_by(Deadline::in_ms(HOLDER_READ_MS))
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|c| c.info.ok());
                 return Err(Error::LockTimeout {
                     lock_key: self.key.clone(),
                     holder,
@@ -122,7 +149,7 @@ impl<T: Transport> S3Lock<T> {
             let body = self.body(&nonce).to_json().into_bytes();
             match self
                 .client
-                .put(&self.object_key, body, &Cond::Absent, self.deadline())
+                .put(&self.object_key, body, &Cond::Absent, deadline)
                 .await?
             {
                 Ok(meta) => {
@@ -135,7 +162,7 @@ impl<T: Transport> S3Lock<T> {
                 Err(f) if f.is_precondition() => {}
                 Err(f) if f.is_ambiguous() => {
                     // The create may have landed: only the nonce can tell.
-                    if let Some(c) = self.read().await?
+                    if let Some(c) = self.read_by(deadline).await?
                         && matches!(&c.info, Ok(i) if i.nonce.as_deref() == Some(nonce.as_str()))
                     {
                         self.held = Some(Held {
@@ -148,7 +175,7 @@ impl<T: Transport> S3Lock<T> {
                 Err(f) => return Err(f.into_error("PutObject (create lock)", &self.target())),
             }
             // Lost the race: is the holder's lease over, by the server's clock?
-            match self.read().await? {
+            match self.read_by(deadline).await? {
                 None => {
                     // Released meanwhile: try again at once (a short jitter
                     // keeps contenders from colliding in lockstep).
@@ -177,7 +204,7 @@ impl<T: Transport> S3Lock<T> {
                         };
                         let _ = self
                             .client
-                            .delete(&self.object_key, &cond, self.deadline())
+                            .delete(&self.object_key, &cond, deadline)
                             .await?;
                         // Always back off after a steal so a holder's late
                         // heartbeat and other stealers settle.
