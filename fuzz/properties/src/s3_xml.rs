@@ -58,11 +58,10 @@ pub fn listing(data: &[u8]) {
     }
 }
 
-/// Characters XML 1.0 text can carry literally (S3 sends other keys only
-/// with `encoding-type=url`, which the client does not ask for). A carriage
-/// return is left out too: XML readers fold line ends.
+/// Characters XML 1.0 text can carry (S3 sends keys with other ones only
+/// with `encoding-type=url`, which the client does not ask for).
 fn xml_text_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// The `s3_xml_error` target: the error and multipart documents parse or
@@ -79,9 +78,15 @@ pub fn error_doc(data: &[u8]) {
     }
 }
 
+/// Text as an XML 1.0 writer puts it (Go's encoding/xml, as SeaweedFS uses):
+/// markup characters escaped, and a carriage return as a character
+/// reference, since a literal one is a line end that readers fold.
+fn escape(s: &str) -> String {
+    quick_xml::escape::escape(s).replace('\r', "&#13;")
+}
+
 /// `page` as an S3 server writes it (escaped text, every field present).
 fn write_page(page: &ListBucketResult) -> String {
-    use quick_xml::escape::escape;
     let mut s = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">",
     );
@@ -92,16 +97,16 @@ fn write_page(page: &ListBucketResult) -> String {
     for o in &page.contents {
         s.push_str(&format!(
             "<Contents><Key>{}</Key><LastModified>{}</LastModified><ETag>{}</ETag><Size>{}</Size></Contents>",
-            escape(o.key.as_str()),
-            escape(o.last_modified.as_str()),
-            escape(o.etag.as_str()),
+            escape(&o.key),
+            escape(&o.last_modified),
+            escape(&o.etag),
             o.size
         ));
     }
     if let Some(t) = &page.next_continuation_token {
         s.push_str(&format!(
             "<NextContinuationToken>{}</NextContinuationToken>",
-            escape(t.as_str())
+            escape(t)
         ));
     }
     s.push_str("</ListBucketResult>");
