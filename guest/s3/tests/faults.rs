@@ -419,6 +419,20 @@ async fn against_a_server_that_never_answers_every_call_ends_in_time_with_a_clea
         acquire < Duration::from_millis(3000) + bound + MARGIN,
         "acquire took {acquire:?}: {m}"
     );
+    // Requests slower than the wait (10 s against 3 s): the acquire still
+    // ends by its max-wait with a guest error, not a host deadline trap.
+    let slow_lock = slow
+        .create_lock("/r", LockOptions::with_key("stall.lock").max_wait_ms(3000))
+        .await
+        .unwrap();
+    let t = Instant::now();
+    let r = slow_lock.acquire().await;
+    let slow_acquire = t.elapsed();
+    let m = assert_timeout_error("acquire with slow requests", r);
+    assert!(
+        slow_acquire < Duration::from_millis(3000 + 2000) + MARGIN,
+        "acquire with 10 s requests and max-wait 3 s took {slow_acquire:?}: {m}"
+    );
     eprintln!(
         "stalled server: push (timeout-ms {budget:?}) {push_with_deadline:?}, push (timeout-ms 2 s, request timeout 10 s) {push_cut:?}, pull {pull_plain:?}, acquire (max-wait 3 s) {acquire:?} ({m}); stalls {:?}",
         proxy.counts().get("stall")
@@ -445,4 +459,6 @@ async fn against_a_server_that_never_answers_every_call_ends_in_time_with_a_clea
     );
     lock.acquire().await.unwrap();
     lock.release().await.unwrap();
+    slow_lock.acquire().await.unwrap();
+    slow_lock.release().await.unwrap();
 }
