@@ -412,6 +412,18 @@ impl<T: Transport> S3Client<T> {
         let now = (self.clock)() + time::Duration::milliseconds(self.skew_ms.get());
         let date = sigv4::amz_date(now);
         let mut headers = call.headers.clone();
+        if call.method == "PUT" {
+            // The server checks the body against it: SeaweedFS 4.48 (whose
+            // signed-payload check does not stop it) replaces an object with
+            // an empty one when a PUT is cut off after its headers, as when
+            // the host process is killed mid-upload; with Content-MD5 it
+            // refuses the short body and the old object stays.
+            use base64::Engine as _;
+            use md5::Digest as _;
+            let md5 =
+                base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&call.body));
+            headers.push(("content-md5".into(), md5));
+        }
         headers.push(("x-amz-date".into(), date.clone()));
         headers.push(("x-amz-content-sha256".into(), payload_hash.clone()));
         if let Some(t) = &creds.session_token {
