@@ -23,6 +23,11 @@ export PATH=$tools/bin:$PATH
 # assertions stay on (cargo-fuzz's default).
 fuzz=(cargo +nightly fuzz run --fuzz-dir fuzz --sanitizer none --target-dir target/fuzz)
 
+# The fuzz workspace takes the root workspace's pinned versions: its lock
+# file is generated from the root one (and ignored by git), so it never
+# drifts from what `make test` builds.
+cp Cargo.lock fuzz/Cargo.lock
+
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <(cargo +nightly fuzz list --fuzz-dir fuzz)
