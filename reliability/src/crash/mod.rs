@@ -61,7 +61,9 @@ pub struct OpReport {
     pub finished_before_kill: usize,
     /// The kill window, calibrated from an unkilled run.
     pub window_ms: u64,
-    /// Temporary files found in the cache after kills (ignored by sync).
+    /// Temporary files found in the cache after each kill, summed over the
+    /// kills. The engine never removes them (it only ignores them), so they
+    /// accumulate: the sum grows roughly with the square of the kills.
     pub temps_left: usize,
     /// Index entries whose object was a complete later version after a
     /// kill (the kill fell between an upload and its index commit).
