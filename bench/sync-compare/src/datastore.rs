@@ -56,7 +56,17 @@ impl Datastore {
             "pushConcurrency": concurrency,
             "pullConcurrency": concurrency,
         });
-        let provider = plugin.open(config, OpenOptions::default()).await?;
+        // A diagnostic knob: the host's file calls on the calling thread
+        // instead of tokio's blocking pool (see Limits::file_io_on_caller_thread).
+        let inline = std::env::var("SWAMP_BENCH_D_INLINE_FILE_IO").is_ok_and(|v| v == "1");
+        let options = OpenOptions {
+            limits: Some(swamp_host::Limits {
+                file_io_on_caller_thread: inline,
+                ..swamp_host::Limits::default()
+            }),
+            ..OpenOptions::default()
+        };
+        let provider = plugin.open(config, options).await?;
         Ok(Datastore {
             _host: host,
             provider,

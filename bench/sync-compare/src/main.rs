@@ -8,7 +8,9 @@
 //! `SWAMP_BENCH_D_FILES` (default 10000), `SWAMP_BENCH_D_CONCURRENCY`
 //! (default 10, awscli's default `max_concurrent_requests`),
 //! `SWAMP_BENCH_D_ROUNDS` (default 2) and `SWAMP_BENCH_D_COUNT` (0: skip the
-//! untimed request-counting pass) change the run.
+//! untimed request-counting pass) change the run;
+//! `SWAMP_BENCH_D_INLINE_FILE_IO=1` runs the component's file calls on the
+//! calling thread (a diagnostic: `Limits::file_io_on_caller_thread`).
 
 mod awscli;
 mod count;
