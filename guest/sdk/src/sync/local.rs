@@ -64,10 +64,30 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), size))
 }
 
+/// A temporary file untouched for this long was left by a writer that
+/// crashed (a live writer keeps touching it, and no single download or
+/// sidecar write takes a day): the walk removes it, so crash leftovers do
+/// not pile up in the cache. A day also tolerates clocks that disagree.
+pub const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Remove `path` (a temporary file) when it has not been modified for
+/// [`STALE_TEMP`]. Best effort: a failure leaves it for the next walk.
+fn remove_if_stale_temp(path: &Path) {
+    let stale = fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > STALE_TEMP);
+    if stale {
+        let _ = fs::remove_file(path);
+    }
+}
+
 /// Every syncable file below `root/start` (or all of `root` when `start` is
 /// empty), as bare rels relative to `root`, sorted. Internal and temporary
-/// files are left out, symlinks are not followed, and `skip_dir(rel)`
-/// prunes directories (foreign namespaces).
+/// files are left out (stale temporary files are removed, see
+/// [`STALE_TEMP`]), symlinks are not followed, and `skip_dir(rel)` prunes
+/// directories (foreign namespaces).
 pub fn walk(
     root: &Path,
     start: &str,
@@ -105,11 +125,17 @@ pub fn walk(
                 }
             } else if ft.is_file() && !rules::is_never_synced(&rel) {
                 out.push(rel);
+            } else if ft.is_file() && crate::atomic_file::is_temp_name(&entry_name(&rel)) {
+                remove_if_stale_temp(&entry.path());
             }
         }
     }
     out.sort();
     Ok(out)
+}
+
+fn entry_name(rel: &str) -> String {
+    rel.rsplit('/').next().unwrap_or(rel).to_string()
 }
 
 /// Remove now-empty directories from `start` up to (not including) `root`.
@@ -128,6 +154,31 @@ pub fn prune_empty_dirs(root: &Path, start: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_walk_removes_stale_temp_files_and_keeps_fresh_ones() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        fs::create_dir_all(r.join("data/m")).unwrap();
+        let stale = crate::atomic_file::temp_path_for(&r.join("data/m/raw"));
+        let fresh = crate::atomic_file::temp_path_for(&r.join("data/m/raw"));
+        fs::write(&stale, b"left by a crash").unwrap();
+        fs::write(&fresh, b"being written").unwrap();
+        fs::write(r.join("data/m/raw"), b"x").unwrap();
+        let old = std::time::SystemTime::now() - STALE_TEMP - std::time::Duration::from_secs(60);
+        fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert_eq!(walk(r, "", &|_, _| false).unwrap(), vec!["data/m/raw"]);
+        assert!(!stale.exists(), "a day-old temp file is a crash leftover");
+        assert!(
+            fresh.exists(),
+            "a fresh temp file may belong to a live writer"
+        );
+    }
 
     #[test]
     fn walks_syncable_files_only() {
