@@ -104,10 +104,10 @@ fn merge(a: Option<[Samples; 3]>, b: [Samples; 3]) -> [Samples; 3] {
 /// be measured instead of the calls.
 fn workdir() -> Result<(tempfile::TempDir, &'static str)> {
     match tempfile::tempdir_in("/dev/shm") {
-        Ok(d) => Ok((d, "a tmpfs directory (/dev/shm)")),
+        Ok(d) => Ok((d, "tmpfs directory (/dev/shm)")),
         Err(_) => Ok((
             tempfile::tempdir()?,
-            "a temporary directory on the local disk",
+            "temporary directory on the local disk",
         )),
     }
 }
@@ -214,19 +214,21 @@ pub async fn run(run: &Run) -> Result<Fragment> {
         .collect();
     if !missed.is_empty() {
         f.note(format!(
-            "Missed: {}. Why: natively inspect is one small file read and a JSON parse (a few µs). \
-             Through the component every call pays a fixed floor ({floor:.0} µs here for a call \
-             that does no I/O: the instance's mutex, the epoch and wall-clock deadlines, the async \
-             switch onto the guest's fiber and back, lifting and lowering the result), and every \
-             WASI file operation of the guest (open, stat, read, close) by default hands off to \
-             tokio's blocking pool and back, a thread wake-up each way: perf shows the time in \
-             futex wake-ups and context switches, not in the guest's code. Fixed what could be: \
+            "Missed: {}. Why: on tmpfs the native calls are a few syscalls (tens of µs at most). \
+             The call into the guest itself is cheap ({floor:.1} µs for a call that does no I/O: \
+             the instance's mutex, the deadlines, the switch onto the guest's fiber and back), so \
+             the difference is the guest's file operations through WASI: by default each one \
+             (open, stat, read, write, link, unlink, close) hands off to tokio's blocking pool and \
+             back, a thread wake-up each way, and perf shows the time in futex wake-ups and \
+             context switches, not in the guest's code. Fixed what could be: \
              `Limits::file_io_on_caller_thread` (new) runs guest file I/O on the calling thread \
              and roughly halves inspect; it stays off by default because a file operation that \
-             hangs (a dead network share) would then also hold up the call's deadline. The rest \
-             is the per-call and per-WASI-call cost of the sandbox: tens of µs, which disappear \
-             next to any operation that touches a disk for real (acquire+release and verify \
-             fsync; on a disk they take milliseconds on both sides).",
+             hangs (a dead network share) would then also hold up the call's deadline. Where the \
+             remaining per-operation cost of on-thread WASI file I/O goes (capability-checked path \
+             resolution, resource tables, copies through the canonical ABI) was not profiled in \
+             this run. On a real disk the fsync of acquire+release and verify takes milliseconds on \
+             both sides and the ratio falls to about 1 (earlier runs here measured 0.3 to 2.5, \
+             dominated by the disk's other traffic).",
             missed.join("; ")
         ));
     }

@@ -427,14 +427,20 @@ pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
          merges and uploads the whole monolith ({} entries: {:.0} ms), and on both layouts the \
          local base index is read and rewritten. Memory grows with it too: the sync instance \
          holds the parsed index, {:.0} MiB of linear memory at {} entries against the default \
-         256 MiB per-instance limit, so an index of roughly 150,000 entries needs a larger \
+         256 MiB per-instance limit (wasm memory never shrinks, so this is the high-water mark \
+         of all the calls above), so an index much above {} entries needs a larger \
          `Limits::memory_bytes`.",
         large.one_push_requests,
         large.one_push_v2_requests,
         large.entries,
         measure::ms(large.one_push.median()),
         large.memory_bytes as f64 / (1024.0 * 1024.0),
-        large.entries
+        large.entries,
+        // Entries that fit in the default limit at this size per entry.
+        (large.entries as f64 * (256.0 * 1024.0 * 1024.0) / large.memory_bytes.max(1) as f64)
+            as u64
+            / 1000
+            * 1000
     ));
     Ok(vec![e, f])
 }

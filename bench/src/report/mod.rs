@@ -143,8 +143,10 @@ pub fn write(results: &Path, readme: &Path, machine: &str, date: &str) -> Result
 
     let letters: Vec<&str> = figures.iter().map(|f| f.figure.as_str()).collect();
     let section = format!(
-        "Measured by `make bench` on {machine}, {date}; figures {}. Notes on each figure (what \
-         was measured, and what a missed target costs and why) are in \
+        "Measured by `make bench` on {machine}, {date}; figures {}. The machine is shared \
+         (other builds ran during the run), so absolute times are noisy; each ratio compares \
+         sides measured in the same run, alternating where the figure says so. Notes on each \
+         figure (what was measured, and what a missed target costs and why) are in \
          [`bench/results/latest.md`](bench/results/latest.md), the numbers in \
          [`bench/results/latest.json`](bench/results/latest.json).\n\n\
          ![measured ÷ target](bench/results/latest.svg)\n\n{}",
