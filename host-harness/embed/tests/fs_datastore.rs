@@ -544,6 +544,59 @@ async fn a_skewed_guest_clock_is_what_the_guest_sees() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn file_io_on_the_callers_thread_behaves_the_same() {
+    let host = Host::new(HostOptions {
+        cache_dir: None,
+        limits: swamp_host::Limits {
+            file_io_on_caller_thread: true,
+            ..swamp_host::Limits::default()
+        },
+        ..HostOptions::default()
+    })
+    .unwrap();
+    let (dir, provider) = plain_datastore(&host).await;
+    let a = provider
+        .create_lock(s(dir.path()), fast("k"))
+        .await
+        .unwrap();
+    let b = provider
+        .create_lock(s(dir.path()), fast("k"))
+        .await
+        .unwrap();
+    a.acquire().await.unwrap();
+    assert!(
+        a.inspect().await.unwrap().is_some(),
+        "the lock file was written"
+    );
+    assert!(
+        matches!(
+            b.acquire().await,
+            Err(HostError::Datastore(DatastoreError::LockTimeout { .. }))
+        ),
+        "a second holder is still refused"
+    );
+    a.release().await.unwrap();
+    assert!(
+        b.inspect().await.unwrap().is_none(),
+        "release removed the file"
+    );
+    assert!(
+        provider
+            .create_verifier()
+            .await
+            .unwrap()
+            .verify()
+            .await
+            .unwrap()
+            .healthy
+    );
+    // The host's meters: a guest has linear memory, fs-datastore sends no HTTP.
+    let usage = a.usage();
+    assert!(usage.memory_bytes > 0, "{usage:?}");
+    assert_eq!(usage.http_requests, 0);
+}
+
 /// ISO-8601 UTC of now + `secs`, computed without the guest.
 fn time_now_plus(secs: i64) -> String {
     let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(secs);
