@@ -15,6 +15,23 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use swamp_host::{DatastoreError, HostError, OpenOptions, Plugin, Provider, SyncService};
 
+/// The good remote file every index, sidecar and key case sits beside.
+pub const GOOD_REL: &str = "data/good/m/1/raw";
+pub const GOOD: &[u8] = b"good\n";
+/// A file a case's push creates.
+pub const NEW_REL: &str = "data/new/m/1/raw";
+/// A local file that must survive every case.
+pub const LOCAL_REL: &str = "data/local/m/1/raw";
+pub const LOCAL: &[u8] = b"local\n";
+
+/// A lock handle that waits briefly (a held lock is a quick lock-timeout).
+pub fn brief(key: &str) -> swamp_host::LockOptions {
+    swamp_host::LockOptions::with_key(key)
+        .ttl_ms(30_000)
+        .retry_interval_ms(50)
+        .max_wait_ms(300)
+}
+
 /// The corpus folder (both drivers' crates sit two levels below the root).
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hostile")

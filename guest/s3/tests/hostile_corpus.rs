@@ -17,7 +17,8 @@ mod corpus;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use corpus::{
-    Case, Content, Outcome, Report, Sentinel, alive, config_case, load, place, same_file,
+    Case, Content, GOOD, GOOD_REL, LOCAL, LOCAL_REL, NEW_REL, Outcome, Report, Sentinel, alive,
+    brief, config_case, load, place, same_file,
 };
 use seaweedfs_fixture::SeaweedFs;
 use serde_json::Value;
@@ -27,11 +28,6 @@ use support::{config, host, open, plugin, sync};
 
 const BACKEND: &str = "s3";
 const BUCKET: &str = "hostile";
-const GOOD_REL: &str = "data/good/m/1/raw";
-const GOOD: &[u8] = b"good\n";
-const NEW_REL: &str = "data/new/m/1/raw";
-const LOCAL_REL: &str = "data/local/m/1/raw";
-const LOCAL: &[u8] = b"local\n";
 
 fn expect_op(r: &mut Report, case: &Case, op: &str, got: &Outcome) {
     corpus::expect_op(r, case, BACKEND, op, got)
@@ -253,14 +249,6 @@ async fn sidecars(s3: &SeaweedFs, plugin: &Plugin) -> Report {
         r.done(&case, t0);
     }
     r
-}
-
-/// A lock handle that waits briefly (a held lock is a quick lock-timeout).
-fn brief(key: &str) -> LockOptions {
-    LockOptions::with_key(key)
-        .ttl_ms(30_000)
-        .retry_interval_ms(50)
-        .max_wait_ms(300)
 }
 
 async fn locks(s3: &SeaweedFs, plugin: &Plugin) -> Report {

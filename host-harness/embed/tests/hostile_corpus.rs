@@ -14,7 +14,8 @@ mod corpus;
 use std::path::Path;
 
 use corpus::{
-    Case, Content, Outcome, Report, Sentinel, alive, config_case, load, place, same_file, untouched,
+    Case, Content, GOOD, GOOD_REL, LOCAL, LOCAL_REL, NEW_REL, Outcome, Report, Sentinel, alive,
+    brief, config_case, load, place, same_file, untouched,
 };
 use serde_json::{Value, json};
 use swamp_host::{
@@ -23,11 +24,6 @@ use swamp_host::{
 };
 
 const BACKEND: &str = "fs";
-const GOOD_REL: &str = "data/good/m/1/raw";
-const GOOD: &[u8] = b"good\n";
-const NEW_REL: &str = "data/new/m/1/raw";
-const LOCAL_REL: &str = "data/local/m/1/raw";
-const LOCAL: &[u8] = b"local\n";
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -233,14 +229,6 @@ async fn hostile_sidecars_mean_unknown_history() {
         r.done(&case, t0);
     }
     r.assert_clean("sidecar");
-}
-
-/// A lock handle that waits briefly (a held lock is a quick lock-timeout).
-fn brief(key: &str) -> LockOptions {
-    LockOptions::with_key(key)
-        .ttl_ms(30_000)
-        .retry_interval_ms(50)
-        .max_wait_ms(300)
 }
 
 #[tokio::test(flavor = "multi_thread")]
