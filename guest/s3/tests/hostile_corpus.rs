@@ -67,19 +67,17 @@ fn put(s3: &SeaweedFs, key: &str, body: &[u8]) {
         .unwrap_or_else(|e| panic!("cannot put {key}: {e}"));
 }
 
-/// One server for every case of this binary's tests (they run in turn).
-fn server() -> &'static SeaweedFs {
-    static S3: std::sync::OnceLock<SeaweedFs> = std::sync::OnceLock::new();
-    S3.get_or_init(|| support::server(BUCKET))
-}
-
 async fn s3_plugin() -> Plugin {
     plugin(&host()).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_corpus_on_s3() {
-    let s3 = server();
+    // One server for every case, owned here so that it is stopped when the
+    // test ends (a server in a static is never dropped: it would outlive
+    // the test binary).
+    let server = support::server(BUCKET);
+    let s3 = &server;
     let plugin = s3_plugin().await;
     let mut failures = Vec::new();
     let mut total = 0;
