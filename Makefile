@@ -7,7 +7,13 @@ WASM_TARGET := wasm32-wasip2
 ## build: the guest components (target/wasm32-wasip2/release/*.wasm) and the host
 build: guests host
 
-guests:
+## wasm-target: add the wasm32-wasip2 target to the pinned toolchain when it
+## is missing (rustup does not, for a toolchain installed before; see the script)
+.PHONY: wasm-target
+wasm-target:
+	scripts/ensure-wasm-target.sh
+
+guests: wasm-target
 	cargo build --release --target $(WASM_TARGET) $(GUESTS)
 
 host:
@@ -34,7 +40,7 @@ package: guests
 fmt:
 	cargo fmt --all
 
-lint:
+lint: wasm-target
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --exclude 'broken-*' -- -D warnings
 	cargo clippy --target $(WASM_TARGET) $(GUESTS) -- -D warnings

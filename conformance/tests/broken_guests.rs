@@ -93,7 +93,7 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "sync.hydrate-file",
     "sync.hydrate-atomic",
     "sync.scoped-pull",
-    "sync.scoped-push",
+    "sync.push-ignores-scope",
     "sync.namespaces-apart",
     "sync.two-phase",
     "sync.preview-push",
@@ -272,7 +272,7 @@ const ROWS: &[Row] = &[
             "sync.rule5-nested-rel-path",
             "sync.rule7-rel-path-only-on-mark-dirty",
             "sync.hydrate-atomic",
-            "sync.scoped-push",
+            "sync.push-ignores-scope",
             "sync.preview-push",
             "sync.two-phase",
         ],
@@ -288,10 +288,11 @@ const ROWS: &[Row] = &[
             "sync.rule2-absence-deletes",
         ],
     ),
+    row("scope-ignored", Cache, &["sync.scoped-pull"]),
     row(
-        "scope-ignored",
+        "push-scoped-by-context",
         Cache,
-        &["sync.scoped-pull", "sync.scoped-push"],
+        &["sync.push-ignores-scope"],
     ),
     row("namespace-ignored", Cache, &["sync.namespaces-apart"]),
     row("metadata-only-ignored", Cache, &["sync.metadata-only-pull"]),
@@ -424,6 +425,7 @@ const PARALLEL: usize = 4;
 /// Build fs-datastore and every broken guest in one cargo invocation (they
 /// share the library crate `fs-datastore-core`, so it compiles once).
 fn build_guests() -> PathBuf {
+    swamp_host::artifacts::ensure_wasm_target().unwrap_or_else(|e| panic!("{e}"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut args: Vec<String> = ["build", "--release", "--target", "wasm32-wasip2"]
         .map(String::from)

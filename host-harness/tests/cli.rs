@@ -117,13 +117,19 @@ fn check_exits_non_zero_when_a_check_fails() {
 
 #[test]
 fn bad_arguments_get_a_clear_error() {
+    // A user's shell may set RUST_BACKTRACE: an expected failure is still a
+    // message, never a backtrace.
     let out = harness()
         .args(["check", "/no/such.wasm", "--config", "{}"])
+        .env("RUST_BACKTRACE", "1")
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/no/such.wasm"), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.to_lowercase().contains("backtrace"), "{err}");
+    assert!(!err.contains("0: "), "{err}");
 
     let out = harness()
         .args(["check", &guest("fs-datastore"), "--config", "{not json"])
@@ -141,4 +147,205 @@ fn readme_check_list_is_generated_from_the_suite() {
         readme.contains(&conformance::catalogue_markdown()),
         "README.md's check list is stale: run `make readme`"
     );
+}
+
+/// `scripts/ensure-wasm-target.sh`, which both README commands run before
+/// any guest is built, against a fake toolchain: a `rustc` that reports a
+/// sysroot in a fake rustup home, and a `rustup` that records what it was
+/// asked and installs the target by creating its directory.
+mod wasm_target {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+
+    const TOOLCHAIN: &str = "1.95.0-x86_64-unknown-linux-gnu";
+
+    struct FakeToolchain {
+        dir: tempfile::TempDir,
+    }
+
+    impl FakeToolchain {
+        /// A rustup home holding the toolchain, without the wasm target.
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let fake = FakeToolchain { dir };
+            std::fs::create_dir_all(
+                fake.sysroot()
+                    .join("lib/rustlib/x86_64-unknown-linux-gnu/lib"),
+            )
+            .unwrap();
+            std::fs::create_dir_all(fake.bin()).unwrap();
+            fake.script(
+                "rustc",
+                &format!(
+                    "case \"$1\" in\n--print) echo '{}' ;;\n--version) echo 'rustc 1.95.0 (fake)' ;;\nesac",
+                    fake.sysroot().display()
+                ),
+            );
+            fake
+        }
+
+        fn home(&self) -> PathBuf {
+            self.dir.path().join("rustup-home")
+        }
+        fn sysroot(&self) -> PathBuf {
+            self.home().join("toolchains").join(TOOLCHAIN)
+        }
+        fn bin(&self) -> PathBuf {
+            self.dir.path().join("bin")
+        }
+        fn calls(&self) -> PathBuf {
+            self.dir.path().join("rustup-calls")
+        }
+        fn target_lib(&self) -> PathBuf {
+            self.sysroot().join("lib/rustlib/wasm32-wasip2/lib")
+        }
+
+        fn script(&self, name: &str, body: &str) {
+            let path = self.bin().join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+
+        /// A rustup that installs the target (or, with `fail`, refuses as
+        /// it does offline).
+        fn with_rustup(&self, fail: bool) {
+            let add = if fail {
+                "echo 'error: could not download file' >&2; exit 1".to_string()
+            } else {
+                format!("mkdir -p '{}'", self.target_lib().display())
+            };
+            self.script(
+                "rustup",
+                &format!(
+                    "echo \"$@\" >> '{calls}'\ncase \"$1\" in\nshow) echo '{home}' ;;\ntarget) {add} ;;\nesac",
+                    calls = self.calls().display(),
+                    home = self.home().display(),
+                ),
+            );
+        }
+
+        fn run(&self, rustc: &Path) -> Output {
+            let script =
+                swamp_host::artifacts::workspace_root().join("scripts/ensure-wasm-target.sh");
+            Command::new("bash")
+                .arg(script)
+                .env("RUSTC", rustc)
+                .env_remove("CARGO")
+                .env("PATH", format!("{}:/usr/bin:/bin", self.bin().display()))
+                .output()
+                .unwrap()
+        }
+
+        fn rustup_calls(&self) -> String {
+            std::fs::read_to_string(self.calls()).unwrap_or_default()
+        }
+    }
+
+    fn stderr(out: &Output) -> String {
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    #[test]
+    fn a_toolchain_that_has_the_target_is_left_alone() {
+        let fake = FakeToolchain::new();
+        fake.with_rustup(false);
+        std::fs::create_dir_all(fake.target_lib()).unwrap();
+        let out = fake.run(&fake.bin().join("rustc"));
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(fake.rustup_calls(), "", "rustup must not be asked");
+        assert_eq!(stderr(&out), "");
+    }
+
+    #[test]
+    fn a_missing_target_is_added_to_the_toolchain_in_use() {
+        let fake = FakeToolchain::new();
+        fake.with_rustup(false);
+        let out = fake.run(&fake.bin().join("rustc"));
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            fake.rustup_calls()
+                .contains(&format!("target add --toolchain {TOOLCHAIN} wasm32-wasip2")),
+            "{}",
+            fake.rustup_calls()
+        );
+        assert!(fake.target_lib().is_dir());
+        assert!(stderr(&out).contains("installing the Rust target wasm32-wasip2"));
+    }
+
+    #[test]
+    fn a_failed_add_names_the_command_that_fixes_it() {
+        let fake = FakeToolchain::new();
+        fake.with_rustup(true);
+        let out = fake.run(&fake.bin().join("rustc"));
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(err.contains("could not download file"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "rustup target add --toolchain {TOOLCHAIN} wasm32-wasip2"
+            )),
+            "{err}"
+        );
+        assert_eq!(
+            err.matches("error:").count(),
+            2,
+            "one paragraph, quoting rustup: {err}"
+        );
+    }
+
+    #[test]
+    fn without_rustup_the_message_says_what_is_missing() {
+        let fake = FakeToolchain::new();
+        let out = fake.run(&fake.bin().join("rustc"));
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("error: the Rust target wasm32-wasip2 is not installed"),
+            "{err}"
+        );
+        assert!(
+            err.contains("rustup, which would add it, is not on PATH"),
+            "{err}"
+        );
+        assert!(err.contains(&fake.sysroot().display().to_string()), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+
+    #[test]
+    fn a_compiler_rustup_does_not_manage_is_named() {
+        let fake = FakeToolchain::new();
+        fake.with_rustup(false);
+        // A distribution's rustc: its sysroot is outside the rustup home.
+        let distro = fake.dir.path().join("usr");
+        std::fs::create_dir_all(distro.join("lib/rustlib")).unwrap();
+        fake.script(
+            "distro-rustc",
+            &format!(
+                "case \"$1\" in\n--print) echo '{}' ;;\n*) echo 'rustc 1.95.0 (distro)' ;;\nesac",
+                distro.display()
+            ),
+        );
+        let out = fake.run(&fake.bin().join("distro-rustc"));
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(err.contains("not one rustup manages"), "{err}");
+        assert!(
+            !fake.rustup_calls().contains("target add"),
+            "{}",
+            fake.rustup_calls()
+        );
+    }
+
+    #[test]
+    fn no_compiler_at_all_is_a_message() {
+        let fake = FakeToolchain::new();
+        let out = fake.run(&fake.dir.path().join("no-such-rustc"));
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("cannot run the Rust compiler"),
+            "{}",
+            stderr(&out)
+        );
+    }
 }

@@ -154,10 +154,10 @@ pub(crate) fn checks() -> Vec<Check> {
             scoped_pull
         ),
         check!(
-            "sync.scoped-push",
+            "sync.push-ignores-scope",
             Suite::Sync,
-            "scoped-sync: a push with context models uploads only those models' changes",
-            scoped_push
+            "scoped-sync: a push (and a prepare-push) with context models still uploads every marked file, also those of a model run that lie outside the model's folders",
+            push_ignores_scope
         ),
         check!(
             "sync.namespaces-apart",
@@ -1007,32 +1007,82 @@ async fn scoped_pull(cx: Ctx) -> Outcome {
     Ok(())
 }
 
-async fn scoped_push(cx: Ctx) -> Outcome {
+/// The files one `swamp model method run` of model m1 writes, at the
+/// places swamp puts them: the model's data, the run's output record (laid
+/// out by method name), the evaluated definition (by model name), the
+/// workflow run; and an edit of another model made in the same session.
+/// Only the first lies under `data/{type}/m1/`.
+fn model_run_files(round: u32) -> Vec<(String, Vec<u8>)> {
+    [
+        format!("data/{MODEL_TYPE}/m1/result/{round}/raw"),
+        format!("outputs/{MODEL_TYPE}/execute/m1-2026120{round}T000000Z.yaml"),
+        format!("definitions-evaluated/{MODEL_TYPE}/hello.yaml"),
+        format!("workflow-runs/wf1/run-{round}.yaml"),
+        format!("data/{MODEL_TYPE}/m2/result/{round}/raw"),
+    ]
+    .into_iter()
+    .map(|rel| {
+        let body = format!("{rel} (round {round})\n").into_bytes();
+        (rel, body)
+    })
+    .collect()
+}
+
+async fn push_ignores_scope(cx: Ctx) -> Outcome {
     let (env, b) = scoped(&cx).await?;
+    let caps = env.caps().await?;
+    let m1 = SyncOptions::default().models(vec![model("m1")]);
+    // Round 1: push-changed with the model run's context, as swamp's CLI
+    // pushes after a run.
+    let run = model_run_files(1);
+    for (rel, bytes) in &run {
+        env.a.save(rel, bytes).await?;
+    }
+    let n = env.a.push_with(&m1).await?;
+    expect_count(
+        "push-changed with context m1 after a model run marked 5 files",
+        n,
+        5,
+    )?;
+    // Round 2: the two-phase push swamp uses when it is advertised.
+    // What B must hold: the last content of each file.
+    let mut all: BTreeMap<String, Vec<u8>> = run.into_iter().collect();
+    if caps.two_phase_sync {
+        let run = model_run_files(2);
+        for (rel, bytes) in &run {
+            env.a.save(rel, bytes).await?;
+        }
+        let manifest = env
+            .a
+            .svc
+            .prepare_push(&m1)
+            .await
+            .or_fail("prepare-push with context m1")?;
+        expect_count("prepare-push with context m1 (pushed)", manifest.pushed, 5)?;
+        env.a
+            .svc
+            .commit_push(&manifest, &m1)
+            .await
+            .or_fail("commit-push with context m1")?;
+        all.extend(run);
+    }
+    expect_count(
+        "the unscoped push that follows (nothing left dirty)",
+        env.a.push().await?,
+        0,
+    )?;
     b.pull().await?;
-    let (r1, r2) = (
-        "data/conformance/m1/out/latest",
-        "data/conformance/m2/out/latest",
-    );
-    env.a.save(r1, b"2 (m1)").await?;
-    env.a.save(r2, b"2 (m2)").await?;
-    let n = env
-        .a
-        .push_with(&SyncOptions::default().models(vec![model("m1")]))
-        .await?;
-    expect_count("push scoped to m1 with m1 and m2 changed", n, 1)?;
-    b.pull().await?;
-    ensure!(
-        b.read(r1).as_deref() == Some(b"2 (m1)".as_slice()),
-        "m1's change did not reach B"
-    );
-    ensure!(
-        b.read(r2).as_deref() == Some(b"1".as_slice()),
-        "a push scoped to m1 uploaded m2's change"
-    );
-    expect_count("the unscoped push that follows", env.a.push().await?, 1)?;
-    b.pull().await?;
-    same_tree("cache B after both pushes", &env.a.tree()?, &b.tree()?)
+    for (rel, bytes) in &all {
+        ensure!(
+            b.read(rel).as_ref() == Some(bytes),
+            "{rel}, marked and pushed with context m1, did not reach a second cache: a push must upload every marked file whatever its context says"
+        );
+    }
+    same_tree(
+        "cache B after the scoped pushes",
+        &env.a.tree()?,
+        &b.tree()?,
+    )
 }
 
 async fn namespaces_apart(cx: Ctx) -> Outcome {

@@ -141,7 +141,8 @@ impl SyncOptions {
 /// Optional sync features. Advertise only what truly works.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SyncCapabilities {
-    /// pull/push honour `context.models`.
+    /// A pull given `context.models` may bring only those models' data (a
+    /// push uploads every marked file whatever the context says).
     pub scoped_sync: bool,
     /// metadata-only pulls and hydrate-file work.
     pub lazy_hydration: bool,

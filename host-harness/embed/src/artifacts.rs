@@ -30,6 +30,37 @@ pub fn wasm_dir() -> PathBuf {
 }
 
 static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+static TARGET_READY: Mutex<bool> = Mutex::new(false);
+
+/// Make sure the toolchain can build for wasm32-wasip2, adding the target
+/// with rustup when it is missing (`scripts/ensure-wasm-target.sh` says why
+/// this is a step of its own). Runs the script once per process; the error
+/// is the script's own paragraph: what is missing and the command that
+/// fixes it.
+pub fn ensure_wasm_target() -> Result<(), String> {
+    let mut ready = TARGET_READY.lock().unwrap_or_else(|p| p.into_inner());
+    if *ready {
+        return Ok(());
+    }
+    let script = workspace_root().join("scripts/ensure-wasm-target.sh");
+    let output = Command::new("bash")
+        .arg(&script)
+        .current_dir(workspace_root())
+        .stdout(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        let message = stderr.trim();
+        let message = message.strip_prefix("error: ").unwrap_or(message);
+        return Err(message.to_string());
+    }
+    // The script's progress line ("installing the Rust target ...").
+    eprint!("{stderr}");
+    *ready = true;
+    Ok(())
+}
 
 /// Build the guest crate `crate_name` for wasm32-wasip2 (once per process;
 /// cargo itself does nothing when it is up to date) and return the path of
@@ -39,6 +70,7 @@ pub fn guest(crate_name: &str) -> Result<PathBuf, String> {
     if let Some(path) = built.get_or_insert_with(HashMap::new).get(crate_name) {
         return Ok(path.clone());
     }
+    ensure_wasm_target()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(workspace_root())

@@ -14,7 +14,7 @@ use crate::sync::dirty::Walk;
 use crate::sync::index::{Index, IndexEntry};
 use crate::sync::local::{self, LocalKind};
 use crate::sync::remote::RemoteStore;
-use crate::sync::rules::{self, ModelScope};
+use crate::sync::rules;
 use crate::sync::state::Sidecar;
 
 /// What a push found to do.
@@ -46,12 +46,18 @@ impl<R: RemoteStore> SyncEngine<R> {
     /// Find what differs. `None` when nothing is dirty (the O(1) path).
     /// The remote index is read only when some decision depends on it, and
     /// then only the part that does (v2: the shards of those paths).
+    ///
+    /// A push has no scope: it uploads every path marked dirty (and, after
+    /// a bulk mark, everything a full walk finds), whatever `context.models`
+    /// says. swamp names the model it ran, but writes that run's files
+    /// outside the model's folders too (outputs by method name, evaluated
+    /// definitions by model name, `workflow-runs/`), so filtering by model
+    /// would leave them unpushed. The context narrows pulls only.
     pub(super) fn plan(
         &mut self,
         root: &Root,
         side: &Sidecar,
         base: &Index,
-        scope: Option<&ModelScope>,
         dl: &Deadline,
     ) -> Result<Option<Plan>> {
         let walk = side.dirty.walk();
@@ -90,12 +96,6 @@ impl<R: RemoteStore> SyncEngine<R> {
                 }
             }
         }
-        if let Some(s) = scope {
-            cands.retain(|rel| s.contains(rel));
-            paths.retain(|p| s.covers(p));
-            gone.retain(|p| s.covers(p));
-        }
-
         // Local states; which decisions need the remote entry.
         let mut locals: BTreeMap<String, Local> = BTreeMap::new();
         let mut sigs: BTreeMap<String, Sig> = BTreeMap::new();
@@ -137,7 +137,7 @@ impl<R: RemoteStore> SyncEngine<R> {
             return Ok(Some(Plan {
                 items: Vec::new(),
                 covered: paths,
-                full: full && scope.is_none(),
+                full,
                 through: side.dirty.epoch,
                 state: None,
                 sigs: BTreeMap::new(),
@@ -151,7 +151,7 @@ impl<R: RemoteStore> SyncEngine<R> {
         let mut explicit: BTreeSet<String> = BTreeSet::new();
         for p in &gone {
             for e in remote_idx.under(p) {
-                if scope.is_none_or(|s| s.contains(&e.key)) && !rules::is_never_synced(&e.key) {
+                if !rules::is_never_synced(&e.key) {
                     explicit.insert(e.key.clone());
                     locals.entry(e.key.clone()).or_insert(Local::Absent);
                 }
@@ -177,7 +177,7 @@ impl<R: RemoteStore> SyncEngine<R> {
         Ok(Some(Plan {
             items,
             covered: paths,
-            full: full && scope.is_none(),
+            full,
             through: side.dirty.epoch,
             state: Some(state),
             sigs,

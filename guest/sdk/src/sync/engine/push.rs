@@ -16,7 +16,7 @@ use crate::sync::decide::PushAction;
 use crate::sync::dirty::Walk;
 use crate::sync::index::{Index, IndexEntry};
 use crate::sync::remote::RemoteStore;
-use crate::sync::rules::{self, ModelScope};
+use crate::sync::rules;
 use crate::sync::state::Synced;
 use crate::types::{PushManifest, PushPreview, SyncOptions};
 
@@ -71,7 +71,6 @@ impl<R: RemoteStore> SyncEngine<R> {
     pub(super) fn push(&mut self, options: &SyncOptions) -> Result<u32> {
         let dl = self.begin(options, "push");
         let root = self.root(options.namespace.as_deref())?;
-        let scope = ModelScope::new(options.models())?;
         // Zero-diff fast path: with nothing announced dirty there is nothing
         // to plan, so the base index (read and parsed in time proportional
         // to its entries: 0.8 s for 100,000 in `make bench`, figure e) is not
@@ -81,7 +80,7 @@ impl<R: RemoteStore> SyncEngine<R> {
             return Ok(0); // clean: no remote call at all
         }
         let (side, base) = root.files.load()?;
-        let Some(plan) = self.plan(&root, &side, &base, scope.as_ref(), &dl)? else {
+        let Some(plan) = self.plan(&root, &side, &base, &dl)? else {
             return Ok(0); // clean: no remote call at all
         };
         let (done, state) = self.execute(&root, plan, &dl)?;
@@ -93,9 +92,8 @@ impl<R: RemoteStore> SyncEngine<R> {
     pub(super) fn prepare(&mut self, options: &SyncOptions) -> Result<PushManifest> {
         let dl = self.begin(options, "prepare-push");
         let root = self.root(options.namespace.as_deref())?;
-        let scope = ModelScope::new(options.models())?;
         let (mut side, base) = root.files.load()?;
-        let done = match self.plan(&root, &side, &base, scope.as_ref(), &dl)? {
+        let done = match self.plan(&root, &side, &base, &dl)? {
             None => Done {
                 format: MANIFEST_FORMAT.into(),
                 namespace: root.ns.clone(),
@@ -146,10 +144,9 @@ impl<R: RemoteStore> SyncEngine<R> {
     pub(super) fn preview(&mut self, options: &SyncOptions) -> Result<PushPreview> {
         let dl = self.begin(options, "preview-push");
         let root = self.root(options.namespace.as_deref())?;
-        let scope = ModelScope::new(options.models())?;
         let (side, base) = root.files.load()?;
         let mut p = PushPreview::default();
-        if let Some(plan) = self.plan(&root, &side, &base, scope.as_ref(), &dl)? {
+        if let Some(plan) = self.plan(&root, &side, &base, &dl)? {
             for (_, a) in &plan.items {
                 match a {
                     PushAction::UploadNew => p.new += 1,

@@ -471,7 +471,7 @@ fn solo_discovery_skips_namespace_subtrees() {
 }
 
 #[test]
-fn scoped_pull_and_push_touch_only_the_models_named() {
+fn a_scoped_pull_brings_only_the_models_named() {
     let remote = MemoryRemote::default();
     let mut a = Cache::new(&remote);
     a.write("data/aws/vpc/m1/s/1/raw", "1");
@@ -483,15 +483,45 @@ fn scoped_pull_and_push_touch_only_the_models_named() {
     assert_eq!(b.read("data/aws/vpc/m2/s/1/raw"), None);
     // A scoped pull is not a full reconcile: the next full pull still works.
     assert_eq!(b.pull(), 1);
+}
 
-    a.save("data/aws/vpc/m1/s/latest", "2");
-    a.save("data/aws/vpc/m2/s/latest", "1");
-    remote.reset_counters();
-    assert_eq!(a.engine.push(&opts().model("aws/vpc", "m1")).unwrap(), 1);
-    assert_eq!(remote.0.borrow().put_keys[0], "data/aws/vpc/m1/s/latest");
-    // m2 stays dirty for the next push.
-    assert_eq!(a.push(), 1);
-    assert_eq!(a.push(), 0);
+#[test]
+fn a_push_with_context_models_still_uploads_every_marked_path() {
+    // A model method run as swamp lays it out: the run's files sit outside
+    // `data/{type}/{id}/` (outputs by method, evaluated definitions by model
+    // name, workflow runs at the top), and another model's edit is marked too.
+    let run = [
+        "data/command/shell/m1/result/1/raw",
+        "outputs/command/shell/execute/m1-20261201T000000.yaml",
+        "definitions-evaluated/command/shell/hello.yaml",
+        "workflow-runs/w1/run-1.yaml",
+        "data/command/shell/m2/result/1/raw",
+    ];
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.push();
+    for rel in run {
+        a.save(rel, rel);
+    }
+    let scoped = opts().model("command/shell", "m1");
+    let preview = a.engine.preview(&scoped).unwrap();
+    assert_eq!((preview.new, preview.total), (5, 5));
+    let m = a.engine.prepare(&scoped).unwrap();
+    assert_eq!(m.pushed, 5);
+    assert_eq!(a.engine.commit_manifest(&m, &scoped).unwrap(), 5);
+    assert_eq!(a.push(), 0, "nothing left dirty");
+
+    // The one-phase push, after a bulk mark, the same.
+    a.write("outputs/command/shell/execute/m1-20261201T000001.yaml", "2");
+    a.write("workflow-runs/w1/run-2.yaml", "2");
+    a.bulk();
+    assert_eq!(a.engine.push(&scoped).unwrap(), 2);
+
+    let mut b = Cache::new(&remote);
+    assert_eq!(b.pull(), 7);
+    for rel in run {
+        assert_eq!(b.read(rel).as_deref(), Some(rel), "{rel}");
+    }
 }
 
 #[test]
