@@ -88,6 +88,13 @@ pub struct Sidecar {
     pub lazy_pull_active: bool,
     /// Dirty tracking.
     pub dirty: DirtyState,
+    /// The history came from the original's sidecar: the next push walks
+    /// the whole tree even when only paths are marked, so that it can check
+    /// every file against the index it commits and record that index's
+    /// real fingerprint (otherwise nothing would, and every later sync of
+    /// either client would take its slow path until a full pull). Cleared by
+    /// the first push that walked everything.
+    pub verify_on_push: bool,
 }
 
 impl Sidecar {
@@ -100,6 +107,7 @@ impl Sidecar {
             last_verified_at: String::new(),
             lazy_pull_active: false,
             dirty: DirtyState::unknown(),
+            verify_on_push: false,
         }
     }
 }
@@ -235,6 +243,9 @@ struct Ext {
     /// The exact monolith fingerprint (quotes included).
     #[serde(default)]
     fingerprint: Option<Fingerprint>,
+    /// [`Sidecar::verify_on_push`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    verify_on_push: bool,
 }
 
 impl Wire {
@@ -264,6 +275,7 @@ impl Wire {
                     .is_none()
                     .then(|| s.remote_index_fingerprint.clone())
                     .flatten(),
+                verify_on_push: s.verify_on_push,
             }),
         }
     }
@@ -317,6 +329,7 @@ impl Wire {
                 overflowed: self.dirty_paths_overflowed.unwrap_or(false),
                 prepare_pending: x.prepare_pending,
             },
+            verify_on_push: x.verify_on_push,
         };
         s.set_synced(match (self.commit_seq, &x.fingerprint) {
             (Some(n), _) => Some(Synced::Sharded(n)),
@@ -357,6 +370,7 @@ impl Wire {
             last_verified_at: self.last_verified_at.unwrap_or_default(),
             lazy_pull_active: self.lazy_pull_active.unwrap_or(false),
             dirty: DirtyState::imported(paths, bulk),
+            verify_on_push: true,
         }
     }
 }

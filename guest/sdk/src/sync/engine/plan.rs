@@ -32,6 +32,14 @@ pub(super) struct Plan {
     state: Option<RemoteState>,
     /// Local files to upload: size and mtime before hashing, and the hash.
     sigs: BTreeMap<String, Sig>,
+    /// A whole-tree walk found that once the plan is committed, every file
+    /// of the tree equals its entry in the index and the index lists no
+    /// other file (see [`agrees_after`]).
+    agrees: bool,
+    /// Base entries to rewrite when `agrees`: files equal on both sides
+    /// whose base entry says otherwise or lacks the local mtime (a base the
+    /// original client wrote).
+    rebase: BTreeMap<String, IndexEntry>,
 }
 
 /// A local file as planned: stat before hashing, and the hash.
@@ -64,6 +72,9 @@ impl<R: RemoteStore> SyncEngine<R> {
         let (full, mut paths) = match walk {
             Walk::Clean => return Ok(None),
             Walk::Full => (true, side.dirty.recorded_paths()),
+            // History from the original's sidecar: walk everything once, so
+            // that the commit can record the index's real fingerprint.
+            Walk::Paths(p) if side.verify_on_push => (true, p),
             Walk::Paths(p) => (false, p),
         };
         // In the solo tree, paths inside a namespace's subtree are not ours.
@@ -141,6 +152,8 @@ impl<R: RemoteStore> SyncEngine<R> {
                 through: side.dirty.epoch,
                 state: None,
                 sigs: BTreeMap::new(),
+                agrees: false,
+                rebase: BTreeMap::new(),
             }));
         }
 
@@ -169,6 +182,12 @@ impl<R: RemoteStore> SyncEngine<R> {
                 items.push((rel, action));
             }
         }
+        let agrees = full && agrees_after(remote_idx, &sigs, &items);
+        let rebase = if agrees {
+            rebased(remote_idx, base, &sigs, &items)
+        } else {
+            BTreeMap::new()
+        };
         sigs.retain(|rel, _| {
             items
                 .iter()
@@ -181,6 +200,8 @@ impl<R: RemoteStore> SyncEngine<R> {
             through: side.dirty.epoch,
             state: Some(state),
             sigs,
+            agrees,
+            rebase,
         }))
     }
 
@@ -199,6 +220,8 @@ impl<R: RemoteStore> SyncEngine<R> {
             full: plan.full,
             through: plan.through,
             pre: plan.state.as_ref().and_then(RemoteState::version),
+            agrees: plan.agrees,
+            rebase: plan.rebase,
             ..Done::default()
         };
         let mut uploads = Vec::new();
@@ -244,4 +267,51 @@ impl<R: RemoteStore> SyncEngine<R> {
         done.deleted = deletes;
         Ok((done, plan.state))
     }
+}
+
+/// True when, once `items` are committed into `remote` (the whole index, as
+/// a full walk reads it), the tree the walk hashed (`sigs`: every syncable
+/// local file) and the index agree file for file: each local file is
+/// uploaded or already listed with its hash, and each listed file is local
+/// or deleted by the push. Any doubt (an entry without a hash, a listed
+/// file the walk did not see) is a no.
+fn agrees_after(
+    remote: &Index,
+    sigs: &BTreeMap<String, Sig>,
+    items: &[(String, PushAction)],
+) -> bool {
+    let acts: BTreeMap<&str, PushAction> = items.iter().map(|(r, a)| (r.as_str(), *a)).collect();
+    let local_ok = sigs.iter().all(|(rel, sig)| match acts.get(rel.as_str()) {
+        Some(PushAction::UploadNew | PushAction::UploadChanged) => true,
+        Some(_) => false,
+        None => {
+            remote.entries.get(rel).and_then(|e| e.sha256.as_deref()) == Some(sig.sha256.as_str())
+        }
+    });
+    local_ok
+        && remote.entries.keys().all(|key| {
+            rules::is_never_synced(key)
+                || sigs.contains_key(key)
+                || acts.get(key.as_str()) == Some(&PushAction::Delete)
+        })
+}
+
+/// The base entries that a tree agreeing with `remote` should have but
+/// does not: for each file left alone by the push, the remote entry with
+/// this machine's mtime, where the base differs.
+fn rebased(
+    remote: &Index,
+    base: &Index,
+    sigs: &BTreeMap<String, Sig>,
+    items: &[(String, PushAction)],
+) -> BTreeMap<String, IndexEntry> {
+    let touched: BTreeSet<&str> = items.iter().map(|(r, _)| r.as_str()).collect();
+    sigs.iter()
+        .filter(|(rel, _)| !touched.contains(rel.as_str()))
+        .filter_map(|(rel, sig)| {
+            let mut e = remote.entries.get(rel)?.clone();
+            e.local_mtime = sig.mtime.clone();
+            (base.entries.get(rel) != Some(&e)).then(|| (rel.clone(), e))
+        })
+        .collect()
 }

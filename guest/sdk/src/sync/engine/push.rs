@@ -38,6 +38,14 @@ pub(super) struct Done {
     pub(super) through: u64,
     /// The remote index version the push was planned against.
     pub(super) pre: Option<Synced>,
+    /// The plan walked the whole tree and found it will agree with the
+    /// index this push commits (so that index's version may be recorded
+    /// even when the cache's history was unknown).
+    #[serde(default)]
+    pub(super) agrees: bool,
+    /// Base entries to rewrite with the commit (see `Plan::rebase`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) rebase: BTreeMap<String, IndexEntry>,
 }
 
 pub(super) const MANIFEST_FORMAT: &str = "swamp-wasm-sync/2";
@@ -200,15 +208,24 @@ impl<R: RemoteStore> SyncEngine<R> {
             for rel in &done.deleted {
                 base.entries.remove(rel);
             }
+            for (rel, e) in &done.rebase {
+                base.entries.insert(rel.clone(), e.clone());
+            }
             root.files.save_base(&mut base)?;
         }
         side.dirty
             .clear_through(done.through, &done.covered, done.full);
         if let Some(c) = committed {
-            // Still reconciled only if nobody else wrote since our last sync.
-            if c.replaced == done.pre && side.synced() == done.pre {
+            // Reconciled with the new index if nobody else wrote since the
+            // plan, and the cache was reconciled with the planned index (or
+            // the plan checked every file against it).
+            let reconciled = side.synced() == done.pre || done.agrees;
+            if c.replaced == done.pre && reconciled {
                 side.set_synced(Some(c.new));
             }
+        }
+        if done.full {
+            side.verify_on_push = false;
         }
         root.files.save_sidecar(&mut side)?;
         let keys: Vec<String> = done.deleted.iter().map(|r| root.remote_key(r)).collect();

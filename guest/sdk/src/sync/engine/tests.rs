@@ -645,3 +645,97 @@ fn bad_arguments_and_deadlines() {
     assert!(matches!(a.engine.push(&o), Err(Error::Aborted(_))));
     assert_eq!(a.push(), 1, "an aborted push leaves the work for the next");
 }
+
+/// Rewrite a cache's state files as the original TypeScript client leaves
+/// them: its v2 sidecar (no `wasm` key), claiming the current remote index
+/// ETag, and its local index copy (entries without our `localMtime`).
+fn as_the_original_left_it(c: &Cache, remote: &MemoryRemote) {
+    let etag = remote_etag(remote);
+    let side = serde_json::json!({
+        "version": 2, "remoteIndexETag": etag,
+        "lastVerifiedAt": "2026-01-01T00:00:00.000Z", "localDirty": false,
+        "dirtyPaths": [], "bulkInvalidated": false, "lazyPullActive": false,
+        "dirtyPathsOverflowed": false,
+    });
+    fs::write(c.path().join(SIDECAR_FILE), side.to_string()).unwrap();
+    let mut base: serde_json::Value =
+        serde_json::from_slice(&fs::read(c.path().join(INDEX_FILE)).unwrap()).unwrap();
+    for e in base["entries"].as_object_mut().unwrap().values_mut() {
+        e.as_object_mut().unwrap().remove("localMtime");
+    }
+    fs::write(c.path().join(INDEX_FILE), base.to_string()).unwrap();
+}
+
+/// The remote index's ETag, without quotes, as a sidecar records it.
+fn remote_etag(remote: &MemoryRemote) -> String {
+    use crate::sync::remote::RemoteStore;
+    let mut r = remote.clone();
+    let fp = r.fingerprint(INDEX_FILE).unwrap().expect("a remote index");
+    fp.0.trim_matches('"').to_string()
+}
+
+fn sidecar_etag(c: &Cache) -> String {
+    let v: serde_json::Value =
+        serde_json::from_slice(&fs::read(c.path().join(SIDECAR_FILE)).unwrap()).unwrap();
+    v["remoteIndexETag"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_push_from_a_cache_the_original_synced_records_the_real_etag() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("data/t/m/1/raw", "one");
+    a.write("workflows/w.yaml", "w");
+    a.push();
+    let mut b = Cache::new(&remote);
+    assert_eq!(b.pull(), 2);
+    as_the_original_left_it(&b, &remote);
+
+    b.save("workflows/w.yaml", "w2");
+    assert_eq!(b.push(), 1);
+    let etag = sidecar_etag(&b);
+    assert_eq!(etag, remote_etag(&remote), "the index this push wrote");
+    assert!(!etag.is_empty());
+
+    // The next sync takes the fast path: no index download, no transfer.
+    remote.reset_counters();
+    assert_eq!(b.pull(), 0);
+    assert_eq!(
+        remote.0.borrow().gets,
+        1,
+        "only the meta read of the v1 fast path"
+    );
+    // And the base now has this machine's mtimes: an edit of one file is
+    // still found and pushed, a later remote edit still pulled.
+    b.save("data/t/m/1/raw", "uno");
+    assert_eq!(b.push(), 1);
+    a.save("workflows/w.yaml", "w3");
+    assert_eq!(a.push(), 1);
+    assert_eq!(b.pull(), 1);
+    assert_eq!(b.read("workflows/w.yaml").as_deref(), Some("w3"));
+    assert_eq!(b.read("data/t/m/1/raw").as_deref(), Some("uno"));
+}
+
+#[test]
+fn a_cache_the_original_synced_that_lacks_a_remote_file_records_no_etag() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("workflows/w.yaml", "w");
+    a.push();
+    let mut b = Cache::new(&remote);
+    b.pull();
+    as_the_original_left_it(&b, &remote);
+    // Another writer adds a file that B does not have.
+    a.save("workflows/new.yaml", "new");
+    assert_eq!(a.push(), 1);
+
+    b.save("workflows/w.yaml", "w2");
+    assert_eq!(b.push(), 1);
+    assert_eq!(
+        sidecar_etag(&b),
+        "",
+        "B does not agree with the index it committed into"
+    );
+    assert_eq!(b.pull(), 1);
+    assert_eq!(b.read("workflows/new.yaml").as_deref(), Some("new"));
+}
