@@ -23,10 +23,20 @@ fn fs_config(path: &Path, cache: bool) -> Value {
     }
 }
 
+/// fs-datastore as built against `swamp:datastore@0.1.0`, checked in so
+/// that every later host and WIT version is tried on it (see
+/// `conformance/tests/fixtures/README.md`).
+fn fs_datastore_0_1_0_wasm() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fs_datastore-wit-0.1.0.wasm")
+}
+
 async fn run_suite(cache: bool) -> (Report, tempfile::TempDir) {
-    let wasm = fs_datastore_wasm();
+    run_suite_on(&fs_datastore_wasm(), cache).await
+}
+
+async fn run_suite_on(wasm: &Path, cache: bool) -> (Report, tempfile::TempDir) {
     let host = Host::new(HostOptions::default()).expect("host");
-    let plugin = host.load(&wasm).await.expect("loading fs-datastore");
+    let plugin = host.load(wasm).await.expect("loading fs-datastore");
     let work = tempfile::tempdir().unwrap();
     let datastore = work.path().join("datastore");
     std::fs::create_dir_all(&datastore).unwrap();
@@ -138,5 +148,20 @@ async fn cached_fs_datastore_passes_every_check() {
         "lock.heartbeat-keeps-alive",
     ] {
         assert_eq!(status(&report, id), &Status::Pass, "{id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_built_against_wit_0_1_0_still_loads_and_passes() {
+    let wasm = fs_datastore_0_1_0_wasm();
+    let bytes = std::fs::read(&wasm).expect("the checked-in 0.1.0 fixture");
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("swamp:datastore/datastore@0.1.0"),
+        "the fixture exports the 0.1.0 interface"
+    );
+    for cache in [false, true] {
+        let (report, _work) = run_suite_on(&wasm, cache).await;
+        assert_all_pass_or_skip_with_reason(&report);
     }
 }

@@ -87,6 +87,7 @@ fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
         .arg(tests_dir().join("fs.test.ts"))
         .arg(tests_dir().join("s3.test.ts"))
         .arg(tests_dir().join("bundled.test.ts"))
+        .arg(tests_dir().join("model_run.test.ts"))
         .env("NO_COLOR", "1")
         .env("SWAMP_EXTENSION_DIR", ext.path())
         .env("SWAMP_S3_ENDPOINT", s3.endpoint())
@@ -110,6 +111,8 @@ fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
         "s3: the lock lifecycle",
         "bundled fs-datastore",
         "bundled s3-datastore",
+        "model run: s3 pushes every file swamp marked",
+        "model run: fs in cache mode pushes every file swamp marked",
     ] {
         assert!(report.contains(name), "{name} did not run:\n{report}");
     }

@@ -1,0 +1,173 @@
+//! Scenarios that drive a datastore's sync service the way swamp's CLI
+//! does, shared by the component tests of every backend.
+//!
+//! `swamp model method run` (and a workflow step): swamp names the model
+//! it runs in `context.models`, but one run writes files outside that
+//! model's folders too: the output record lives under the method's name,
+//! the evaluated definition under the model's name, a workflow's run record
+//! under `workflow-runs/`. Every path it marked dirty must be pushed
+//! whatever the context says (the context may only narrow a pull). The
+//! tests: `host-harness/embed/tests/fs_datastore.rs` (fs-datastore in cache
+//! mode), `guest/s3/tests/s3_datastore.rs` (s3-datastore on SeaweedFS) and,
+//! through Deno, `packaging/tests/model_run.test.ts`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use swamp_host::SyncOptions;
+
+/// swamp's normalized model type, the definition's id (a UUID) and name,
+/// and the method run.
+pub const RUN_TYPE: &str = "command/shell";
+pub const RUN_ID: &str = "5d0c8f3e-2b71-4a96-8e4f-9a3c1b7d6e20";
+pub const RUN_NAME: &str = "hello";
+pub const RUN_METHOD: &str = "execute";
+/// The workflow, and its run, of the one-phase scenario.
+pub const WORKFLOW_ID: &str = "c41d7a52-93e8-4f0b-b6a1-0e2f58d9c374";
+pub const WORKFLOW_RUN_ID: &str = "8a9b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d";
+
+pub fn run_models() -> Vec<swamp_host::ModelRef> {
+    vec![swamp_host::ModelRef {
+        model_type: RUN_TYPE.into(),
+        model_id: RUN_ID.into(),
+    }]
+}
+
+/// The data directory of the model: the only files a push filtered by
+/// `context.models` would upload.
+pub fn run_data_dir() -> String {
+    format!("data/{RUN_TYPE}/{RUN_ID}/")
+}
+
+/// Announce `rel` (a file or a directory), as swamp does before it writes.
+pub async fn mark(svc: &swamp_host::SyncService, rel: &str) {
+    svc.mark_dirty(&SyncOptions::rel_path(rel))
+        .await
+        .unwrap_or_else(|e| panic!("mark-dirty {rel}: {e}"));
+}
+
+/// Write `bytes` at `cache/rel` and remember them as the file's content.
+pub fn put(cache: &Path, files: &mut BTreeMap<String, Vec<u8>>, rel: &str, bytes: Vec<u8>) {
+    let p = cache.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, &bytes).unwrap();
+    files.insert(rel.to_string(), bytes);
+}
+
+/// What one method run of `hello` writes into the cache, in swamp's order,
+/// each mark-dirty before its write and at swamp's granularity: the YAML
+/// records are announced file by file; a data item's directory is announced
+/// before a version is allocated, and a streamed file's version directory
+/// again when it is finalised. `stamp` is the run's start time as it
+/// appears in the output record's file name. Returns every file written
+/// with its final bytes (the output record is written twice).
+pub async fn method_run(
+    svc: &swamp_host::SyncService,
+    cache: &Path,
+    version: u32,
+    stamp: &str,
+) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let evaluated = format!("definitions-evaluated/{RUN_TYPE}/{RUN_NAME}.yaml");
+    mark(svc, &evaluated).await;
+    put(
+        cache,
+        &mut files,
+        &evaluated,
+        format!("id: {RUN_ID}\nname: {RUN_NAME}\ntype: {RUN_TYPE}\nrun: {version}\n").into_bytes(),
+    );
+    let output = format!("outputs/{RUN_TYPE}/{RUN_METHOD}/{RUN_ID}-{stamp}.yaml");
+    mark(svc, &output).await;
+    put(
+        cache,
+        &mut files,
+        &output,
+        format!("definitionId: {RUN_ID}\nstatus: running\n").into_bytes(),
+    );
+    // The `result` resource: one save.
+    let result = format!("{}result", run_data_dir());
+    mark(svc, &result).await;
+    put(
+        cache,
+        &mut files,
+        &format!("{result}/{version}/metadata.yaml"),
+        format!("name: result\nversion: {version}\n").into_bytes(),
+    );
+    put(
+        cache,
+        &mut files,
+        &format!("{result}/{version}/raw"),
+        format!("{{\"exitCode\":0,\"run\":{version}}}").into_bytes(),
+    );
+    put(
+        cache,
+        &mut files,
+        &format!("{result}/latest"),
+        version.to_string().into_bytes(),
+    );
+    // The `log` file: version allocated, content streamed, then finalised.
+    let log = format!("{}log", run_data_dir());
+    mark(svc, &log).await;
+    let mut bytes: Vec<u8> = (0..=255u8).collect(); // not UTF-8: bytes, not text
+    bytes.extend(format!("[stdout]\nhello {version}\n").into_bytes());
+    put(cache, &mut files, &format!("{log}/{version}/raw"), bytes);
+    mark(svc, &format!("{log}/{version}")).await;
+    put(
+        cache,
+        &mut files,
+        &format!("{log}/{version}/metadata.yaml"),
+        format!("name: log\nversion: {version}\n").into_bytes(),
+    );
+    put(
+        cache,
+        &mut files,
+        &format!("{log}/latest"),
+        version.to_string().into_bytes(),
+    );
+    // The output record again, with the final status.
+    mark(svc, &output).await;
+    put(
+        cache,
+        &mut files,
+        &output,
+        format!("definitionId: {RUN_ID}\nstatus: succeeded\nrun: {version}\n").into_bytes(),
+    );
+    files
+}
+
+/// Every file of a cache but the sync service's own (its dot-files at the
+/// root), with its bytes.
+pub fn cache_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().to_str().unwrap().to_string();
+            if dir == root && rel.starts_with('.') {
+                continue;
+            }
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// `got` holds exactly `want`, byte for byte.
+pub fn same_files(what: &str, want: &BTreeMap<String, Vec<u8>>, got: &BTreeMap<String, Vec<u8>>) {
+    let missing: Vec<&String> = want.keys().filter(|k| !got.contains_key(*k)).collect();
+    let extra: Vec<&String> = got.keys().filter(|k| !want.contains_key(*k)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{what}: missing {missing:?}, unexpected {extra:?}"
+    );
+    for (rel, bytes) in want {
+        assert!(got[rel] == *bytes, "{what}: {rel} differs");
+    }
+}
