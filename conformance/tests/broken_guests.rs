@@ -308,7 +308,11 @@ const ROWS: &[Row] = &[
         Cache,
         &["sync.capabilities-well-formed"],
     ),
-    row("two-phase-commit-noop", Cache, &["sync.two-phase"]),
+    row(
+        "two-phase-commit-noop",
+        Cache,
+        &["sync.two-phase", "sync.push-ignores-scope"],
+    ),
     row(
         "pull-fails-on-empty-remote",
         Cache,

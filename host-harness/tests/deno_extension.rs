@@ -118,6 +118,37 @@ fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
     }
 }
 
+/// A component built against WIT 0.1.0 (checked in under
+/// `conformance/tests/fixtures`) still packages, type-checks and passes the
+/// fs-datastore Deno tests: the packaging of every later version must keep
+/// loading what was built before it.
+#[test]
+fn a_component_built_against_wit_0_1_0_packages_and_passes_its_deno_tests() {
+    let tools = Tools::ensure(&Tools::default_dir()).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    // The module is named after the file: as fs-datastore it was built.
+    let component = work.path().join("fs_datastore.wasm");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../conformance/tests/fixtures/fs_datastore-wit-0.1.0.wasm"),
+        &component,
+    )
+    .unwrap();
+    let ext = work.path().join("ext");
+    package(&component, &ext, &tools);
+    let out = Command::new(tools.deno())
+        .current_dir(&ext)
+        .args(["test", "--allow-all", "--no-prompt"])
+        .arg(tests_dir().join("fs.test.ts"))
+        .env("NO_COLOR", "1")
+        .env("SWAMP_EXTENSION_DIR", &ext)
+        .output()
+        .unwrap();
+    let report = text(&out);
+    assert!(out.status.success(), "deno test failed:\n{report}");
+    assert!(report.contains("fs: sync round trip"), "{report}");
+}
+
 #[test]
 fn package_refuses_a_file_that_is_not_a_component() {
     let dir = tempfile::tempdir().unwrap();

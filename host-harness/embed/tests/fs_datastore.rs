@@ -2,7 +2,6 @@
 //! every WIT function once, and the host-side lock machinery (heartbeats,
 //! `with_lock`, the compiled-component cache).
 
-use scenarios::*;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -620,142 +619,26 @@ async fn cache_mode_a_model_method_run_pushes_every_marked_file_whatever_the_con
     std::fs::create_dir(&repo).unwrap();
     let datastore = provider.resolve_datastore_path(s(&repo)).await.unwrap();
     assert_eq!(datastore, s(&share));
-    let cache = |name: &str| dir.path().join(name);
-    let (ca, cb, cc) = (cache("cache-a"), cache("cache-b"), cache("cache-c"));
-    let sync = |c: std::path::PathBuf| {
-        let (provider, repo) = (provider.clone(), repo.clone());
-        async move {
-            provider
-                .create_sync_service(s(&repo), s(&c))
-                .await
-                .unwrap()
-                .expect("fs-datastore in cache mode has a sync service")
+    let work = dir.path().join("caches");
+    std::fs::create_dir(&work).unwrap();
+    scenarios::model_method_run(&provider, &repo, &work, &Share(&share)).await;
+}
+
+/// The share directory, read directly.
+struct Share<'a>(&'a Path);
+
+impl scenarios::Store for Share<'_> {
+    fn holds_lock(&self, key: &str) -> bool {
+        self.0.join(key).is_file()
+    }
+    fn holds_files(&self, files: &BTreeMap<String, Vec<u8>>) {
+        for (rel, bytes) in files {
+            assert!(
+                std::fs::read(self.0.join(rel)).ok().as_ref() == Some(bytes),
+                "{rel} is not in the share as written"
+            );
         }
-    };
-    let a = sync(ca.clone()).await;
-    let caps = a.capabilities().await.unwrap();
-    assert!(
-        caps.scoped_sync && caps.two_phase_sync,
-        "swamp's two-phase, scoped path needs both: {caps:?}"
-    );
-    let scoped = SyncOptions::default().models(run_models());
-
-    // Machine A runs `hello`'s method under the model's lock, pulling the
-    // model first and pushing in two phases: upload under the model's lock
-    // alone, index commit under the global lock too.
-    let model_lock = provider
-        .create_lock(
-            &datastore,
-            LockOptions::with_key(format!("data/{RUN_TYPE}/{RUN_ID}/.lock")),
-        )
-        .await
-        .unwrap();
-    model_lock.acquire().await.unwrap();
-    assert!(
-        share
-            .join(format!("data/{RUN_TYPE}/{RUN_ID}/.lock"))
-            .is_file(),
-        "the per-model lock is swamp's key in the share"
-    );
-    assert_eq!(a.pull_changed(&scoped).await.unwrap(), 0);
-    let first = method_run(&a, &ca, 1, "2026-08-22T10-15-30-123Z").await;
-    assert_eq!(first.len(), 8);
-    let outside: Vec<&String> = first
-        .keys()
-        .filter(|k| !k.starts_with(&run_data_dir()))
-        .collect();
-    assert_eq!(
-        outside.len(),
-        2,
-        "files outside the model's data: {outside:?}"
-    );
-    let manifest = a.prepare_push(&scoped).await.unwrap();
-    assert_eq!(
-        manifest.pushed as usize,
-        first.len(),
-        "prepare-push with context.models must upload every marked file, \
-         the output record and the evaluated definition too"
-    );
-    assert_eq!(manifest.deleted, 0);
-    let global = provider
-        .create_lock(&datastore, LockOptions::default())
-        .await
-        .unwrap();
-    assert_eq!(global.key(), ".datastore.lock");
-    global.acquire().await.unwrap();
-    let committed = a.commit_push(&manifest, &SyncOptions::default()).await;
-    global.release().await.unwrap();
-    model_lock.release().await.unwrap();
-    assert_eq!(committed.unwrap() as usize, first.len());
-    // The share holds every file as written.
-    for (rel, bytes) in &first {
-        assert!(
-            std::fs::read(share.join(rel)).ok().as_ref() == Some(bytes),
-            "{rel} is not in the share as written"
-        );
     }
-    assert_eq!(
-        a.push_changed(&scoped).await.unwrap(),
-        0,
-        "nothing left dirty"
-    );
-
-    // A second machine: a pull scoped to the model brings the model's own
-    // files; an unscoped pull (`swamp datastore sync`) brings everything.
-    let c = sync(cc.clone()).await;
-    let n = c.pull_changed(&scoped).await.unwrap() as usize;
-    let got = cache_tree(&cc);
-    assert_eq!(n, got.len());
-    for (rel, bytes) in first.iter().filter(|(k, _)| k.starts_with(&run_data_dir())) {
-        assert!(
-            got.get(rel) == Some(bytes),
-            "a scoped pull did not bring {rel}"
-        );
-    }
-    let b = sync(cb.clone()).await;
-    assert_eq!(
-        b.pull_changed(&SyncOptions::default()).await.unwrap() as usize,
-        first.len()
-    );
-    same_files("cache B after the two-phase push", &first, &cache_tree(&cb));
-
-    // A workflow step on machine A, through the one-phase path: the run
-    // record is saved (and marked) before the step takes the model's lock;
-    // the step runs the method again; push-changed names the step's model.
-    let record = format!("workflow-runs/{WORKFLOW_ID}/workflow-run-{WORKFLOW_RUN_ID}.yaml");
-    mark(&a, &record).await;
-    let mut changed = BTreeMap::new();
-    put(
-        &ca,
-        &mut changed,
-        &record,
-        format!("id: {WORKFLOW_RUN_ID}\nworkflowId: {WORKFLOW_ID}\nstatus: running\n").into_bytes(),
-    );
-    model_lock.acquire().await.unwrap();
-    assert_eq!(a.pull_changed(&scoped).await.unwrap(), 0);
-    let second = method_run(&a, &ca, 2, "2026-08-22T10-16-02-456Z").await;
-    changed.extend(second);
-    global.acquire().await.unwrap();
-    let pushed = a.push_changed(&scoped).await;
-    global.release().await.unwrap();
-    model_lock.release().await.unwrap();
-    assert_eq!(
-        pushed.unwrap() as usize,
-        changed.len(),
-        "push-changed with context.models must upload every marked file, \
-         the workflow's run record too"
-    );
-    assert_eq!(
-        b.pull_changed(&SyncOptions::default()).await.unwrap() as usize,
-        changed.len()
-    );
-    let a_tree = cache_tree(&ca);
-    assert_eq!(a_tree.len(), first.len() + changed.len() - 3); // 3 rewritten in place
-    same_files(
-        "cache B after the one-phase push",
-        &a_tree,
-        &cache_tree(&cb),
-    );
 }
 
 /// ISO-8601 UTC of now + `secs`, computed without the guest.

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use swamp_host::SyncOptions;
+use swamp_host::{LockOptions, Provider, SyncOptions};
 
 /// swamp's normalized model type, the definition's id (a UUID) and name,
 /// and the method run.
@@ -170,4 +170,160 @@ pub fn same_files(what: &str, want: &BTreeMap<String, Vec<u8>>, got: &BTreeMap<S
     for (rel, bytes) in want {
         assert!(got[rel] == *bytes, "{what}: {rel} differs");
     }
+}
+
+/// What a scenario checks in the store behind the datastore, directly.
+pub trait Store {
+    /// A lock is held at this key (relative to the datastore's root).
+    fn holds_lock(&self, key: &str) -> bool;
+    /// The store holds each of these files (datastore-relative) as given;
+    /// panics naming the first that differs.
+    fn holds_files(&self, files: &BTreeMap<String, Vec<u8>>);
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// One `swamp model method run` of `hello` on machine A, as swamp's CLI
+/// drives it: the per-model lock at swamp's key, a pull scoped to the
+/// model, the run's writes with swamp's marks, then the two-phase push
+/// (prepare with `context.models` under the model's lock, commit under the
+/// global lock too). A second machine pulls, scoped and then in full, and
+/// must hold every file byte for byte. Then a workflow step on A through
+/// the one-phase path (`push-changed` with the step's model), pulled again.
+/// `repo` is the repository directory, `work` an empty directory for the
+/// caches.
+pub async fn model_method_run(provider: &Provider, repo: &Path, work: &Path, store: &dyn Store) {
+    let datastore = provider.resolve_datastore_path(s(repo)).await.unwrap();
+    let cache = |name: &str| work.join(name);
+    let (ca, cb, cc) = (cache("cache-a"), cache("cache-b"), cache("cache-c"));
+    let sync = |c: std::path::PathBuf| {
+        let (provider, repo) = (provider.clone(), repo.to_path_buf());
+        async move {
+            provider
+                .create_sync_service(s(&repo), s(&c))
+                .await
+                .unwrap()
+                .expect("the datastore has a sync service")
+        }
+    };
+    let a = sync(ca.clone()).await;
+    let caps = a.capabilities().await.unwrap();
+    assert!(
+        caps.scoped_sync && caps.two_phase_sync,
+        "swamp's two-phase, scoped path needs both: {caps:?}"
+    );
+    let scoped = SyncOptions::default().models(run_models());
+
+    // Machine A runs `hello`'s method under the model's lock, pulling the
+    // model first and pushing in two phases: upload under the model's lock
+    // alone, index commit under the global lock too.
+    let model_lock = provider
+        .create_lock(
+            &datastore,
+            LockOptions::with_key(format!("data/{RUN_TYPE}/{RUN_ID}/.lock")),
+        )
+        .await
+        .unwrap();
+    model_lock.acquire().await.unwrap();
+    let lock_key = format!("data/{RUN_TYPE}/{RUN_ID}/.lock");
+    assert!(
+        store.holds_lock(&lock_key),
+        "the per-model lock is not stored at swamp's key {lock_key}"
+    );
+    assert_eq!(a.pull_changed(&scoped).await.unwrap(), 0);
+    let first = method_run(&a, &ca, 1, "2026-08-22T10-15-30-123Z").await;
+    assert_eq!(first.len(), 8);
+    let outside: Vec<&String> = first
+        .keys()
+        .filter(|k| !k.starts_with(&run_data_dir()))
+        .collect();
+    assert_eq!(
+        outside.len(),
+        2,
+        "files outside the model's data: {outside:?}"
+    );
+    let manifest = a.prepare_push(&scoped).await.unwrap();
+    assert_eq!(
+        manifest.pushed as usize,
+        first.len(),
+        "prepare-push with context.models must upload every marked file, \
+         the output record and the evaluated definition too"
+    );
+    assert_eq!(manifest.deleted, 0);
+    let global = provider
+        .create_lock(&datastore, LockOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(global.key(), ".datastore.lock");
+    global.acquire().await.unwrap();
+    let committed = a.commit_push(&manifest, &SyncOptions::default()).await;
+    global.release().await.unwrap();
+    model_lock.release().await.unwrap();
+    assert_eq!(committed.unwrap() as usize, first.len());
+    // The store itself holds every file as written.
+    store.holds_files(&first);
+    assert_eq!(
+        a.push_changed(&scoped).await.unwrap(),
+        0,
+        "nothing left dirty"
+    );
+
+    // A second machine: a pull scoped to the model brings the model's own
+    // files; an unscoped pull (`swamp datastore sync`) brings everything.
+    let c = sync(cc.clone()).await;
+    let n = c.pull_changed(&scoped).await.unwrap() as usize;
+    let got = cache_tree(&cc);
+    assert_eq!(n, got.len());
+    for (rel, bytes) in first.iter().filter(|(k, _)| k.starts_with(&run_data_dir())) {
+        assert!(
+            got.get(rel) == Some(bytes),
+            "a scoped pull did not bring {rel}"
+        );
+    }
+    let b = sync(cb.clone()).await;
+    assert_eq!(
+        b.pull_changed(&SyncOptions::default()).await.unwrap() as usize,
+        first.len()
+    );
+    same_files("cache B after the two-phase push", &first, &cache_tree(&cb));
+
+    // A workflow step on machine A, through the one-phase path: the run
+    // record is saved (and marked) before the step takes the model's lock;
+    // the step runs the method again; pushChanged names the step's model.
+    let record = format!("workflow-runs/{WORKFLOW_ID}/workflow-run-{WORKFLOW_RUN_ID}.yaml");
+    mark(&a, &record).await;
+    let mut changed = BTreeMap::new();
+    put(
+        &ca,
+        &mut changed,
+        &record,
+        format!("id: {WORKFLOW_RUN_ID}\nworkflowId: {WORKFLOW_ID}\nstatus: running\n").into_bytes(),
+    );
+    model_lock.acquire().await.unwrap();
+    assert_eq!(a.pull_changed(&scoped).await.unwrap(), 0);
+    let second = method_run(&a, &ca, 2, "2026-08-22T10-16-02-456Z").await;
+    changed.extend(second);
+    global.acquire().await.unwrap();
+    let pushed = a.push_changed(&scoped).await;
+    global.release().await.unwrap();
+    model_lock.release().await.unwrap();
+    assert_eq!(
+        pushed.unwrap() as usize,
+        changed.len(),
+        "push-changed with context.models must upload every marked file, \
+         the workflow's run record too"
+    );
+    assert_eq!(
+        b.pull_changed(&SyncOptions::default()).await.unwrap() as usize,
+        changed.len()
+    );
+    let a_tree = cache_tree(&ca);
+    assert_eq!(a_tree.len(), first.len() + changed.len() - 3); // 3 rewritten in place
+    same_files(
+        "cache B after the one-phase push",
+        &a_tree,
+        &cache_tree(&cb),
+    );
 }
