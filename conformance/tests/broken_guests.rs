@@ -64,6 +64,11 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "lock.lost-release-keeps-successor",
     "lock.release-by-non-holder",
     "lock.keys-independent",
+    "lock.keys-not-flattened",
+    "lock.stale-by-holders-ttl",
+    "lock.max-wait-zero",
+    "lock.force-release-wrong-nonce-expired",
+    "lock.heartbeat-after-force-release",
     "verifier.result-well-formed",
     "verifier.healthy",
     "verifier.unhealthy",
@@ -80,6 +85,9 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "sync.same-size-edit",
     "sync.deletion-propagates",
     "sync.pull-keeps-local-edits",
+    "sync.pull-keeps-new-local-files",
+    "sync.bulk-mark-pushes-deletions",
+    "sync.marked-directory-deep",
     "sync.rule1-mark-before-write",
     "sync.rule2-absence-deletes",
     "sync.rule3-bulk-full-walk",
@@ -176,6 +184,8 @@ const ROWS: &[Row] = &[
             "lock.timeout-names-holder",
             "lock.expired-taken-over",
             "lock.heartbeat-keeps-alive",
+            "lock.stale-by-holders-ttl",
+            "lock.max-wait-zero",
         ],
     ),
     row(
@@ -186,7 +196,10 @@ const ROWS: &[Row] = &[
     row(
         "heartbeat-no-fencing",
         Plain,
-        &["lock.lost-heartbeat-fenced"],
+        &[
+            "lock.lost-heartbeat-fenced",
+            "lock.heartbeat-after-force-release",
+        ],
     ),
     row(
         "force-release-ignores-nonce",
@@ -194,12 +207,17 @@ const ROWS: &[Row] = &[
         &[
             "lock.force-release-wrong-nonce",
             "lock.lost-release-keeps-successor",
+            "lock.force-release-wrong-nonce-expired",
         ],
     ),
     row(
         "force-release-never",
         Plain,
-        &["lock.force-release-right-nonce"],
+        &[
+            "lock.force-release-right-nonce",
+            "lock.force-release-wrong-nonce-expired",
+            "lock.heartbeat-after-force-release",
+        ],
     ),
     row(
         "release-not-idempotent",
@@ -207,11 +225,23 @@ const ROWS: &[Row] = &[
         &["lock.release-then-null", "lock.release-by-non-holder"],
     ),
     row("inspect-epoch-time", Plain, &["lock.inspect-after-acquire"]),
-    row("inspect-only-own", Plain, &["lock.with-lock-returns-value"]),
+    row(
+        "inspect-only-own",
+        Plain,
+        &[
+            "lock.with-lock-returns-value",
+            "lock.force-release-wrong-nonce-expired",
+        ],
+    ),
     row(
         "inspect-phantom-before-acquire",
         Plain,
-        &["lock.inspect-null-before-acquire", "lock.keys-independent"],
+        &[
+            "lock.inspect-null-before-acquire",
+            "lock.keys-independent",
+            "lock.force-release-wrong-nonce-expired",
+            "lock.heartbeat-after-force-release",
+        ],
     ),
     row(
         "handle-single-use",
@@ -237,6 +267,7 @@ const ROWS: &[Row] = &[
             "lock.expired-taken-over",
             "lock.lost-heartbeat-fenced",
             "lock.lost-release-keeps-successor",
+            "lock.stale-by-holders-ttl",
         ],
     ),
     row(
@@ -244,7 +275,11 @@ const ROWS: &[Row] = &[
         Plain,
         &["lock.heartbeat-keeps-alive"],
     ),
-    row("lock-key-ignored", Plain, &["lock.keys-independent"]),
+    row(
+        "lock-key-ignored",
+        Plain,
+        &["lock.keys-independent", "lock.keys-not-flattened"],
+    ),
     // --- verifier
     row(
         "verifier-always-healthy",
@@ -257,6 +292,19 @@ const ROWS: &[Row] = &[
         "verifier-wrong-type",
         Plain,
         &["verifier.result-well-formed", "verifier.unhealthy"],
+    ),
+    row("lock-path-flattened", Plain, &["lock.keys-not-flattened"]),
+    row("stale-by-own-ttl", Plain, &["lock.stale-by-holders-ttl"]),
+    row("deadline-before-first-try", Plain, &["lock.max-wait-zero"]),
+    row(
+        "force-release-expired-any-nonce",
+        Plain,
+        &["lock.force-release-wrong-nonce-expired"],
+    ),
+    row(
+        "heartbeat-recreates",
+        Plain,
+        &["lock.heartbeat-after-force-release"],
     ),
     // --- sync
     row(
@@ -273,6 +321,8 @@ const ROWS: &[Row] = &[
             "sync.rule7-rel-path-only-on-mark-dirty",
             "sync.hydrate-atomic",
             "sync.push-ignores-scope",
+            "sync.marked-directory-deep",
+            "sync.pull-keeps-new-local-files",
             "sync.preview-push",
             "sync.two-phase",
         ],
@@ -286,6 +336,7 @@ const ROWS: &[Row] = &[
             "sync.counts-exact",
             "sync.deletion-propagates",
             "sync.rule2-absence-deletes",
+            "sync.bulk-mark-pushes-deletions",
         ],
     ),
     row("scope-ignored", Cache, &["sync.scoped-pull"]),
@@ -295,6 +346,21 @@ const ROWS: &[Row] = &[
         &["sync.push-ignores-scope"],
     ),
     row("namespace-ignored", Cache, &["sync.namespaces-apart"]),
+    row(
+        "pull-mirrors-remote",
+        Cache,
+        &["sync.pull-keeps-new-local-files"],
+    ),
+    row(
+        "bulk-mark-per-file",
+        Cache,
+        &["sync.bulk-mark-pushes-deletions"],
+    ),
+    row(
+        "marked-dir-one-level",
+        Cache,
+        &["sync.marked-directory-deep"],
+    ),
     row("metadata-only-ignored", Cache, &["sync.metadata-only-pull"]),
     row("hydrate-always-true", Cache, &["sync.hydrate-file"]),
     row("preview-miscounts", Cache, &["sync.preview-push"]),
@@ -348,6 +414,7 @@ const ROWS: &[Row] = &[
             "sync.rule3-bulk-full-walk",
             "sync.rule6-idempotent-marks",
             "sync.rule8-bulk-overrides-path",
+            "sync.bulk-mark-pushes-deletions",
         ],
     ),
     row(
@@ -371,6 +438,7 @@ const ROWS: &[Row] = &[
             "sync.deletion-propagates",
             "sync.rule2-absence-deletes",
             "sync.preview-push",
+            "sync.bulk-mark-pushes-deletions",
         ],
     ),
     row(

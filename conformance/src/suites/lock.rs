@@ -112,6 +112,36 @@ pub(crate) fn checks() -> Vec<Check> {
             "locks on two different keys do not block each other nor the default key",
             keys_independent
         ),
+        check!(
+            "lock.keys-not-flattened",
+            Suite::Lock,
+            "keys that differ only in where `/` falls (data/aws/vpc_m1/.lock, data/aws_vpc/m1/.lock, data/aws--vpc/m1/.lock) are different locks",
+            keys_not_flattened
+        ),
+        check!(
+            "lock.stale-by-holders-ttl",
+            Suite::Lock,
+            "staleness is judged by the TTL the holder stored, not the contender's own: a shorter-TTL contender never takes a live lock, a longer-TTL one takes an expired lock",
+            stale_by_holders_ttl
+        ),
+        check!(
+            "lock.max-wait-zero",
+            Suite::Lock,
+            "an acquire makes at least one attempt: with max-wait 0 it takes a free lock, and on a held lock ends at once with lock-timeout",
+            max_wait_zero
+        ),
+        check!(
+            "lock.force-release-wrong-nonce-expired",
+            Suite::Lock,
+            "force-release with a wrong nonce leaves even an expired lock in place; the right nonce still releases it",
+            force_release_wrong_nonce_expired
+        ),
+        check!(
+            "lock.heartbeat-after-force-release",
+            Suite::Lock,
+            "after a force-release, the old holder's heartbeat fails with lock-lost and does not put the lock back",
+            heartbeat_after_force_release
+        ),
     ]
 }
 
@@ -671,6 +701,198 @@ async fn keys_independent(cx: Ctx) -> Outcome {
     ensure!(
         a_info.is_some(),
         "key A is not shown as held after B was acquired"
+    );
+    Ok(())
+}
+
+async fn keys_not_flattened(cx: Ctx) -> Outcome {
+    let f = cx.fixture().await?;
+    // A backend that maps keys to names by replacing `/` (or joining with
+    // `--`) makes these one lock: two models' runs would exclude each
+    // other, or, worse, a release of one would free the other.
+    let keys = [
+        "data/aws/vpc_m1/.lock",
+        "data/aws_vpc/m1/.lock",
+        "data/aws--vpc/m1/.lock",
+    ];
+    let mut locks = Vec::new();
+    for key in keys {
+        let lock = f
+            .lock(
+                LockOptions::with_key(key)
+                    .ttl_ms(5_000)
+                    .retry_interval_ms(50)
+                    .max_wait_ms(400),
+            )
+            .await?;
+        locks.push(lock);
+    }
+    let mut outcome = Ok(());
+    let mut nonces = Vec::new();
+    for (lock, key) in locks.iter().zip(keys) {
+        match lock.acquire().await {
+            Ok(()) => nonces.push(nonce_of(
+                &held(lock, &format!("after acquiring {key}")).await?,
+            )?),
+            Err(e) => {
+                outcome = Err(crate::framework::Status::Fail(format!(
+                    "acquire {key} while {} held: {e} (the keys collide)",
+                    keys[..nonces.len()].join(" and ")
+                )));
+                break;
+            }
+        }
+    }
+    // Each key still shows its own holder.
+    let mut shown = Vec::new();
+    for lock in &locks {
+        shown.push(lock.inspect().await.ok().flatten().and_then(|i| i.nonce));
+    }
+    for lock in &locks {
+        let _ = lock.release().await;
+    }
+    outcome?;
+    for ((key, nonce), seen) in keys.iter().zip(&nonces).zip(&shown) {
+        ensure!(
+            seen.as_deref() == Some(nonce.as_str()),
+            "{key} shows nonce {seen:?}, its holder's is {nonce}: another key's lock replaced it"
+        );
+    }
+    Ok(())
+}
+
+async fn stale_by_holders_ttl(cx: Ctx) -> Outcome {
+    let f = cx.fixture().await?;
+    // A live lock: TTL 3 s, heartbeats every second. A contender with a
+    // 200 ms TTL of its own sees it "older than 200 ms" between heartbeats.
+    let holder = f.lock(short(3_000, 2_000)).await?;
+    let contender = f.lock(short(200, 2_500)).await?;
+    holder
+        .acquire()
+        .await
+        .or_fail("acquire by the holder (TTL 3000 ms)")?;
+    let nonce = nonce_of(&held(&holder, "after acquire").await?)?;
+    let outcome = contender.acquire().await;
+    let still = holder.inspect().await.or_fail("inspect")?;
+    let _ = holder.release().await;
+    let _ = contender.release().await;
+    match outcome {
+        Err(HostError::Datastore(DatastoreError::LockTimeout { .. })) => {}
+        Ok(()) => fail!(
+            "a contender with a 200 ms TTL took over a lock held with a 3000 ms TTL and heartbeats: staleness must be judged by the holder's stored ttl-ms"
+        ),
+        Err(e) => fail!("the short-TTL contender: expected lock-timeout, got {e}"),
+    }
+    ensure!(
+        still.as_ref().and_then(|i| i.nonce.as_deref()) == Some(nonce.as_str()),
+        "the holder's lock changed while the short-TTL contender waited"
+    );
+
+    // An expired lock: TTL 400 ms, no heartbeats. A contender whose own TTL
+    // is 30 s must still take it over once the holder's 400 ms have passed.
+    let holder = f.lock(short(400, 2_000)).await?;
+    let contender = f.lock(short(30_000, 4_000)).await?;
+    holder
+        .acquire()
+        .await
+        .or_fail("acquire by the holder (TTL 400 ms)")?;
+    holder.pause_heartbeats(true);
+    let outcome = contender.acquire().await;
+    let _ = contender.release().await;
+    let _ = holder.release().await;
+    outcome.or_fail(
+        "acquire by a contender with a 30 s TTL of a lock whose holder's 400 ms TTL expired (staleness judged by the contender's own TTL?)",
+    )
+}
+
+async fn max_wait_zero(cx: Ctx) -> Outcome {
+    let f = cx.fixture().await?;
+    let first = f.lock(steady().max_wait_ms(0)).await?;
+    first
+        .acquire()
+        .await
+        .or_fail("acquire with max-wait 0 on a free lock (an acquire must try at least once)")?;
+    let second = f.lock(steady().max_wait_ms(0)).await?;
+    let started = Instant::now();
+    let outcome = second.acquire().await;
+    let elapsed = started.elapsed();
+    let _ = first.release().await;
+    let _ = second.release().await;
+    match outcome {
+        Err(HostError::Datastore(DatastoreError::LockTimeout { .. })) => {}
+        Ok(()) => fail!("an acquire with max-wait 0 took a lock another handle held"),
+        Err(e) => fail!("acquire with max-wait 0 on a held lock: expected lock-timeout, got {e}"),
+    }
+    ensure!(
+        elapsed < Duration::from_secs(3),
+        "acquire with max-wait 0 on a held lock took {} ms to give up",
+        elapsed.as_millis()
+    );
+    Ok(())
+}
+
+async fn force_release_wrong_nonce_expired(cx: Ctx) -> Outcome {
+    let f = cx.fixture().await?;
+    let holder = f.lock(short(300, 2_000)).await?;
+    holder.acquire().await.or_fail("acquire")?;
+    holder.pause_heartbeats(true);
+    let nonce = nonce_of(&held(&holder, "after acquire").await?)?;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let other = f.lock(steady()).await?;
+    let done = other
+        .force_release("wrong-nonce-value")
+        .await
+        .or_fail("force-release with a wrong nonce on an expired lock")?;
+    let after = other.inspect().await.or_fail("inspect")?;
+    ensure!(
+        !done,
+        "force-release with a wrong nonce returned true on an expired lock"
+    );
+    ensure!(
+        after.as_ref().and_then(|i| i.nonce.as_deref()) == Some(nonce.as_str()),
+        "force-release with a wrong nonce removed (or changed) an expired lock: only the holder's nonce, or a takeover by acquire, may"
+    );
+    let done = other
+        .force_release(&nonce)
+        .await
+        .or_fail("force-release with the holder's nonce on an expired lock")?;
+    ensure!(
+        done,
+        "force-release with the holder's nonce returned false on an expired lock"
+    );
+    let _ = holder.release().await;
+    free(&other, "after force-release with the right nonce").await
+}
+
+async fn heartbeat_after_force_release(cx: Ctx) -> Outcome {
+    let f = cx.fixture().await?;
+    let holder = f.lock(steady()).await?;
+    holder.acquire().await.or_fail("acquire")?;
+    holder.pause_heartbeats(true);
+    let nonce = nonce_of(&held(&holder, "after acquire").await?)?;
+    let admin = f.lock(steady()).await?;
+    ensure!(
+        admin
+            .force_release(&nonce)
+            .await
+            .or_fail("force-release with the holder's nonce")?,
+        "force-release with the holder's nonce returned false"
+    );
+    let beat = holder.heartbeat().await;
+    let after = admin
+        .inspect()
+        .await
+        .or_fail("inspect after the heartbeat")?;
+    let _ = holder.release().await;
+    match beat {
+        Err(HostError::Datastore(DatastoreError::LockLost(_))) => {}
+        Ok(()) => fail!("the old holder's heartbeat succeeded after its lock was force-released"),
+        Err(e) => fail!("heartbeat after a force-release: expected lock-lost, got {e}"),
+    }
+    ensure!(
+        after.is_none(),
+        "the old holder's heartbeat put the force-released lock back (nonce {:?})",
+        after.and_then(|i| i.nonce)
     );
     Ok(())
 }

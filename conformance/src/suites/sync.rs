@@ -76,6 +76,24 @@ pub(crate) fn checks() -> Vec<Check> {
             pull_keeps_local_edits
         ),
         check!(
+            "sync.pull-keeps-new-local-files",
+            Suite::Sync,
+            "pull never deletes a new local file the remote does not have yet, marked or not",
+            pull_keeps_new_local_files
+        ),
+        check!(
+            "sync.bulk-mark-pushes-deletions",
+            Suite::Sync,
+            "after a bulk mark-dirty, a file deleted locally (never marked on its own) is deleted remotely and in the other cache",
+            bulk_mark_pushes_deletions
+        ),
+        check!(
+            "sync.marked-directory-deep",
+            Suite::Sync,
+            "a marked directory covers its whole subtree: files written two and three levels below it are pushed",
+            marked_directory_deep
+        ),
+        check!(
             "sync.rule1-mark-before-write",
             Suite::Sync,
             "markDirty rule 1: mark-dirty(rel) before the write; the push uploads what was written after the mark",
@@ -644,6 +662,106 @@ async fn pull_keeps_local_edits(cx: Ctx) -> Outcome {
         b.read(rel).as_deref() == Some(b"steps: [from-b, unpushed]\n".as_slice()),
         "pull overwrote an unpushed local edit of {rel}"
     );
+    Ok(())
+}
+
+async fn pull_keeps_new_local_files(cx: Ctx) -> Outcome {
+    let (env, b) = Env::seeded(&cx).await?;
+    // B creates files the remote has never seen: one announced as swamp
+    // does, one written without a mark (a crashed writer's file, a file
+    // another tool dropped into the cache).
+    let (marked, unmarked) = (
+        "models/conformance/m9/definition.yaml",
+        "data/conformance/m9/out/1/raw",
+    );
+    b.save(marked, b"name: m9\n").await?;
+    b.write(unmarked, b"written without a mark")?;
+    // The remote moves on meanwhile, so the pull has work to do.
+    env.a
+        .save("workflows/w1.yaml", b"steps: [moved on]\n")
+        .await?;
+    env.a.push().await?;
+    b.pull().await?;
+    for (rel, bytes) in [
+        (marked, b"name: m9\n".as_slice()),
+        (unmarked, b"written without a mark".as_slice()),
+    ] {
+        ensure!(
+            b.read(rel).as_deref() == Some(bytes),
+            "a pull deleted (or changed) {rel}, a new local file not pushed yet: data loss"
+        );
+    }
+    ensure!(
+        b.read("workflows/w1.yaml").as_deref() == Some(b"steps: [moved on]\n".as_slice()),
+        "the pull did not bring A's change"
+    );
+    // And the marked one reaches A through B's next push.
+    b.push().await?;
+    env.a.pull().await?;
+    ensure!(
+        env.a.read(marked).as_deref() == Some(b"name: m9\n".as_slice()),
+        "{marked}, marked and written in B, did not reach A after B pushed"
+    );
+    Ok(())
+}
+
+async fn bulk_mark_pushes_deletions(cx: Ctx) -> Outcome {
+    let (env, b) = Env::seeded(&cx).await?;
+    let gone = "data/conformance/m2/out/1/raw";
+    env.a.remove(gone)?;
+    env.a.mark_bulk().await?;
+    expect_count(
+        "push after a bulk mark with one file deleted",
+        env.a.push().await?,
+        1,
+    )?;
+    b.pull().await?;
+    ensure!(
+        b.read(gone).is_none(),
+        "{gone}, deleted in A before a bulk mark, is still in B after A pushed and B pulled"
+    );
+    let c = env.side("C").await?;
+    c.pull().await?;
+    ensure!(
+        c.read(gone).is_none(),
+        "{gone}, deleted in A before a bulk mark, reached a fresh cache: it was not deleted remotely"
+    );
+    same_tree(
+        "a fresh cache after the bulk push",
+        &env.a.tree()?,
+        &c.tree()?,
+    )
+}
+
+async fn marked_directory_deep(cx: Ctx) -> Outcome {
+    let (env, b) = Env::seeded(&cx).await?;
+    // As swamp does for a data item: the directory is announced, then
+    // versions are written below it.
+    let dir = "data/conformance/m3";
+    env.a.mark(dir).await?;
+    let files = [
+        ("data/conformance/m3/out/latest", b"1".to_vec()),
+        ("data/conformance/m3/out/1/raw", b"deep".to_vec()),
+        (
+            "data/conformance/m3/out/1/metadata.yaml",
+            b"version: 1\n".to_vec(),
+        ),
+    ];
+    for (rel, bytes) in &files {
+        env.a.write(rel, bytes)?;
+    }
+    expect_count(
+        "push after marking data/conformance/m3 and writing 3 files below it",
+        env.a.push().await?,
+        3,
+    )?;
+    b.pull().await?;
+    for (rel, bytes) in &files {
+        ensure!(
+            b.read(rel).as_ref() == Some(bytes),
+            "{rel}, below the marked directory {dir}, did not reach B"
+        );
+    }
     Ok(())
 }
 

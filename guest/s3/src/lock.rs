@@ -131,9 +131,13 @@ impl<T: Transport> S3Lock<T> {
             self.max_wait_ms.saturating_add(ACQUIRE_OVERRUN_MS),
         )));
         let mut pause_ms = self.retry_ms;
+        let mut first = true;
         loop {
             let waited = start.elapsed().as_millis() as u64;
-            if waited >= self.max_wait_ms {
+            // Checked from the second attempt on: an acquire always tries
+            // once, however small max-wait is (swamp's packaged runtime
+            // passes about 1 ms; checking first, no acquire ever succeeded).
+            if !first && waited >= self.max_wait_ms {
                 let holder = self
                     .read_by(Deadline::in_ms(HOLDER_READ_MS))
                     .await
@@ -146,6 +150,7 @@ impl<T: Transport> S3Lock<T> {
                     waited_ms: waited,
                 });
             }
+            first = false;
             let body = self.body(&nonce).to_json().into_bytes();
             match self
                 .client

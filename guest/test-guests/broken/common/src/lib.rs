@@ -81,7 +81,42 @@ pub struct SyncCx {
     pub calls: Cell<u32>,
 }
 
+/// Where a guest that holds marks back keeps them: a file at the cache
+/// root whose name the engine never syncs.
+const HELD_MARKS: &str = ".push-queue.json";
+
 impl SyncCx {
+    /// Per-path marks this guest held back instead of handing them to
+    /// fs-datastore (persisted, so they survive a restart).
+    pub fn held_marks(&self) -> Vec<String> {
+        std::fs::read(self.cache.join(HELD_MARKS))
+            .ok()
+            .and_then(|b| sdk::serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+    /// Replace the held-back marks.
+    pub fn hold_marks(&self, paths: &[String]) -> Result<()> {
+        std::fs::write(
+            self.cache.join(HELD_MARKS),
+            sdk::serde_json::to_vec(paths).unwrap_or_default(),
+        )
+        .map_err(|e| sdk::Error::Internal(format!("writing the held-back marks: {e}")))
+    }
+    /// Hold `rel` back (once).
+    pub fn hold_mark(&self, rel: &str) -> Result<()> {
+        let mut paths = self.held_marks();
+        if !paths.iter().any(|p| p == rel) {
+            paths.push(rel.to_string());
+        }
+        self.hold_marks(&paths)
+    }
+    /// Hand fs-datastore a mark of `rel`.
+    pub fn forward_mark(&mut self, rel: String) -> Result<()> {
+        self.inner.mark_dirty(&SyncOptions {
+            rel_path: Some(rel),
+            ..SyncOptions::default()
+        })
+    }
     /// Every synced file of the cache: rel-path and bytes.
     pub fn cache_files(&self) -> Vec<(String, Vec<u8>)> {
         fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
@@ -168,6 +203,9 @@ pub trait Break: 'static {
     }
     fn heartbeat(l: &mut LockCx) -> Result<()> {
         l.inner.heartbeat()
+    }
+    fn lock_key(l: &LockCx) -> String {
+        l.inner.lock_key()
     }
 
     // The verifier.
@@ -325,7 +363,7 @@ impl<B: Break> Lock for HookedLock<B> {
         B::heartbeat(&mut self.cx)
     }
     fn lock_key(&self) -> String {
-        self.cx.inner.lock_key()
+        B::lock_key(&self.cx)
     }
     fn ttl_ms(&self) -> u64 {
         self.cx.inner.ttl_ms()

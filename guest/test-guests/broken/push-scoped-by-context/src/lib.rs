@@ -1,34 +1,16 @@
 //! Test-only guest, broken on purpose: a push given context models uploads only the marked files under those models' folders, as this project's engine once did (a model run's outputs, evaluated definition and workflow run stay behind).
 //! Everything else is fs-datastore.
 //!
-//! Per-path marks are held back in a queue file of the cache (a name the
-//! engine never syncs) and handed to fs-datastore when a push or prepare
-//! is in scope for them, or at any pull; so only the scoped push differs.
+//! Per-path marks are held back (`SyncCx::hold_mark`) and handed to
+//! fs-datastore when a push or prepare is in scope for them, or at any
+//! pull; so only the scoped push differs.
 
 #![allow(clippy::result_large_err)]
 
 use broken_common::prelude::*;
 use broken_common::sdk::sync::rules::ModelScope;
 
-/// Held-back marks: a file at the cache root the engine never syncs.
-const QUEUE: &str = ".push-queue.json";
-
 struct B;
-
-fn held(s: &SyncCx) -> Vec<String> {
-    std::fs::read(s.cache.join(QUEUE))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
-}
-
-fn hold(s: &SyncCx, paths: &[String]) -> Result<()> {
-    std::fs::write(
-        s.cache.join(QUEUE),
-        serde_json::to_vec(paths).unwrap_or_default(),
-    )
-    .map_err(|e| Error::Internal(format!("writing the held-back marks: {e}")))
-}
 
 /// Hand fs-datastore the held marks that `o`'s models cover (all of them
 /// without models); keep the rest held.
@@ -39,16 +21,14 @@ fn release(s: &mut SyncCx, o: &SyncOptions) -> Result<()> {
         .map(|c| c.models.clone())
         .unwrap_or_default();
     let scope = ModelScope::new(&models)?;
-    let (now, later): (Vec<String>, Vec<String>) = held(s)
+    let (now, later): (Vec<String>, Vec<String>) = s
+        .held_marks()
         .into_iter()
         .partition(|rel| scope.as_ref().is_none_or(|sc| sc.contains(rel)));
     for rel in now {
-        s.inner.mark_dirty(&SyncOptions {
-            rel_path: Some(rel),
-            ..SyncOptions::default()
-        })?;
+        s.forward_mark(rel)?;
     }
-    hold(s, &later)
+    s.hold_marks(&later)
 }
 
 impl Break for B {
@@ -58,11 +38,7 @@ impl Break for B {
         };
         // Refusals (bad rel-paths) come from fs-datastore as before.
         RelPath::parse(&rel, "rel-path")?;
-        let mut paths = held(s);
-        if !paths.contains(&rel) {
-            paths.push(rel);
-        }
-        hold(s, &paths)
+        s.hold_mark(&rel)
     }
     fn push_changed(s: &mut SyncCx, o: &SyncOptions) -> Result<u32> {
         release(s, o)?;
