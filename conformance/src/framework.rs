@@ -43,14 +43,43 @@ pub struct Subject {
     pub check_timeout: Duration,
 }
 
+/// The properties a config schema marks `"x-swamp-mount": true`.
+pub fn mount_fields(schema: &Value) -> Vec<String> {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| {
+            p.iter()
+                .filter(|(_, v)| {
+                    v.get(swamp_host::sandbox::MOUNT_KEYWORD)
+                        .and_then(Value::as_bool)
+                        == Some(true)
+                })
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The field [`Subject::new`] isolates by (see there).
+pub fn default_isolation(schema: &Value, config: &Value) -> Option<String> {
+    let set = |k: &str| config.get(k).is_some_and(Value::is_string);
+    match mount_fields(schema).as_slice() {
+        [only] if set(only) => Some(only.clone()),
+        _ => ["path", "prefix"]
+            .into_iter()
+            .find(|k| set(k))
+            .map(str::to_string),
+    }
+}
+
 impl Subject {
     /// A subject with sensible defaults: no extra configs, isolation by the
-    /// string field `path` if the config has one, else `prefix`.
+    /// schema's only `x-swamp-mount` field when it has exactly one (and the
+    /// config sets it), else by the string field `path` if the config has
+    /// one, else `prefix`.
     pub fn new(plugin: Plugin, config: Value, workdir: PathBuf) -> Self {
-        let isolate_by = ["path", "prefix"]
-            .into_iter()
-            .find(|k| config.get(*k).is_some_and(Value::is_string))
-            .map(str::to_string);
+        let isolate_by = default_isolation(plugin.schema(), &config);
         Self {
             plugin,
             config,
@@ -150,6 +179,11 @@ pub enum Status {
 }
 
 impl Status {
+    /// A skip the author can lift by giving an input (see [`NEEDS_INPUT`]).
+    pub fn needs_input(&self) -> bool {
+        matches!(self, Status::Skipped(m) if m.starts_with(NEEDS_INPUT))
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Status::Pass => "pass",
@@ -241,6 +275,23 @@ macro_rules! skip {
     };
 }
 pub(crate) use skip;
+
+/// The start of the reason of a skip that the author can lift by giving
+/// the suite an input (a config, a flag); `check --strict` fails on these.
+pub const NEEDS_INPUT: &str = "needs input: ";
+
+/// Skip the check for want of an input the author could give; the reason
+/// should name the flag that gives it.
+macro_rules! skip_for_input {
+    ($($arg:tt)*) => {
+        return Err($crate::framework::Status::Skipped(format!(
+            "{}{}",
+            $crate::framework::NEEDS_INPUT,
+            format!($($arg)*)
+        )))
+    };
+}
+pub(crate) use skip_for_input;
 
 /// Turns any error into a failure naming the step that failed.
 pub(crate) trait OrFail<T> {
@@ -369,6 +420,22 @@ impl Ctx {
 
     pub fn isolated_config(&self) -> Result<Value, Status> {
         self.isolated_config_named("")
+    }
+
+    /// Skip a check that needs the datastore as a local directory it can
+    /// look into (`what`): for want of input when the schema has a mount
+    /// field the author could isolate by, plainly otherwise.
+    pub fn skip_not_a_local_dir(&self, what: &str) -> Status {
+        let mounts = mount_fields(self.plugin().schema());
+        if mounts.is_empty() {
+            return Status::Skipped(format!(
+                "the datastore is not a local directory the suite can {what} (the schema has no x-swamp-mount field)"
+            ));
+        }
+        Status::Skipped(format!(
+            "{NEEDS_INPUT}the datastore is not a local directory the suite can {what}: isolate by a mount field with `check --isolate-by {}`",
+            mounts.join("|")
+        ))
     }
 
     /// The directory of this check's datastore, when isolation is by a
@@ -500,6 +567,32 @@ impl Fixture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn isolation_defaults_to_the_only_mount_field() {
+        let schema = |props: Value| serde_json::json!({"type": "object", "properties": props});
+        let one = schema(serde_json::json!({
+            "root": {"type": "string", "x-swamp-mount": true},
+            "path": {"type": "string"},
+        }));
+        let config = serde_json::json!({"root": "/srv/a", "path": "/srv/b"});
+        assert_eq!(default_isolation(&one, &config).as_deref(), Some("root"));
+        // Unset in the config: the usual fallback.
+        let config = serde_json::json!({"path": "/srv/b"});
+        assert_eq!(default_isolation(&one, &config).as_deref(), Some("path"));
+        // Two mounts: no guess; path, else prefix.
+        let two = schema(serde_json::json!({
+            "a": {"type": "string", "x-swamp-mount": true},
+            "b": {"type": "string", "x-swamp-mount": true},
+        }));
+        let config = serde_json::json!({"a": "/x", "b": "/y", "prefix": "p"});
+        assert_eq!(default_isolation(&two, &config).as_deref(), Some("prefix"));
+        assert_eq!(
+            default_isolation(&two, &serde_json::json!({"a": "/x"})),
+            None
+        );
+        assert_eq!(mount_fields(&two), vec!["a".to_string(), "b".to_string()]);
+    }
 
     #[tokio::test]
     async fn panics_and_timeouts_become_failures() {

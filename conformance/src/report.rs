@@ -49,6 +49,15 @@ impl Report {
         self.count(|s| matches!(s, Status::Skipped(_)))
     }
 
+    /// The checks skipped for want of an input the author could give.
+    pub fn needing_input(&self) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|c| c.status.needs_input())
+            .map(|c| c.id)
+            .collect()
+    }
+
     fn count(&self, f: impl Fn(&Status) -> bool) -> usize {
         self.checks.iter().filter(|c| f(&c.status)).count()
     }

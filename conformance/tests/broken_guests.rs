@@ -46,6 +46,7 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "export.create-verifier",
     "export.features-consistent",
     "export.construction-side-effect-free",
+    "export.namespace-claims",
     "config.valid-accepted-by-provider",
     "lock.inspect-null-before-acquire",
     "lock.inspect-after-acquire",
@@ -174,6 +175,11 @@ const ROWS: &[Row] = &[
             "config.invalid-rejected-by-provider",
             "config.generated-rejected-by-provider",
         ],
+    ),
+    row(
+        "namespace-claim-replaced",
+        Plain,
+        &["export.namespace-claims"],
     ),
     // --- lock
     row(

@@ -77,7 +77,8 @@ struct CheckArgs {
     #[arg(long = "unhealthy-config")]
     unhealthy_configs: Vec<String>,
     /// The string config field the suite extends per check to give each
-    /// check an empty datastore (default: `path`, else `prefix`).
+    /// check an empty datastore (default: the schema's only x-swamp-mount
+    /// field, else `path`, else `prefix`).
     #[arg(long)]
     isolate_by: Option<String>,
     /// Run only these suites (export, config, lock, verifier, sync).
@@ -86,6 +87,11 @@ struct CheckArgs {
     /// Run only checks with these ids.
     #[arg(long = "check")]
     ids: Vec<String>,
+    /// Also fail (exit 1) when a check was skipped for want of an input
+    /// this command could have given (its reason starts with "needs
+    /// input:" and names the flag).
+    #[arg(long)]
+    strict: bool,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -236,10 +242,19 @@ async fn run_check(host: &Host, args: CheckArgs) -> Result<ExitCode> {
     };
     let report = conformance::run(&subject, &filter).await;
     print!("{}", report.render(args.format));
-    Ok(exit_code(&report))
+    Ok(exit_code(&report, args.strict))
 }
 
-fn exit_code(report: &Report) -> ExitCode {
+fn exit_code(report: &Report, strict: bool) -> ExitCode {
+    let wanting = report.needing_input();
+    if strict && !wanting.is_empty() {
+        eprintln!(
+            "--strict: {} check(s) skipped for want of an input: {}",
+            wanting.len(),
+            wanting.join(", ")
+        );
+        return ExitCode::FAILURE;
+    }
     if report.failed() == 0 {
         ExitCode::SUCCESS
     } else {

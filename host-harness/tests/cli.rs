@@ -349,3 +349,47 @@ mod wasm_target {
         );
     }
 }
+
+#[test]
+fn strict_fails_on_checks_skipped_for_want_of_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = serde_json::json!({"path": dir.path()}).to_string();
+    let run = |extra: &[&str]| {
+        harness()
+            .args([
+                "check",
+                &guest("fs-datastore"),
+                "--config",
+                &config,
+                "--suite",
+                "config",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // No --invalid-config: two checks skip, naming the flag.
+    let out = run(&[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("needs input: no invalid configs given"),
+        "{text}"
+    );
+    assert!(text.contains("--invalid-config"), "{text}");
+    let out = run(&["--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--strict: 2 check(s) skipped for want of an input: config.invalid-rejected-by-schema, config.invalid-rejected-by-provider"),
+        "{err}"
+    );
+    // Given the input, --strict passes.
+    let out = run(&["--strict", "--invalid-config", r#"{"path": 7}"#]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -2,7 +2,7 @@
 //! valid config, the author's invalid ones, and invalid variants generated
 //! from the schema.
 
-use crate::framework::{Check, Ctx, Outcome, Status, Suite, check, fail, skip};
+use crate::framework::{Check, Ctx, Outcome, Status, Suite, check, fail, skip, skip_for_input};
 use crate::variants::invalid_variants;
 use serde_json::Value;
 use swamp_host::{ConfigProblem, DatastoreError, HostError};
@@ -146,8 +146,8 @@ async fn provider_rejects(cx: &Ctx, label: &str, c: &Value) -> Result<Option<Str
 
 async fn invalid_by_schema(cx: Ctx) -> Outcome {
     if cx.subject.invalid_configs.is_empty() {
-        skip!(
-            "no invalid configs given by the author (generated ones are checked by config.generated-*)"
+        skip_for_input!(
+            "no invalid configs given by the author: pass some with `check --invalid-config JSON` (generated ones are checked by config.generated-*)"
         );
     }
     let failures = cx
@@ -161,8 +161,8 @@ async fn invalid_by_schema(cx: Ctx) -> Outcome {
 
 async fn invalid_by_provider(cx: Ctx) -> Outcome {
     if cx.subject.invalid_configs.is_empty() {
-        skip!(
-            "no invalid configs given by the author (generated ones are checked by config.generated-*)"
+        skip_for_input!(
+            "no invalid configs given by the author: pass some with `check --invalid-config JSON` (generated ones are checked by config.generated-*)"
         );
     }
     let mut failures = Vec::new();

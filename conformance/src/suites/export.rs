@@ -67,6 +67,12 @@ pub(crate) fn checks() -> Vec<Check> {
             "create-provider, create-lock and create-verifier write nothing to the datastore",
             side_effect_free
         ),
+        check!(
+            "export.namespace-claims",
+            Suite::Export,
+            "namespaces: register-namespace claims a namespace for one repo (again for the same repo is fine), refuses another repo's claim with conflict, refuses a bad slug, and list-namespaces shows it",
+            namespace_claims
+        ),
     ]
 }
 
@@ -255,9 +261,7 @@ async fn features_consistent(cx: Ctx) -> Outcome {
 async fn side_effect_free(cx: Ctx) -> Outcome {
     let config = cx.isolated_config()?;
     let Some(dir) = cx.isolated_dir(&config) else {
-        skip!(
-            "the datastore is not a local directory the suite can inspect (isolate_by is not an x-swamp-mount field)"
-        );
+        return Err(cx.skip_not_a_local_dir("inspect"));
     };
     let provider = cx
         .plugin()
@@ -316,4 +320,56 @@ mod tests {
         assert_eq!(collective("@swamp/s3-datastore"), "swamp");
         assert_eq!(collective("si/x"), "si");
     }
+}
+
+async fn namespace_claims(cx: Ctx) -> Outcome {
+    let f = cx.fixture().await?;
+    let features = f.provider.features().await.or_fail("features")?;
+    if !features.namespaces {
+        skip!("features.namespaces is false");
+    }
+    let (ns, first, second) = ("conformance-ns", "repo-one", "repo-two");
+    let dp = &f.datastore_path;
+    f.provider
+        .register_namespace(dp, ns, first)
+        .await
+        .or_fail(&format!("register-namespace({ns}) for {first}"))?;
+    f.provider
+        .register_namespace(dp, ns, first)
+        .await
+        .or_fail(&format!(
+            "register-namespace({ns}) again for the same repo {first}"
+        ))?;
+    match f.provider.register_namespace(dp, ns, second).await {
+        Err(HostError::Datastore(DatastoreError::Conflict(_))) => {}
+        Ok(()) => fail!(
+            "register-namespace({ns}) for {second} succeeded while {first} held it: a second repository's claim replaced the first"
+        ),
+        Err(e) => fail!("register-namespace({ns}) for a second repo: expected conflict, got {e}"),
+    }
+    // The first claim stands: its owner may still renew it, the other not.
+    f.provider
+        .register_namespace(dp, ns, first)
+        .await
+        .or_fail(&format!(
+            "register-namespace({ns}) for {first} after {second} was refused"
+        ))?;
+    match f.provider.register_namespace(dp, ns, second).await {
+        Err(HostError::Datastore(DatastoreError::Conflict(_))) => {}
+        other => fail!("a second refusal of {second}'s claim: expected conflict, got {other:?}"),
+    }
+    match f.provider.register_namespace(dp, "Not_A_Slug", first).await {
+        Err(HostError::Datastore(DatastoreError::InvalidArgument(_))) => {}
+        other => fail!("register-namespace(Not_A_Slug): expected invalid-argument, got {other:?}"),
+    }
+    let listed = f
+        .provider
+        .list_namespaces(dp)
+        .await
+        .or_fail("list-namespaces")?;
+    ensure!(
+        listed.iter().any(|n| n == ns),
+        "list-namespaces returned {listed:?}, without the registered {ns}"
+    );
+    Ok(())
 }

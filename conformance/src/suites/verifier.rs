@@ -1,7 +1,9 @@
 //! Health checks (reference f.3 and e): well-formed results, healthy on a
 //! good datastore, unhealthy with a reason on a missing or unwritable one.
 
-use crate::framework::{Check, Ctx, OrFail, Outcome, Status, Suite, check, ensure, skip};
+use crate::framework::{
+    Check, Ctx, OrFail, Outcome, Status, Suite, check, ensure, skip, skip_for_input,
+};
 use swamp_host::HealthResult;
 
 pub(crate) fn checks() -> Vec<Check> {
@@ -86,7 +88,9 @@ async fn healthy(cx: Ctx) -> Outcome {
 
 async fn verify_unhealthy(cx: &Ctx) -> Result<Vec<(String, HealthResult)>, Status> {
     if cx.subject.unhealthy_configs.is_empty() {
-        skip!("no unhealthy configs given (a missing or unwritable datastore to probe)");
+        skip_for_input!(
+            "no unhealthy configs given: pass a missing or unwritable datastore to probe with `check --unhealthy-config JSON`"
+        );
     }
     let mut out = Vec::new();
     for (label, config) in &cx.subject.unhealthy_configs {
@@ -143,7 +147,7 @@ async fn latency(cx: Ctx) -> Outcome {
 async fn no_leftovers(cx: Ctx) -> Outcome {
     let (r, config) = verify_main(&cx).await?;
     let Some(dir) = cx.isolated_dir(&config) else {
-        skip!("the datastore is not a local directory the suite can inspect");
+        return Err(cx.skip_not_a_local_dir("inspect"));
     };
     if !r.healthy {
         skip!(
@@ -166,9 +170,7 @@ async fn no_leftovers(cx: Ctx) -> Outcome {
 async fn missing_directory(cx: Ctx) -> Outcome {
     let config = cx.isolated_config()?;
     let Some(dir) = cx.isolated_dir(&config) else {
-        skip!(
-            "the datastore is not a local directory the suite can remove (isolate_by is not an x-swamp-mount field)"
-        );
+        return Err(cx.skip_not_a_local_dir("remove"));
     };
     std::fs::remove_dir_all(&dir).or_fail("removing the check's datastore directory")?;
     let provider = cx

@@ -58,7 +58,7 @@ impl Error {
     /// host can act on: missing, refused, or (anything else) unavailable.
     pub fn io(what: impl fmt::Display, err: std::io::Error) -> Error {
         use std::io::ErrorKind as K;
-        let msg = format!("{what}: {err}");
+        let msg = crate::io_error::describe(&what.to_string(), &err);
         match err.kind() {
             K::NotFound => Error::NotFound(msg),
             K::PermissionDenied | K::ReadOnlyFilesystem => Error::PermissionDenied(msg),

@@ -56,6 +56,7 @@ pub mod config;
 mod error;
 mod export;
 pub mod host;
+pub mod io_error;
 pub mod iso_time;
 pub mod lock_info;
 pub mod namespace;

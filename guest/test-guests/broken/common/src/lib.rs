@@ -180,6 +180,15 @@ pub trait Break: 'static {
     fn create_verifier(p: &ProviderCx) -> Result<Box<dyn Verifier>> {
         p.inner.create_verifier()
     }
+    fn register_namespace(
+        p: &ProviderCx,
+        datastore_path: &str,
+        namespace: &str,
+        repo_id: &str,
+    ) -> Result<()> {
+        p.inner
+            .register_namespace(datastore_path, namespace, repo_id)
+    }
     fn create_sync_service(
         p: &ProviderCx,
         repo_dir: &str,
@@ -328,9 +337,7 @@ impl<B: Break> Provider for HookedProvider<B> {
         namespace: &str,
         repo_id: &str,
     ) -> Result<()> {
-        self.cx
-            .inner
-            .register_namespace(datastore_path, namespace, repo_id)
+        B::register_namespace(&self.cx, datastore_path, namespace, repo_id)
     }
     fn list_namespaces(&self, datastore_path: &str) -> Result<Vec<String>> {
         self.cx.inner.list_namespaces(datastore_path)
