@@ -187,6 +187,19 @@ impl<R: RemoteStore> SyncEngine<R> {
         let staged: Vec<_> = fetches
             .into_iter()
             .zip(staged.unwrap_or_else(|e| vec![Err(e)]))
+            .map(|((rel, r), res)| {
+                // Checked against the index before anything is journalled.
+                let res = match res {
+                    Ok(Some(st)) => st
+                        .verified(
+                            r.sha256.as_deref(),
+                            &self.remote.describe(&root.remote_key(&rel)),
+                        )
+                        .map(Some),
+                    other => other,
+                };
+                ((rel, r), res)
+            })
             .collect();
         // Journal what is about to arrive or go before touching any file.
         for ((rel, r), res) in &staged {

@@ -739,3 +739,43 @@ fn a_cache_the_original_synced_that_lacks_a_remote_file_records_no_etag() {
     assert_eq!(b.pull(), 1);
     assert_eq!(b.read("workflows/new.yaml").as_deref(), Some("new"));
 }
+
+#[test]
+fn a_download_that_does_not_match_the_index_is_not_kept() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("data/t/m/1/raw", "the bytes the index lists");
+    a.write("workflows/w.yaml", "w");
+    a.push();
+    // The object changes behind the index's back (bit rot, a broken
+    // writer, a server that stored something else).
+    remote.raw_put("data/t/m/1/raw", b"other bytes");
+    // (Without the check the pull would keep "other bytes" and record them.)
+    let mut b = Cache::new(&remote);
+    match b.engine.pull(&opts()) {
+        Err(Error::CorruptData(m)) => {
+            assert!(m.contains("data/t/m/1/raw"), "{m}");
+            assert!(m.contains("does not match the index"), "{m}");
+        }
+        other => panic!("expected corrupt-data, got {other:?}"),
+    }
+    assert_eq!(b.read("data/t/m/1/raw"), None, "bad bytes were kept");
+    assert_eq!(
+        b.read("workflows/w.yaml").as_deref(),
+        Some("w"),
+        "the good file still arrives"
+    );
+    // No temporary file is left beside it either.
+    let dir = b.path().join("data/t/m/1");
+    let left: Vec<_> = fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    // Once the object is right again, the next pull brings it.
+    remote.raw_put("data/t/m/1/raw", b"the bytes the index lists");
+    assert_eq!(b.pull(), 1);
+    assert_eq!(
+        b.read("data/t/m/1/raw").as_deref(),
+        Some("the bytes the index lists")
+    );
+}

@@ -39,6 +39,22 @@ impl Staged {
     pub fn discard(self) {
         let _ = fs::remove_file(&self.tmp);
     }
+    /// Keep the download only if it is what the index lists (`expected`,
+    /// when the entry has a hash): bytes that differ are never installed
+    /// or recorded, and the error names both hashes.
+    pub fn verified(self, expected: Option<&str>, what: &str) -> Result<Staged> {
+        match expected {
+            Some(want) if want != self.sha256 => {
+                let got = self.sha256.clone();
+                self.discard();
+                Err(Error::CorruptData(format!(
+                    "{what} does not match the index: its sha256 is {got}, the index lists {want}; \
+                     the download was not kept (if another client is pushing this file right now, pull again)"
+                )))
+            }
+            _ => Ok(self),
+        }
+    }
 }
 
 /// Hash a freshly written file and flush it to disk.
