@@ -89,6 +89,7 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "sync.pull-keeps-new-local-files",
     "sync.bulk-mark-pushes-deletions",
     "sync.marked-directory-deep",
+    "sync.concurrent-writers",
     "sync.rule1-mark-before-write",
     "sync.rule2-absence-deletes",
     "sync.rule3-bulk-full-walk",
@@ -362,6 +363,7 @@ const ROWS: &[Row] = &[
         Cache,
         &["sync.bulk-mark-pushes-deletions"],
     ),
+    row("index-write-no-cas", Cache, &["sync.concurrent-writers"]),
     row(
         "marked-dir-one-level",
         Cache,

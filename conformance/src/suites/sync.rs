@@ -94,6 +94,12 @@ pub(crate) fn checks() -> Vec<Check> {
             marked_directory_deep
         ),
         check!(
+            "sync.concurrent-writers",
+            Suite::Sync,
+            "three caches pushing into one datastore at the same moment, twice: a fresh cache then pulls the union, byte for byte (no writer's files lost from the index)",
+            concurrent_writers
+        ),
+        check!(
             "sync.rule1-mark-before-write",
             Suite::Sync,
             "markDirty rule 1: mark-dirty(rel) before the write; the push uploads what was written after the mark",
@@ -763,6 +769,56 @@ async fn marked_directory_deep(cx: Ctx) -> Outcome {
         );
     }
     Ok(())
+}
+
+async fn concurrent_writers(cx: Ctx) -> Outcome {
+    const WRITERS: usize = 3;
+    const FILES: usize = 4;
+    let env = Env::new(&cx).await?;
+    // An index exists before the race, as in any datastore in use.
+    env.a.save("workflows/seed.yaml", b"seed\n").await?;
+    env.a.push().await?;
+    let mut writers = Vec::new();
+    for name in ["W1", "W2", "W3"] {
+        let w = env.side(name).await?;
+        w.pull().await?;
+        writers.push(w);
+    }
+    let mut want: Tree = env.a.tree()?;
+    for round in 0..2 {
+        for (i, w) in writers.iter().enumerate() {
+            for k in 0..FILES {
+                let rel = format!("data/{MODEL_TYPE}/writer-{i}/round-{round}/{k}/raw");
+                let bytes = format!("writer {i}, round {round}, file {k}\n").into_bytes();
+                w.save(&rel, &bytes).await?;
+                want.insert(rel, bytes);
+            }
+        }
+        // All pushes start together; each must land whole.
+        let pushes = futures::future::join_all(writers.iter().map(|w| w.push())).await;
+        for (i, n) in pushes.into_iter().enumerate() {
+            expect_count(
+                &format!(
+                    "round {round}: writer {i}'s push, racing {} others",
+                    WRITERS - 1
+                ),
+                n?,
+                FILES as u32,
+            )?;
+        }
+    }
+    let fresh = env.side("F").await?;
+    fresh.pull().await?;
+    let got = fresh.tree()?;
+    let lost: Vec<&String> = want.keys().filter(|k| !got.contains_key(*k)).collect();
+    ensure!(
+        lost.is_empty(),
+        "after concurrent pushes a fresh cache lacks {} of {} files (an index update without compare-and-swap loses other writers' entries): {:?}",
+        lost.len(),
+        want.len(),
+        lost.iter().take(5).collect::<Vec<_>>()
+    );
+    same_tree("a fresh cache after the concurrent pushes", &want, &got)
 }
 
 // ---------------------------------------------------------------------------
