@@ -41,6 +41,9 @@ pub struct Subject {
     pub repo_dir: Option<PathBuf>,
     /// How long one check may take before it is failed.
     pub check_timeout: Duration,
+    /// The seed of the generated trees (`sync.generated-tree`); a failure
+    /// names it, and the same seed replays the same trees.
+    pub seed: u64,
 }
 
 /// The properties a config schema marks `"x-swamp-mount": true`.
@@ -59,6 +62,14 @@ pub fn mount_fields(schema: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A seed that differs from run to run.
+fn fresh_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0x5eed)
 }
 
 /// The field [`Subject::new`] isolates by (see there).
@@ -90,6 +101,7 @@ impl Subject {
             isolate_by,
             repo_dir: None,
             check_timeout: Duration::from_secs(60),
+            seed: fresh_seed(),
         }
     }
 

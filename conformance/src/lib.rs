@@ -23,6 +23,7 @@
 mod framework;
 mod report;
 mod suites;
+pub mod trees;
 pub mod variants;
 
 pub use framework::{CheckResult, Filter, ParseError, Status, Subject, Suite};

@@ -89,6 +89,7 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "sync.pull-keeps-new-local-files",
     "sync.bulk-mark-pushes-deletions",
     "sync.marked-directory-deep",
+    "sync.generated-tree",
     "sync.concurrent-writers",
     "sync.rule1-mark-before-write",
     "sync.rule2-absence-deletes",
@@ -364,6 +365,7 @@ const ROWS: &[Row] = &[
         &["sync.bulk-mark-pushes-deletions"],
     ),
     row("index-write-no-cas", Cache, &["sync.concurrent-writers"]),
+    row("big-downloads-truncated", Cache, &["sync.generated-tree"]),
     row(
         "marked-dir-one-level",
         Cache,

@@ -92,6 +92,10 @@ struct CheckArgs {
     /// input:" and names the flag).
     #[arg(long)]
     strict: bool,
+    /// The seed of the generated trees (default: a new one each run, printed
+    /// on stderr); a failing generated check names its seed.
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -236,6 +240,13 @@ async fn run_check(host: &Host, args: CheckArgs) -> Result<ExitCode> {
     if args.isolate_by.is_some() {
         subject.isolate_by = args.isolate_by;
     }
+    if let Some(seed) = args.seed {
+        subject.seed = seed;
+    }
+    eprintln!(
+        "seed: {} (replay this run's generated trees with --seed {0})",
+        subject.seed
+    );
     let filter = Filter {
         suites: args.suites,
         ids: args.ids,

@@ -94,6 +94,12 @@ pub(crate) fn checks() -> Vec<Check> {
             marked_directory_deep
         ),
         check!(
+            "sync.generated-tree",
+            Suite::Sync,
+            "a generated tree (every size from 0 bytes to past 16 MiB across the split boundaries, names with spaces, punctuation and non-ASCII letters, 1 to 12 levels deep) round-trips byte for byte, and so do edits, resizes and deletions of it; the seed is named on failure",
+            generated_tree
+        ),
+        check!(
             "sync.concurrent-writers",
             Suite::Sync,
             "three caches pushing into one datastore at the same moment, twice: a fresh cache then pulls the union, byte for byte (no writer's files lost from the index)",
@@ -769,6 +775,84 @@ async fn marked_directory_deep(cx: Ctx) -> Outcome {
         );
     }
     Ok(())
+}
+
+async fn generated_tree(cx: Ctx) -> Outcome {
+    let seed = cx.subject.seed;
+    let replay = |s: Status| match s {
+        Status::Fail(m) => Status::Fail(format!(
+            "{m} (tree seed {seed}: replay with `check --seed {seed}`)"
+        )),
+        other => other,
+    };
+    generated_round_trip(&cx, seed).await.map_err(replay)
+}
+
+async fn generated_round_trip(cx: &Ctx, seed: u64) -> Outcome {
+    let env = Env::new(cx).await?;
+    let root = format!("data/{MODEL_TYPE}/generated");
+    let tree = crate::trees::generate(seed, &root, 20);
+    for (rel, bytes) in &tree {
+        env.a.save(rel, bytes).await?;
+    }
+    expect_count(
+        "push of the generated tree",
+        env.a.push().await?,
+        tree.len() as u32,
+    )?;
+    let b = env.side("B").await?;
+    expect_count(
+        "pull of the generated tree",
+        b.pull().await?,
+        tree.len() as u32,
+    )?;
+    same_tree(
+        "cache B after pulling the generated tree",
+        &env.a.tree()?,
+        &b.tree()?,
+    )?;
+
+    // Edit a third (some keep their size), resize some, delete some.
+    let mut rng = crate::trees::Rng::new(seed.rotate_left(17));
+    let mut changed = 0u32;
+    for (i, (rel, bytes)) in tree.iter().enumerate() {
+        match rng.below(6) {
+            0 if !bytes.is_empty() => {
+                let mut same_size = bytes.clone();
+                let at = rng.below(bytes.len() as u64) as usize;
+                same_size[at] ^= 0x5a;
+                env.a.save(rel, &same_size).await?;
+            }
+            1 => {
+                let mut grown = bytes.clone();
+                grown.extend(format!("grown {i}").bytes());
+                env.a.save(rel, &grown).await?;
+            }
+            2 => {
+                env.a.mark(rel).await?;
+                env.a.remove(rel)?;
+            }
+            _ => continue,
+        }
+        changed += 1;
+    }
+    expect_count(
+        "push of the edits, resizes and deletions",
+        env.a.push().await?,
+        changed,
+    )?;
+    expect_count(
+        "pull of the edits, resizes and deletions",
+        b.pull().await?,
+        {
+            // Deletions are not downloads: count what B must fetch.
+            let a = env.a.tree()?;
+            tree.iter()
+                .filter(|(rel, bytes)| a.get(*rel).is_some_and(|now| now != *bytes))
+                .count() as u32
+        },
+    )?;
+    same_tree("cache B after the edits", &env.a.tree()?, &b.tree()?)
 }
 
 async fn concurrent_writers(cx: Ctx) -> Outcome {
