@@ -90,6 +90,7 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "sync.bulk-mark-pushes-deletions",
     "sync.marked-directory-deep",
     "sync.generated-tree",
+    "sync.timeout-honoured",
     "sync.concurrent-writers",
     "sync.rule1-mark-before-write",
     "sync.rule2-absence-deletes",
@@ -366,6 +367,7 @@ const ROWS: &[Row] = &[
     ),
     row("index-write-no-cas", Cache, &["sync.concurrent-writers"]),
     row("big-downloads-truncated", Cache, &["sync.generated-tree"]),
+    row("timeout-ignored", Cache, &["sync.timeout-honoured"]),
     row(
         "marked-dir-one-level",
         Cache,

@@ -9,6 +9,7 @@ use crate::framework::{
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use swamp_host::{
     DatastoreError, HostError, ModelRef, PushPreview, SyncCapabilities, SyncOptions, SyncService,
 };
@@ -98,6 +99,12 @@ pub(crate) fn checks() -> Vec<Check> {
             Suite::Sync,
             "a generated tree (every size from 0 bytes to past 16 MiB across the split boundaries, names with spaces, punctuation and non-ASCII letters, 1 to 12 levels deep) round-trips byte for byte, and so do edits, resizes and deletions of it; the seed is named on failure",
             generated_tree
+        ),
+        check!(
+            "sync.timeout-honoured",
+            Suite::Sync,
+            "a push given timeout-ms 50 on 2,000 files stops with aborted soon after it (not run on until the host stops it), and the next push uploads everything it left",
+            timeout_honoured
         ),
         check!(
             "sync.concurrent-writers",
@@ -853,6 +860,58 @@ async fn generated_round_trip(cx: &Ctx, seed: u64) -> Outcome {
         },
     )?;
     same_tree("cache B after the edits", &env.a.tree()?, &b.tree()?)
+}
+
+async fn timeout_honoured(cx: Ctx) -> Outcome {
+    const FILES: usize = 2_000;
+    const TIMEOUT_MS: u64 = 50;
+    let env = Env::new(&cx).await?;
+    let mut want: Tree = BTreeMap::new();
+    for i in 0..FILES {
+        let rel = format!("data/{MODEL_TYPE}/many/{}/{i}/raw", i % 40);
+        let bytes = format!("file {i}\n").into_bytes();
+        env.a.write(&rel, &bytes)?;
+        want.insert(rel, bytes);
+    }
+    env.a.mark_bulk().await?;
+    let started = Instant::now();
+    let outcome = env
+        .a
+        .svc
+        .push_changed(&SyncOptions {
+            timeout_ms: Some(TIMEOUT_MS),
+            ..SyncOptions::default()
+        })
+        .await;
+    let took = started.elapsed();
+    // A push may overrun its time by one step; more than that, or the
+    // host's own deadline, means the guest never looked at timeout-ms.
+    let allowed = Duration::from_millis((TIMEOUT_MS * 4).max(TIMEOUT_MS + 500));
+    match outcome {
+        Err(e) if is_kind(&e, |d| matches!(d, DatastoreError::Aborted(_))) => ensure!(
+            took <= allowed + Duration::from_millis(1_500),
+            "the push with timeout-ms {TIMEOUT_MS} returned aborted only after {} ms",
+            took.as_millis()
+        ),
+        Ok(n) => ensure!(
+            took <= allowed,
+            "the push with timeout-ms {TIMEOUT_MS} ran {} ms and pushed {n} files: it ignored timeout-ms (expected aborted)",
+            took.as_millis()
+        ),
+        Err(e) => fail!(
+            "the push with timeout-ms {TIMEOUT_MS}: expected aborted after about {TIMEOUT_MS} ms, got (after {} ms) {e}",
+            took.as_millis()
+        ),
+    }
+    // Nothing is lost to the abort: the next push finishes the job.
+    env.a.push().await?;
+    let b = env.side("B").await?;
+    b.pull().await?;
+    same_tree(
+        "a fresh cache after the aborted push and the one after it",
+        &want,
+        &b.tree()?,
+    )
 }
 
 async fn concurrent_writers(cx: Ctx) -> Outcome {
