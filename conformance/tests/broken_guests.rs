@@ -65,6 +65,8 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "lock.lost-release-keeps-successor",
     "lock.release-by-non-holder",
     "lock.keys-independent",
+    "lock.where-swamp-puts-it",
+    "lock.corrupt-file-held",
     "lock.keys-not-flattened",
     "lock.stale-by-holders-ttl",
     "lock.max-wait-zero",
@@ -303,6 +305,12 @@ const ROWS: &[Row] = &[
         &["verifier.result-well-formed", "verifier.unhealthy"],
     ),
     row("lock-path-flattened", Plain, &["lock.keys-not-flattened"]),
+    row(
+        "lock-file-elsewhere",
+        Plain,
+        &["lock.where-swamp-puts-it", "lock.corrupt-file-held"],
+    ),
+    row("corrupt-lock-deleted", Plain, &["lock.corrupt-file-held"]),
     row("stale-by-own-ttl", Plain, &["lock.stale-by-holders-ttl"]),
     row("deadline-before-first-try", Plain, &["lock.max-wait-zero"]),
     row(

@@ -113,6 +113,18 @@ pub(crate) fn checks() -> Vec<Check> {
             keys_independent
         ),
         check!(
+            "lock.where-swamp-puts-it",
+            Suite::Lock,
+            "on a datastore that is a local directory, the lock of key K is the file {datastore-path}/K holding the holder's LockInfo JSON, where swamp's own filesystem lock puts it (mixed clients exclude each other)",
+            where_swamp_puts_it
+        ),
+        check!(
+            "lock.corrupt-file-held",
+            Suite::Lock,
+            "a half-written lock file is never taken for no lock: inspect reports corrupt-data, an acquire with a short max-wait times out, and the file is left as it was",
+            corrupt_file_held
+        ),
+        check!(
             "lock.keys-not-flattened",
             Suite::Lock,
             "keys that differ only in where `/` falls (data/aws/vpc_m1/.lock, data/aws_vpc/m1/.lock, data/aws--vpc/m1/.lock) are different locks",
@@ -893,6 +905,107 @@ async fn heartbeat_after_force_release(cx: Ctx) -> Outcome {
         after.is_none(),
         "the old holder's heartbeat put the force-released lock back (nonce {:?})",
         after.and_then(|i| i.nonce)
+    );
+    Ok(())
+}
+
+/// swamp's global lock key (its default).
+const GLOBAL_KEY: &str = ".datastore.lock";
+
+/// The lock file of `key` on a datastore that is a local directory, as
+/// swamp's filesystem lock names it; `None` (the check is skipped) when
+/// the datastore path is not a directory on this machine.
+fn local_lock_file(f: &crate::framework::Fixture, key: &str) -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(&f.datastore_path);
+    (dir.is_absolute() && dir.is_dir()).then(|| dir.join(key))
+}
+
+async fn where_swamp_puts_it(cx: Ctx) -> Outcome {
+    let f = cx.fixture().await?;
+    let model_key = "data/conformance/m1/.lock";
+    let Some(default_file) = local_lock_file(&f, GLOBAL_KEY) else {
+        crate::framework::skip!(
+            "the datastore path {:?} is not a local directory",
+            f.datastore_path
+        );
+    };
+    for (key, file) in [
+        (GLOBAL_KEY, default_file),
+        (
+            model_key,
+            local_lock_file(&f, model_key).unwrap_or_default(),
+        ),
+    ] {
+        let lock = f
+            .lock(LockOptions::with_key(key).ttl_ms(5_000).max_wait_ms(2_000))
+            .await?;
+        lock.acquire().await.or_fail(&format!("acquire {key}"))?;
+        let nonce = nonce_of(&held(&lock, &format!("after acquiring {key}")).await?)?;
+        let stored = std::fs::read(&file);
+        let _ = lock.release().await;
+        let bytes = stored.map_err(|e| {
+            crate::framework::Status::Fail(format!(
+                "holding {key}, there is no lock file at {} ({e}): swamp's filesystem lock looks there, so the two would not exclude each other",
+                file.display()
+            ))
+        })?;
+        let info: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            crate::framework::Status::Fail(format!("{} is not LockInfo JSON ({e})", file.display()))
+        })?;
+        ensure!(
+            info.get("nonce").and_then(|n| n.as_str()) == Some(nonce.as_str()),
+            "{} holds nonce {:?}, the holder's is {nonce}",
+            file.display(),
+            info.get("nonce")
+        );
+        ensure!(!file.exists(), "release left {} behind", file.display());
+    }
+    Ok(())
+}
+
+async fn corrupt_file_held(cx: Ctx) -> Outcome {
+    let f = cx.fixture().await?;
+    let key = "data/conformance/m1/.lock";
+    let Some(file) = local_lock_file(&f, key) else {
+        crate::framework::skip!(
+            "the datastore path {:?} is not a local directory the suite can plant a lock file in",
+            f.datastore_path
+        );
+    };
+    // A body cut off mid-write by a client without atomic publish.
+    let planted = br#"{"holder":"ann@box","hostname":"box","pid":4242,"acquiredAt":"2026-"#;
+    std::fs::create_dir_all(file.parent().unwrap_or(&file))
+        .or_fail("creating the lock's directory")?;
+    std::fs::write(&file, planted).or_fail("planting a half-written lock file")?;
+    let lock = f
+        .lock(
+            LockOptions::with_key(key)
+                .ttl_ms(30_000)
+                .retry_interval_ms(50)
+                .max_wait_ms(300),
+        )
+        .await?;
+    let seen = lock.inspect().await;
+    let outcome = lock.acquire().await;
+    let after = std::fs::read(&file).ok();
+    let _ = lock.release().await;
+    let _ = std::fs::remove_file(&file);
+    match seen {
+        Err(HostError::Datastore(DatastoreError::CorruptData(_))) => {}
+        Ok(None) => fail!(
+            "inspect said \"no lock\" while a half-written lock file was there (expected corrupt-data)"
+        ),
+        Ok(Some(i)) => fail!("inspect made a lock out of a half-written file: {i:?}"),
+        Err(e) => fail!("inspect of a half-written lock file: expected corrupt-data, got {e}"),
+    }
+    match outcome {
+        Err(HostError::Datastore(DatastoreError::LockTimeout { .. })) => {}
+        Ok(()) => fail!("an acquire took over a freshly written (half-written) lock file at once"),
+        Err(e) => fail!("acquire over a half-written lock file: expected lock-timeout, got {e}"),
+    }
+    ensure!(
+        after.as_deref() == Some(planted.as_slice()),
+        "the half-written lock file was changed or removed: it may be a holder still writing it"
     );
     Ok(())
 }
