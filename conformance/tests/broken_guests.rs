@@ -78,6 +78,7 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "verifier.missing-directory",
     "verifier.latency-non-negative",
     "verifier.no-leftovers",
+    "verifier.read-only-datastore",
     "sync.callable",
     "sync.capabilities-well-formed",
     "sync.unadvertised-unsupported",
@@ -300,6 +301,11 @@ const ROWS: &[Row] = &[
     row("verifier-never-healthy", Plain, &["verifier.healthy"]),
     row("verifier-leaves-probe", Plain, &["verifier.no-leftovers"]),
     row(
+        "verifier-stat-only",
+        Plain,
+        &["verifier.read-only-datastore"],
+    ),
+    row(
         "verifier-wrong-type",
         Plain,
         &["verifier.result-well-formed", "verifier.unhealthy"],
@@ -340,6 +346,7 @@ const ROWS: &[Row] = &[
             "sync.push-ignores-scope",
             "sync.marked-directory-deep",
             "sync.pull-keeps-new-local-files",
+            "sync.concurrent-writers",
             "sync.preview-push",
             "sync.two-phase",
         ],

@@ -44,6 +44,12 @@ pub(crate) fn checks() -> Vec<Check> {
             "verify leaves no probe file behind in the datastore",
             no_leftovers
         ),
+        check!(
+            "verifier.read-only-datastore",
+            Suite::Verifier,
+            "a datastore the verifier can read but not write (mounted read-only) is unhealthy: a stat is not a health check",
+            read_only_datastore
+        ),
     ]
 }
 
@@ -193,5 +199,36 @@ async fn missing_directory(cx: Ctx) -> Outcome {
     );
     ensure!(!r.message.trim().is_empty(), "unhealthy without a message");
     ensure!(latency_ok(&r), "latency-ms is {}", r.latency_ms);
+    Ok(())
+}
+
+async fn read_only_datastore(cx: Ctx) -> Outcome {
+    let config = cx.isolated_config()?;
+    if cx.isolated_dir(&config).is_none() {
+        return Err(cx.skip_not_a_local_dir("mount read-only"));
+    }
+    let mut options = cx.open_options()?;
+    options.limits = Some(swamp_host::Limits {
+        read_only_mounts: true,
+        ..swamp_host::Limits::default()
+    });
+    let provider = cx
+        .plugin()
+        .open(config, options)
+        .await
+        .or_fail("create-provider on the read-only datastore")?;
+    let v = provider
+        .create_verifier()
+        .await
+        .or_fail("create-verifier")?;
+    let r = v
+        .verify()
+        .await
+        .or_fail("verify on a read-only datastore (must be a result, not an error)")?;
+    ensure!(
+        !r.healthy,
+        "the verifier called a datastore it cannot write healthy ({}): it must try a write, as swamp's own verifiers do",
+        r.message
+    );
     Ok(())
 }

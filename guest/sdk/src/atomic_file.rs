@@ -24,15 +24,63 @@ pub fn temp_path_for(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.{}{TMP_SUFFIX}", nonce::new_nonce()))
 }
 
+/// Create `dir` and its missing parents, tolerating other writers doing
+/// the same at the same moment. `fs::create_dir_all` alone lost that race
+/// inside a component: with three caches pushing into one share at once
+/// (conformance check `sync.concurrent-writers`), a push failed with
+/// "File exists" on a directory another writer had just created. A few
+/// retries, then whatever the directory is, is the answer.
+pub fn create_dir_all(dir: &Path) -> Result<()> {
+    let mut last = None;
+    for attempt in 0..5u64 {
+        match fs::create_dir_all(dir) {
+            Ok(()) => return Ok(()),
+            Err(_) if dir.is_dir() => return Ok(()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotFound
+                ) =>
+            {
+                last = Some(e);
+                std::thread::sleep(std::time::Duration::from_millis(1 + attempt * 2));
+            }
+            Err(e) => return Err(Error::io(dir.display(), e)),
+        }
+    }
+    match last {
+        Some(e) => Err(Error::io(dir.display(), e)),
+        None => Ok(()),
+    }
+}
+
+/// Create a new temporary file beside `dest` (see [`temp_path_for`]),
+/// creating missing parent directories. Another writer may remove an empty
+/// parent between our `mkdir` and our create (stores prune directories a
+/// deletion emptied), so a create that finds no directory starts again.
+pub fn create_temp_beside(dest: &Path) -> Result<(PathBuf, File)> {
+    let mut attempt = 0u64;
+    loop {
+        if let Some(parent) = dest.parent() {
+            create_dir_all(parent)?;
+        }
+        let tmp = temp_path_for(dest);
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(attempt));
+            }
+            Err(e) => return Err(Error::io(tmp.display(), e)),
+        }
+    }
+}
+
 /// Write `bytes` to a new temporary file beside `dest`, flushed to disk.
 /// Creates missing parent directories. Returns the temporary path.
 pub fn write_temp(dest: &Path, bytes: &[u8]) -> Result<PathBuf> {
-    if let Some(parent) = dest.parent() {
-        fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
-    }
-    let tmp = temp_path_for(dest);
+    let (tmp, mut f) = create_temp_beside(dest)?;
     let res = (|| {
-        let mut f: File = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()
     })();

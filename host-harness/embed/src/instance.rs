@@ -138,11 +138,16 @@ impl GuestState {
         let mut wasi = WasiCtx::builder();
         // Guest diagnostics go to the host's stderr; nothing else is shared.
         wasi.inherit_stderr();
+        let perms = if policy.limits.read_only_mounts {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
         for dir in policy.mounted() {
             let guest_path = dir.to_str().ok_or_else(|| {
                 HostError::Sandbox(format!("mount {} is not valid UTF-8", dir.display()))
             })?;
-            wasi.preopened_dir(dir, guest_path, FsPerms::ReadWrite)
+            wasi.preopened_dir(dir, guest_path, perms)
                 .map_err(|e| HostError::Sandbox(format!("cannot mount {}: {e}", dir.display())))?;
         }
         wasi.envs(&policy.env);

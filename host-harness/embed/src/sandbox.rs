@@ -49,6 +49,11 @@ pub struct Limits {
     /// also holds up the call's wall-clock deadline and a runtime worker
     /// until the kernel gives up. Off by default: deadlines come first.
     pub file_io_on_caller_thread: bool,
+    /// Mount every directory read-only. Never in production: the
+    /// conformance suite gives a verifier a datastore it cannot write this
+    /// way (root may write anywhere on the host, but not through a
+    /// read-only mount).
+    pub read_only_mounts: bool,
 }
 
 impl Default for Limits {
@@ -60,6 +65,7 @@ impl Default for Limits {
             http_timeout: Duration::from_secs(30),
             wall_clock_skew_ms: 0,
             file_io_on_caller_thread: false,
+            read_only_mounts: false,
         }
     }
 }

@@ -149,15 +149,8 @@ impl FsRemote {
 
 /// Copy `src` to `dest` through a temporary file (fsync, rename).
 fn copy_atomic(src: &mut fs::File, dest: &Path) -> Result<()> {
-    if let Some(parent) = dest.parent() {
-        fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
-    }
-    let tmp = atomic_file::temp_path_for(dest);
+    let (tmp, mut out) = atomic_file::create_temp_beside(dest)?;
     let res = (|| {
-        let mut out = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
         std::io::copy(src, &mut out)?;
         out.sync_all()?;
         fs::rename(&tmp, dest)
@@ -311,6 +304,36 @@ mod tests {
         r.delete("a/b").unwrap();
         r.delete("a/b").unwrap();
         assert!(!d.path().join("a").exists(), "empty dirs pruned");
+    }
+
+    #[test]
+    fn writers_racing_deletions_that_prune_directories_never_fail() {
+        // One thread keeps emptying a directory (its deletions prune it),
+        // others keep writing into it and into the index directory, whose
+        // mutex tidy-up also removes it when empty: every write must land.
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().to_path_buf();
+        let threads: Vec<_> = (0..6)
+            .map(|t| {
+                let root = root.clone();
+                std::thread::spawn(move || {
+                    let mut r = FsRemote::new(&root);
+                    for i in 0..150 {
+                        let key = format!("shared/dir/{t}-{i}");
+                        r.put(&key, b"x").map_err(|e| format!("put {key}: {e}"))?;
+                        r.delete(&key).map_err(|e| format!("delete {key}: {e}"))?;
+                        let idx = format!("_index/p{t}.json");
+                        let fp = r.fingerprint(&idx).map_err(|e| format!("{e}"))?;
+                        r.put_if(&idx, format!("{i}").as_bytes(), fp.as_ref())
+                            .map_err(|e| format!("put_if {idx}: {e}"))?;
+                    }
+                    Ok::<(), String>(())
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
     }
 
     #[test]

@@ -166,7 +166,7 @@ impl<R: RemoteStore> SyncEngine<R> {
                 }
                 PullAction::EnsureParent => {
                     if let Some(parent) = path.parent() {
-                        fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+                        crate::atomic_file::create_dir_all(parent)?;
                     }
                 }
                 // Journalled first, with the downloads (below).

@@ -122,7 +122,7 @@ impl<R: RemoteStore> SyncEngine<R> {
             let mut transfers = Vec::with_capacity(chunk.len());
             for (key, dest) in chunk {
                 if let Some(parent) = dest.parent() {
-                    fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+                    atomic_file::create_dir_all(parent)?;
                 }
                 transfers.push(Transfer {
                     key: key.clone(),
