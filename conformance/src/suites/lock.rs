@@ -121,7 +121,7 @@ pub(crate) fn checks() -> Vec<Check> {
         check!(
             "lock.corrupt-file-held",
             Suite::Lock,
-            "a half-written lock file is never taken for no lock: inspect reports corrupt-data, an acquire with a short max-wait times out, and the file is left as it was",
+            "a lock file nobody can read (half-written, empty, not JSON, wrong types: the hostile corpus's cases) is never taken for no lock: inspect reports corrupt-data, an acquire with a short max-wait times out, and the file is left as it was",
             corrupt_file_held
         ),
         check!(
@@ -963,49 +963,95 @@ async fn where_swamp_puts_it(cx: Ctx) -> Outcome {
     Ok(())
 }
 
+/// Lock bodies nobody can read as a LockInfo, from the hostile input
+/// corpus (`hostile/lock/`, where each case says why it is there), plus one
+/// cut off mid-write by a client without atomic publish.
+const CORRUPT_LOCK_BODIES: [(&str, &[u8]); 10] = [
+    (
+        "half-written",
+        br#"{"holder":"ann@box","hostname":"box","pid":4242,"acquiredAt":"2026-"#,
+    ),
+    (
+        "acquired-at-garbage",
+        include_bytes!("../../../hostile/lock/acquired-at-garbage.json"),
+    ),
+    ("empty", include_bytes!("../../../hostile/lock/empty.json")),
+    (
+        "missing-fields",
+        include_bytes!("../../../hostile/lock/missing-fields.json"),
+    ),
+    (
+        "non-utf8-holder",
+        include_bytes!("../../../hostile/lock/non-utf8-holder.json"),
+    ),
+    (
+        "not-json",
+        include_bytes!("../../../hostile/lock/not-json.json"),
+    ),
+    (
+        "pid-string",
+        include_bytes!("../../../hostile/lock/pid-string.json"),
+    ),
+    (
+        "truncated",
+        include_bytes!("../../../hostile/lock/truncated.json"),
+    ),
+    (
+        "ttl-float",
+        include_bytes!("../../../hostile/lock/ttl-float.json"),
+    ),
+    (
+        "ttl-negative",
+        include_bytes!("../../../hostile/lock/ttl-negative.json"),
+    ),
+];
+
 async fn corrupt_file_held(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
-    let key = "data/conformance/m1/.lock";
-    let Some(file) = local_lock_file(&f, key) else {
+    if local_lock_file(&f, GLOBAL_KEY).is_none() {
         crate::framework::skip!(
             "the datastore path {:?} is not a local directory the suite can plant a lock file in",
             f.datastore_path
         );
-    };
-    // A body cut off mid-write by a client without atomic publish.
-    let planted = br#"{"holder":"ann@box","hostname":"box","pid":4242,"acquiredAt":"2026-"#;
-    std::fs::create_dir_all(file.parent().unwrap_or(&file))
-        .or_fail("creating the lock's directory")?;
-    std::fs::write(&file, planted).or_fail("planting a half-written lock file")?;
-    let lock = f
-        .lock(
-            LockOptions::with_key(key)
-                .ttl_ms(30_000)
-                .retry_interval_ms(50)
-                .max_wait_ms(300),
-        )
-        .await?;
-    let seen = lock.inspect().await;
-    let outcome = lock.acquire().await;
-    let after = std::fs::read(&file).ok();
-    let _ = lock.release().await;
-    let _ = std::fs::remove_file(&file);
-    match seen {
-        Err(HostError::Datastore(DatastoreError::CorruptData(_))) => {}
-        Ok(None) => fail!(
-            "inspect said \"no lock\" while a half-written lock file was there (expected corrupt-data)"
-        ),
-        Ok(Some(i)) => fail!("inspect made a lock out of a half-written file: {i:?}"),
-        Err(e) => fail!("inspect of a half-written lock file: expected corrupt-data, got {e}"),
     }
-    match outcome {
-        Err(HostError::Datastore(DatastoreError::LockTimeout { .. })) => {}
-        Ok(()) => fail!("an acquire took over a freshly written (half-written) lock file at once"),
-        Err(e) => fail!("acquire over a half-written lock file: expected lock-timeout, got {e}"),
+    for (i, (case, planted)) in CORRUPT_LOCK_BODIES.iter().enumerate() {
+        let key = format!("data/conformance/corrupt-{i}/.lock");
+        let file = local_lock_file(&f, &key).unwrap_or_default();
+        std::fs::create_dir_all(file.parent().unwrap_or(&file))
+            .or_fail("creating the lock's directory")?;
+        std::fs::write(&file, planted).or_fail("planting a lock file")?;
+        let lock = f
+            .lock(
+                LockOptions::with_key(key.as_str())
+                    .ttl_ms(30_000)
+                    .retry_interval_ms(50)
+                    .max_wait_ms(300),
+            )
+            .await?;
+        let seen = lock.inspect().await;
+        let outcome = lock.acquire().await;
+        let after = std::fs::read(&file).ok();
+        let _ = lock.release().await;
+        let _ = std::fs::remove_file(&file);
+        match seen {
+            Err(HostError::Datastore(DatastoreError::CorruptData(_))) => {}
+            Ok(None) => fail!(
+                "{case} lock file: inspect said \"no lock\" (expected corrupt-data: a lock file is there that nobody can read)"
+            ),
+            Ok(Some(i)) => fail!("{case} lock file: inspect made a lock out of it: {i:?}"),
+            Err(e) => fail!("{case} lock file: inspect: expected corrupt-data, got {e}"),
+        }
+        match outcome {
+            Err(HostError::Datastore(DatastoreError::LockTimeout { .. })) => {}
+            Ok(()) => fail!(
+                "{case} lock file: an acquire took it over at once (it may be a holder still writing it)"
+            ),
+            Err(e) => fail!("{case} lock file: acquire: expected lock-timeout, got {e}"),
+        }
+        ensure!(
+            after.as_deref() == Some(*planted),
+            "{case} lock file: it was changed or removed by a failed acquire"
+        );
     }
-    ensure!(
-        after.as_deref() == Some(planted.as_slice()),
-        "the half-written lock file was changed or removed: it may be a holder still writing it"
-    );
     Ok(())
 }
