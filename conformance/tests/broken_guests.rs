@@ -143,6 +143,7 @@ const ROWS: &[Row] = &[
             "verifier.missing-directory",
             "verifier.latency-non-negative",
             "verifier.no-leftovers",
+            "verifier.read-only-datastore",
         ],
     ),
     row("features-lie", Plain, &["export.features-consistent"]),
@@ -243,6 +244,7 @@ const ROWS: &[Row] = &[
         &[
             "lock.with-lock-returns-value",
             "lock.force-release-wrong-nonce-expired",
+            "lock.corrupt-file-held",
         ],
     ),
     row(
@@ -253,6 +255,7 @@ const ROWS: &[Row] = &[
             "lock.keys-independent",
             "lock.force-release-wrong-nonce-expired",
             "lock.heartbeat-after-force-release",
+            "lock.corrupt-file-held",
         ],
     ),
     row(
@@ -290,13 +293,22 @@ const ROWS: &[Row] = &[
     row(
         "lock-key-ignored",
         Plain,
-        &["lock.keys-independent", "lock.keys-not-flattened"],
+        &[
+            "lock.keys-independent",
+            "lock.keys-not-flattened",
+            "lock.corrupt-file-held",
+            "lock.where-swamp-puts-it",
+        ],
     ),
     // --- verifier
     row(
         "verifier-always-healthy",
         Plain,
-        &["verifier.unhealthy", "verifier.missing-directory"],
+        &[
+            "verifier.unhealthy",
+            "verifier.missing-directory",
+            "verifier.read-only-datastore",
+        ],
     ),
     row("verifier-never-healthy", Plain, &["verifier.healthy"]),
     row("verifier-leaves-probe", Plain, &["verifier.no-leftovers"]),
@@ -310,7 +322,15 @@ const ROWS: &[Row] = &[
         Plain,
         &["verifier.result-well-formed", "verifier.unhealthy"],
     ),
-    row("lock-path-flattened", Plain, &["lock.keys-not-flattened"]),
+    row(
+        "lock-path-flattened",
+        Plain,
+        &[
+            "lock.keys-not-flattened",
+            "lock.corrupt-file-held",
+            "lock.where-swamp-puts-it",
+        ],
+    ),
     row(
         "lock-file-elsewhere",
         Plain,
@@ -349,9 +369,14 @@ const ROWS: &[Row] = &[
             "sync.concurrent-writers",
             "sync.preview-push",
             "sync.two-phase",
+            "sync.generated-tree",
         ],
     ),
-    row("pull-compares-sizes", Cache, &["sync.same-size-edit"]),
+    row(
+        "pull-compares-sizes",
+        Cache,
+        &["sync.same-size-edit", "sync.generated-tree"],
+    ),
     row("hydrate-in-place", Cache, &["sync.hydrate-atomic"]),
     row(
         "push-never-deletes",
@@ -361,13 +386,14 @@ const ROWS: &[Row] = &[
             "sync.deletion-propagates",
             "sync.rule2-absence-deletes",
             "sync.bulk-mark-pushes-deletions",
+            "sync.generated-tree",
         ],
     ),
     row("scope-ignored", Cache, &["sync.scoped-pull"]),
     row(
         "push-scoped-by-context",
         Cache,
-        &["sync.push-ignores-scope"],
+        &["sync.push-ignores-scope", "sync.generated-tree"],
     ),
     row("namespace-ignored", Cache, &["sync.namespaces-apart"]),
     row(
@@ -422,7 +448,11 @@ const ROWS: &[Row] = &[
         &["sync.rule8-bulk-overrides-path"],
     ),
     row("marks-in-memory", Cache, &["sync.rule4-restart"]),
-    row("deep-marks-dropped", Cache, &["sync.rule5-nested-rel-path"]),
+    row(
+        "deep-marks-dropped",
+        Cache,
+        &["sync.rule5-nested-rel-path", "sync.generated-tree"],
+    ),
     row(
         "bad-rel-paths-accepted",
         Cache,
@@ -455,6 +485,7 @@ const ROWS: &[Row] = &[
             "sync.rule5-nested-rel-path",
             "sync.rule6-idempotent-marks",
             "sync.rule7-rel-path-only-on-mark-dirty",
+            "sync.generated-tree",
         ],
     ),
     row(
@@ -466,12 +497,17 @@ const ROWS: &[Row] = &[
             "sync.rule2-absence-deletes",
             "sync.preview-push",
             "sync.bulk-mark-pushes-deletions",
+            "sync.generated-tree",
         ],
     ),
     row(
         "fresh-pull-counts-zero",
         Cache,
-        &["sync.round-trip", "sync.counts-exact"],
+        &[
+            "sync.round-trip",
+            "sync.counts-exact",
+            "sync.generated-tree",
+        ],
     ),
 ];
 
@@ -582,6 +618,8 @@ async fn run_suite(host: &Host, wasm: &Path, mode: Mode) -> Report {
         work.path().join("scratch"),
     );
     subject.valid_configs.push(fs_config(&datastore, !cache));
+    // One tree for every guest, so each fails the same checks every run.
+    subject.seed = 1;
     let file = work.path().join("not-a-directory");
     std::fs::write(&file, b"a file").unwrap();
     subject.unhealthy_configs = vec![
