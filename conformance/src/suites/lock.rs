@@ -912,12 +912,14 @@ async fn heartbeat_after_force_release(cx: Ctx) -> Outcome {
 /// swamp's global lock key (its default).
 const GLOBAL_KEY: &str = ".datastore.lock";
 
-/// The lock file of `key` on a datastore that is a local directory, as
-/// swamp's filesystem lock names it; `None` (the check is skipped) when
-/// the datastore path is not a directory on this machine.
+/// The lock file of `key` on a datastore that is a local directory (the
+/// check's datastore is a mounted directory and the datastore path lies in
+/// it), as swamp's filesystem lock names it; `None` (the check is
+/// skipped) otherwise.
 fn local_lock_file(f: &crate::framework::Fixture, key: &str) -> Option<std::path::PathBuf> {
+    let mounted = f.cx.isolated_dir(&f.config)?;
     let dir = std::path::Path::new(&f.datastore_path);
-    (dir.is_absolute() && dir.is_dir()).then(|| dir.join(key))
+    (dir.is_absolute() && dir.starts_with(&mounted) && dir.is_dir()).then(|| dir.join(key))
 }
 
 async fn where_swamp_puts_it(cx: Ctx) -> Outcome {
