@@ -393,7 +393,7 @@ const ROWS: &[Row] = &[
     row(
         "push-scoped-by-context",
         Cache,
-        &["sync.push-ignores-scope", "sync.generated-tree"],
+        &["sync.push-ignores-scope"],
     ),
     row("namespace-ignored", Cache, &["sync.namespaces-apart"]),
     row(
