@@ -15,7 +15,7 @@ impl Rng {
         // Zero is xorshift's one fixed point.
         Rng(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -25,7 +25,7 @@ impl Rng {
     }
     /// Uniform in `0..n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
@@ -124,7 +124,7 @@ pub fn generate(seed: u64, root: &str, extra: usize) -> BTreeMap<String, Vec<u8>
 fn content(rng: &mut Rng, size: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(size as usize);
     while (out.len() as u64) < size {
-        out.extend_from_slice(&rng.next().to_le_bytes());
+        out.extend_from_slice(&rng.next_u64().to_le_bytes());
     }
     out.truncate(size as usize);
     out

@@ -293,35 +293,6 @@ async fn side_effect_free(cx: Ctx) -> Outcome {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn type_pattern() {
-        for ok in ["@acme/fs-datastore", "acme/x", "@a1_-/0name", "@acme/s3_v2"] {
-            assert!(type_matches(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "acme",
-            "@Acme/x",
-            "@1acme/x",
-            "@acme/-x",
-            "@acme/x/y",
-            "@acme/",
-            "@/x",
-            "@acme/X",
-            "@@a/x",
-            "@acme/x.y",
-        ] {
-            assert!(!type_matches(bad), "{bad}");
-        }
-        assert_eq!(collective("@swamp/s3-datastore"), "swamp");
-        assert_eq!(collective("si/x"), "si");
-    }
-}
-
 async fn namespace_claims(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
     let features = f.provider.features().await.or_fail("features")?;
@@ -372,4 +343,33 @@ async fn namespace_claims(cx: Ctx) -> Outcome {
         "list-namespaces returned {listed:?}, without the registered {ns}"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_pattern() {
+        for ok in ["@acme/fs-datastore", "acme/x", "@a1_-/0name", "@acme/s3_v2"] {
+            assert!(type_matches(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "acme",
+            "@Acme/x",
+            "@1acme/x",
+            "@acme/-x",
+            "@acme/x/y",
+            "@acme/",
+            "@/x",
+            "@acme/X",
+            "@@a/x",
+            "@acme/x.y",
+        ] {
+            assert!(!type_matches(bad), "{bad}");
+        }
+        assert_eq!(collective("@swamp/s3-datastore"), "swamp");
+        assert_eq!(collective("si/x"), "si");
+    }
 }
