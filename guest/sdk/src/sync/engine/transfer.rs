@@ -40,10 +40,15 @@ impl Staged {
         let _ = fs::remove_file(&self.tmp);
     }
     /// Keep the download only if it is what the index lists (`expected`,
-    /// when the entry has a hash): bytes that differ are never installed
-    /// or recorded, and the error names both hashes.
+    /// when the entry has a well-formed hash): bytes that differ are never
+    /// installed or recorded, and the error names both hashes.
     pub fn verified(self, expected: Option<&str>, what: &str) -> Result<Staged> {
-        match expected {
+        // A hash that is not one (hostile corpus: index/sha-not-hex.json)
+        // says nothing about the bytes: the entry counts as unhashed.
+        let expected = expected
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_ascii_lowercase);
+        match expected.as_deref() {
             Some(want) if want != self.sha256 => {
                 let got = self.sha256.clone();
                 self.discard();
