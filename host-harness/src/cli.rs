@@ -181,6 +181,14 @@ async fn inspect(host: &Host, component: &Path, config: Option<String>) -> Resul
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     println!("  environment variables:     {env:?}");
+    println!(
+        "interfaces: {}",
+        if plugin.has_shared_store() {
+            "WIT 0.1.1 (with shared-store)"
+        } else {
+            "WIT 0.1.0 (no shared-store: no control plane, catalogs or contamination repair)"
+        }
+    );
     let Some(config) = config else {
         println!("capabilities: (pass --config to open a provider and list them)");
         return Ok(ExitCode::SUCCESS);
@@ -198,10 +206,16 @@ async fn inspect(host: &Host, component: &Path, config: Option<String>) -> Resul
             .create_sync_service(path_str(&repo)?, path_str(&cache)?)
             .await?
         {
-            Some(sync) => println!(
-                "sync capabilities: {}",
-                serde_json::to_string(&sync.capabilities().await?)?
-            ),
+            Some(sync) => {
+                println!(
+                    "sync capabilities: {}",
+                    serde_json::to_string(&sync.capabilities().await?)?
+                );
+                println!(
+                    "shared features: {}",
+                    serde_json::to_string(&sync.shared_features().await?)?
+                );
+            }
             None => println!("sync capabilities: (no sync service)"),
         }
     } else {

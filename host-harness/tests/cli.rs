@@ -1,6 +1,7 @@
 //! The `host-harness` binary, run as a user runs it.
 
 use serde_json::Value;
+use std::path::Path;
 use std::process::Command;
 
 fn harness() -> Command {
@@ -37,6 +38,34 @@ fn inspect_prints_identity_schema_sandbox_and_capabilities() {
         "\"path\"",
         "mounts (config fields):    [\"path\"]",
         "sync capabilities: {",
+        "interfaces: WIT 0.1.1 (with shared-store)",
+        r#"shared features: {"controlPlane":true,"catalogs":true,"contaminationRepair":true}"#,
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
+
+/// A component built against WIT 0.1.0 (conformance/tests/fixtures) has no
+/// shared-store export: inspect says so and lists every shared feature off.
+#[test]
+fn inspect_tells_a_wit_0_1_0_component_has_no_shared_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = serde_json::json!({"path": dir.path(), "cache": true}).to_string();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../conformance/tests/fixtures/fs_datastore-wit-0.1.0.wasm");
+    let out = harness()
+        .args(["inspect", fixture.to_str().unwrap(), "--config", &config])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "interfaces: WIT 0.1.0 (no shared-store",
+        r#"shared features: {"controlPlane":false,"catalogs":false,"contaminationRepair":false}"#,
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }

@@ -71,10 +71,11 @@ pub use error::{Error, Result};
 pub use export::Export;
 pub use lock_info::LockInfo;
 pub use rel_path::RelPath;
-pub use traits::{Datastore, Lock, Provider, SyncService, Verifier};
+pub use traits::{Datastore, Lock, Provider, SharedStore, SyncService, Verifier};
 pub use types::{
-    ConfigProblem, HealthResult, HolderIdentity, LockOptions, ModelRef, ProviderFeatures,
-    PushManifest, PushPreview, SyncCapabilities, SyncContext, SyncOptions,
+    CatalogExport, ConfigProblem, ContaminationSummary, ForeignNamespace, HealthResult,
+    HolderIdentity, LockOptions, ModelRef, ProviderFeatures, PushManifest, PushPreview,
+    SharedFeatures, SyncCapabilities, SyncContext, SyncOptions,
 };
 
 /// Re-exported so authors use the same version as the SDK.

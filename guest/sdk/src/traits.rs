@@ -6,8 +6,8 @@
 use crate::error::{Error, Result};
 use crate::lock_info::LockInfo;
 use crate::types::{
-    HealthResult, LockOptions, ProviderFeatures, PushManifest, PushPreview, SyncCapabilities,
-    SyncOptions,
+    CatalogExport, ContaminationSummary, HealthResult, LockOptions, ProviderFeatures, PushManifest,
+    PushPreview, SharedFeatures, SyncCapabilities, SyncOptions,
 };
 
 /// The datastore type itself: identity, config schema and provider factory.
@@ -114,5 +114,69 @@ pub trait SyncService: 'static {
     /// Dry run of push (needs `preview_push`).
     fn preview_push(&mut self, _options: &SyncOptions) -> Result<PushPreview> {
         Err(Error::unsupported("preview-push"))
+    }
+    /// The shared-store calls of this service, when it has them
+    /// (`wit/shared-store.wit`); `None` advertises none of them.
+    fn shared_store(&mut self) -> Option<&mut dyn SharedStore> {
+        None
+    }
+}
+
+/// What several swamp processes share through the remote store beside the
+/// synced tree. See `wit/shared-store.wit` for the contract; a call whose
+/// feature is off answers `unsupported` by default.
+pub trait SharedStore {
+    /// Which of the calls below work.
+    fn features(&self) -> SharedFeatures;
+    /// Create or replace control record `key` of `namespace` (`None`: root).
+    fn control_put(&mut self, _namespace: Option<&str>, _key: &str, _data: &[u8]) -> Result<()> {
+        Err(Error::unsupported("control-put"))
+    }
+    /// The record's bytes, `None` when absent.
+    fn control_get(&mut self, _namespace: Option<&str>, _key: &str) -> Result<Option<Vec<u8>>> {
+        Err(Error::unsupported("control-get"))
+    }
+    /// Delete the record (absent is fine).
+    fn control_delete(&mut self, _namespace: Option<&str>, _key: &str) -> Result<()> {
+        Err(Error::unsupported("control-delete"))
+    }
+    /// Sorted keys starting with `prefix`, relative to the control prefix.
+    fn control_list(&mut self, _namespace: Option<&str>, _prefix: &str) -> Result<Vec<String>> {
+        Err(Error::unsupported("control-list"))
+    }
+    /// Create the record only if absent; true when this call created it.
+    fn control_put_if_absent(
+        &mut self,
+        _namespace: Option<&str>,
+        _key: &str,
+        _data: &[u8],
+    ) -> Result<bool> {
+        Err(Error::unsupported("control-put-if-absent"))
+    }
+    /// Store `rows_json` as the namespace's catalog export unless it is
+    /// already stored; true when written.
+    fn export_catalog(&mut self, _namespace: &str, _rows_json: &str) -> Result<bool> {
+        Err(Error::unsupported("export-catalog"))
+    }
+    /// The exports of `namespaces` that exist and are JSON arrays.
+    fn pull_foreign_catalogs(&mut self, _namespaces: &[String]) -> Result<Vec<CatalogExport>> {
+        Err(Error::unsupported("pull-foreign-catalogs"))
+    }
+    /// `{namespace}/{rel_path}` from the remote, `None` when absent.
+    fn fetch_foreign_content(
+        &mut self,
+        _namespace: &str,
+        _rel_path: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        Err(Error::unsupported("fetch-foreign-content"))
+    }
+    /// Find (and unless `dry_run`, delete) other namespaces' objects inside
+    /// `namespace`, then rebuild its index.
+    fn repair_namespace_contamination(
+        &mut self,
+        _namespace: Option<&str>,
+        _dry_run: bool,
+    ) -> Result<ContaminationSummary> {
+        Err(Error::unsupported("repair-namespace-contamination"))
     }
 }

@@ -105,6 +105,42 @@ impl From<guest::sync::SyncCapabilities> for SyncCapabilities {
     }
 }
 
+impl From<guest::shared_store::SharedFeatures> for SharedFeatures {
+    fn from(f: guest::shared_store::SharedFeatures) -> Self {
+        Self {
+            control_plane: f.control_plane,
+            catalogs: f.catalogs,
+            contamination_repair: f.contamination_repair,
+        }
+    }
+}
+
+impl From<guest::shared_store::CatalogExport> for CatalogExport {
+    fn from(c: guest::shared_store::CatalogExport) -> Self {
+        Self {
+            namespace: c.namespace,
+            rows_json: c.rows_json,
+        }
+    }
+}
+
+impl From<guest::shared_store::ContaminationSummary> for ContaminationSummary {
+    fn from(c: guest::shared_store::ContaminationSummary) -> Self {
+        Self {
+            foreign_namespaces: c
+                .foreign_namespaces
+                .into_iter()
+                .map(|f| ForeignNamespace {
+                    namespace: f.namespace,
+                    object_count: f.object_count,
+                })
+                .collect(),
+            total_foreign_objects: c.total_foreign_objects,
+            deleted: c.deleted,
+        }
+    }
+}
+
 impl From<guest::sync::PushPreview> for PushPreview {
     fn from(p: guest::sync::PushPreview) -> Self {
         Self {

@@ -1,7 +1,7 @@
 //! The process-wide part of the embedding: one engine configured once, one
 //! linker built once, an epoch ticker, and the compiled-component cache.
 
-use crate::bindings::{DatastoreProvider, DatastoreProviderPre};
+use crate::bindings::{DatastoreProvider, ExportsPre};
 use crate::error::{HostError, HostResult};
 use crate::instance::GuestState;
 use crate::plugin::Plugin;
@@ -156,7 +156,7 @@ impl Host {
             .linker
             .instantiate_pre(&component)
             .map_err(load_err)?;
-        let pre = DatastoreProviderPre::new(instance_pre).map_err(load_err)?;
+        let pre = ExportsPre::new(instance_pre).map_err(load_err)?;
         Plugin::new(self.clone(), path, pre).await
     }
 

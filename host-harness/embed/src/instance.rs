@@ -7,7 +7,7 @@
 //! or a timeout poisons the store, so the instance remembers it and refuses
 //! further calls with a clear error instead of wasmtime's generic one.
 
-use crate::bindings::{DatastoreProvider, DatastoreProviderPre};
+use crate::bindings::{Exports, ExportsPre};
 use crate::error::{DatastoreError, HostError, HostResult};
 use crate::host::EPOCH_TICK;
 use crate::sandbox::{HttpPolicy, SandboxPolicy};
@@ -215,7 +215,7 @@ impl crate::bindings::swamp::datastore::host_info::Host for GuestState {
 
 struct Live {
     store: Store<GuestState>,
-    bindings: Arc<DatastoreProvider>,
+    bindings: Arc<Exports>,
     /// Why the instance was stopped, once it was.
     stopped: Option<String>,
 }
@@ -236,7 +236,7 @@ pub(crate) type GuestCall<'a, T> =
 impl Instance {
     pub(crate) async fn new(
         engine: &wasmtime::Engine,
-        pre: &DatastoreProviderPre<GuestState>,
+        pre: &ExportsPre<GuestState>,
         policy: SandboxPolicy,
         identity: HolderIdentity,
     ) -> HostResult<Arc<Self>> {
@@ -279,7 +279,7 @@ impl Instance {
         &self,
         name: &str,
         budget: Option<Duration>,
-        f: impl for<'a> FnOnce(&'a mut Store<GuestState>, &'a DatastoreProvider) -> GuestCall<'a, T>,
+        f: impl for<'a> FnOnce(&'a mut Store<GuestState>, &'a Exports) -> GuestCall<'a, T>,
     ) -> HostResult<T> {
         self.call_raw(name, budget, f)
             .await?
@@ -292,7 +292,7 @@ impl Instance {
         name: &str,
         f: impl for<'a> FnOnce(
             &'a mut Store<GuestState>,
-            &'a DatastoreProvider,
+            &'a Exports,
         ) -> BoxFuture<'a, wasmtime::Result<R>>,
     ) -> HostResult<R> {
         self.call_raw(name, None, f).await
@@ -304,7 +304,7 @@ impl Instance {
         budget: Option<Duration>,
         f: impl for<'a> FnOnce(
             &'a mut Store<GuestState>,
-            &'a DatastoreProvider,
+            &'a Exports,
         ) -> BoxFuture<'a, wasmtime::Result<R>>,
     ) -> HostResult<R> {
         let mut live = self.live.lock().await;

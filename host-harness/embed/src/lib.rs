@@ -19,6 +19,7 @@ mod plugin;
 mod provider;
 pub mod sandbox;
 mod schema;
+mod shared_store;
 mod sync;
 pub mod types;
 mod verifier;

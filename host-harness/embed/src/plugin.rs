@@ -1,7 +1,7 @@
 //! A loaded component: compiled and linked once, with its identity and
 //! config schema read; opens providers in fresh sandboxed instances.
 
-use crate::bindings::DatastoreProviderPre;
+use crate::bindings::ExportsPre;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
 use crate::instance::{GuestState, Instance, InstanceUsage};
@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub(crate) struct PluginInner {
     pub(crate) host: Host,
     pub(crate) path: PathBuf,
-    pub(crate) pre: DatastoreProviderPre<GuestState>,
+    pub(crate) pre: ExportsPre<GuestState>,
     pub(crate) info: DatastoreInfo,
     pub(crate) schema: ConfigSchema,
 }
@@ -31,7 +31,7 @@ impl Plugin {
     pub(crate) async fn new(
         host: Host,
         path: &Path,
-        pre: DatastoreProviderPre<GuestState>,
+        pre: ExportsPre<GuestState>,
     ) -> HostResult<Self> {
         // Read the identity in an instance that may touch nothing at all.
         let policy = SandboxPolicy {
@@ -79,6 +79,12 @@ impl Plugin {
     /// Type, name, description and schema text, as the component exports them.
     pub fn info(&self) -> &DatastoreInfo {
         &self.inner.info
+    }
+
+    /// Whether the component exports `shared-store` (built against WIT
+    /// 0.1.1 or later); without it no sync service has shared features.
+    pub fn has_shared_store(&self) -> bool {
+        self.inner.pre.has_shared_store()
     }
 
     /// The component file this plugin was loaded from.

@@ -16,8 +16,8 @@ pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(300);
 /// A sync service between one cache and one remote, in its own instance.
 #[derive(Clone)]
 pub struct SyncService {
-    instance: Arc<Instance>,
-    resource: ResourceAny,
+    pub(crate) instance: Arc<Instance>,
+    pub(crate) resource: ResourceAny,
 }
 
 /// Expands to one guest call of the sync-service resource.

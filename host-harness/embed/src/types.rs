@@ -133,6 +133,41 @@ pub struct SyncCapabilities {
     pub preview_push: bool,
 }
 
+/// Which shared-store calls a sync service has (`wit/shared-store.wit`);
+/// all off for a component built before WIT 0.1.1.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedFeatures {
+    pub control_plane: bool,
+    pub catalogs: bool,
+    pub contamination_repair: bool,
+}
+
+/// One namespace's catalog export: the stored JSON array, as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogExport {
+    pub namespace: String,
+    pub rows_json: String,
+}
+
+/// A foreign namespace found inside the checked one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForeignNamespace {
+    pub namespace: String,
+    pub object_count: u32,
+}
+
+/// What a contamination check found and deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContaminationSummary {
+    pub foreign_namespaces: Vec<ForeignNamespace>,
+    pub total_foreign_objects: u32,
+    pub deleted: u32,
+}
+
 /// What a push would do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PushPreview {

@@ -174,6 +174,15 @@ impl RemoteStore for FsRemote {
         atomic_file::write_atomic(&self.path(key), bytes)
     }
 
+    /// An exclusive publish of a finished file (the lock files' primitive),
+    /// not `put_if`: that one takes the index mutex of the key's directory,
+    /// which would leave `_index/` files among the records beside it.
+    fn put_if_absent(&mut self, key: &str, bytes: &[u8]) -> Result<bool> {
+        let dest = self.path(key);
+        let tmp = atomic_file::write_temp(&dest, bytes)?;
+        claim::publish_exclusive(&tmp, &dest, bytes)
+    }
+
     fn delete(&mut self, key: &str) -> Result<()> {
         let p = self.path(key);
         match fs::remove_file(&p) {

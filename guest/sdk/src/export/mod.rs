@@ -4,6 +4,7 @@
 //! objects for as long as the host holds the handle.
 
 mod convert;
+mod shared;
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -161,7 +162,7 @@ impl wv::GuestDatastoreVerifier for VerifierResource {
 
 /// A `sync-service` resource.
 #[doc(hidden)]
-pub struct SyncResource(RefCell<Box<dyn SyncService>>);
+pub struct SyncResource(pub(crate) RefCell<Box<dyn SyncService>>);
 
 impl ws::GuestSyncService for SyncResource {
     fn pull_changed(&self, options: ws::SyncOptions) -> WitResult<u32> {

@@ -83,6 +83,18 @@ pub trait RemoteStore {
         expected: Option<&Fingerprint>,
     ) -> Result<CasOutcome>;
 
+    /// Create `key` only if it does not exist, atomically against every
+    /// other writer; true when this call created it. The default is the
+    /// conditional write with no expected version; a store whose `put_if`
+    /// serialises through a side file overrides it with a plain exclusive
+    /// create.
+    fn put_if_absent(&mut self, key: &str, bytes: &[u8]) -> Result<bool> {
+        Ok(matches!(
+            self.put_if(key, bytes, None)?,
+            CasOutcome::Written(_)
+        ))
+    }
+
     /// Every request from now on must finish by `end` (`None`: no limit
     /// beyond the store's own timeouts). The engine sets it per call.
     fn set_deadline(&mut self, _end: Option<Instant>) {}

@@ -11,7 +11,9 @@ wit_bindgen::generate!({
     path: "../../../wit",
 });
 
-use exports::swamp::datastore::{datastore, lock, provider, sync, verifier};
+use exports::swamp::datastore::{
+    datastore, lock, provider, shared_store as shared, sync, verifier,
+};
 use swamp::datastore::types::{Error, LockInfo};
 
 struct Hostile;
@@ -269,6 +271,77 @@ impl verifier::Guest for Hostile {
 }
 impl sync::Guest for Hostile {
     type SyncService = Never;
+}
+
+/// No sync service is ever made, so none of these can be reached.
+impl shared::Guest for Hostile {
+    fn features(_: sync::SyncServiceBorrow<'_>) -> shared::SharedFeatures {
+        shared::SharedFeatures {
+            control_plane: false,
+            catalogs: false,
+            contamination_repair: false,
+        }
+    }
+    fn control_put(
+        _: sync::SyncServiceBorrow<'_>,
+        _: Option<String>,
+        _: String,
+        _: Vec<u8>,
+    ) -> Result<(), Error> {
+        Err(Error::Unsupported("none".into()))
+    }
+    fn control_get(
+        _: sync::SyncServiceBorrow<'_>,
+        _: Option<String>,
+        _: String,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        Err(Error::Unsupported("none".into()))
+    }
+    fn control_delete(
+        _: sync::SyncServiceBorrow<'_>,
+        _: Option<String>,
+        _: String,
+    ) -> Result<(), Error> {
+        Err(Error::Unsupported("none".into()))
+    }
+    fn control_list(
+        _: sync::SyncServiceBorrow<'_>,
+        _: Option<String>,
+        _: String,
+    ) -> Result<Vec<String>, Error> {
+        Err(Error::Unsupported("none".into()))
+    }
+    fn control_put_if_absent(
+        _: sync::SyncServiceBorrow<'_>,
+        _: Option<String>,
+        _: String,
+        _: Vec<u8>,
+    ) -> Result<bool, Error> {
+        Err(Error::Unsupported("none".into()))
+    }
+    fn export_catalog(_: sync::SyncServiceBorrow<'_>, _: String, _: String) -> Result<bool, Error> {
+        Err(Error::Unsupported("none".into()))
+    }
+    fn pull_foreign_catalogs(
+        _: sync::SyncServiceBorrow<'_>,
+        _: Vec<String>,
+    ) -> Result<Vec<shared::CatalogExport>, Error> {
+        Err(Error::Unsupported("none".into()))
+    }
+    fn fetch_foreign_content(
+        _: sync::SyncServiceBorrow<'_>,
+        _: String,
+        _: String,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        Err(Error::Unsupported("none".into()))
+    }
+    fn repair_namespace_contamination(
+        _: sync::SyncServiceBorrow<'_>,
+        _: Option<String>,
+        _: bool,
+    ) -> Result<shared::ContaminationSummary, Error> {
+        Err(Error::Unsupported("none".into()))
+    }
 }
 
 export!(Hostile);

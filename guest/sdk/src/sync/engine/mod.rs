@@ -7,10 +7,13 @@ mod plan;
 mod pull;
 mod push;
 mod remote_index;
+mod shared;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_shards;
+#[cfg(test)]
+mod tests_shared;
 mod transfer;
 
 use std::path::{Path, PathBuf};
@@ -203,5 +206,8 @@ impl<R: RemoteStore + 'static> SyncService for SyncEngine<R> {
     }
     fn preview_push(&mut self, options: &SyncOptions) -> Result<PushPreview> {
         self.preview(options)
+    }
+    fn shared_store(&mut self) -> Option<&mut dyn crate::traits::SharedStore> {
+        Some(self)
     }
 }
