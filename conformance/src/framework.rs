@@ -125,15 +125,17 @@ pub enum Suite {
     Lock,
     Verifier,
     Sync,
+    Shared,
 }
 
 impl Suite {
-    pub const ALL: [Suite; 5] = [
+    pub const ALL: [Suite; 6] = [
         Suite::Export,
         Suite::Config,
         Suite::Lock,
         Suite::Verifier,
         Suite::Sync,
+        Suite::Shared,
     ];
 
     pub fn name(self) -> &'static str {
@@ -143,6 +145,7 @@ impl Suite {
             Suite::Lock => "lock",
             Suite::Verifier => "verifier",
             Suite::Sync => "sync",
+            Suite::Shared => "shared",
         }
     }
 }
@@ -173,7 +176,7 @@ impl FromStr for Suite {
             .find(|suite| suite.name().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
                 ParseError(format!(
-                    "unknown suite {s:?}: expected one of export, config, lock, verifier, sync"
+                    "unknown suite {s:?}: expected one of export, config, lock, verifier, sync, shared"
                 ))
             })
     }

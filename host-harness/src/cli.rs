@@ -81,7 +81,7 @@ struct CheckArgs {
     /// field, else `path`, else `prefix`).
     #[arg(long)]
     isolate_by: Option<String>,
-    /// Run only these suites (export, config, lock, verifier, sync).
+    /// Run only these suites (export, config, lock, verifier, sync, shared).
     #[arg(long = "suite", value_parser = parse_suite)]
     suites: Vec<Suite>,
     /// Run only checks with these ids.

@@ -3,6 +3,7 @@
 mod config;
 mod export;
 mod lock;
+mod shared;
 mod sync;
 mod verifier;
 
@@ -14,5 +15,6 @@ pub(crate) fn all() -> Vec<Check> {
     checks.extend(lock::checks());
     checks.extend(verifier::checks());
     checks.extend(sync::checks());
+    checks.extend(shared::checks());
     checks
 }

@@ -199,7 +199,7 @@ impl RemoteStore for FsRemote {
     fn list(&mut self, prefix: &str) -> Result<Vec<RemoteObject>> {
         let start = prefix.trim_end_matches('/');
         let mut out = Vec::new();
-        for rel in local::walk(&self.root, start, &|_, _| false)? {
+        for rel in local::walk_objects(&self.root, start)? {
             let path = self.path(&rel);
             let Ok(meta) = fs::metadata(&path) else {
                 continue;
@@ -313,6 +313,31 @@ mod tests {
         r.delete("a/b").unwrap();
         r.delete("a/b").unwrap();
         assert!(!d.path().join("a").exists(), "empty dirs pruned");
+    }
+
+    #[test]
+    fn internal_objects_are_listed_as_a_bucket_lists_them() {
+        let d = tempfile::tempdir().unwrap();
+        let mut r = FsRemote::new(d.path());
+        for k in ["_control/claims/c", "ns/.namespace.json", ".datastore-index.json"] {
+            r.put(k, b"{}").unwrap();
+        }
+        let all: Vec<_> = r.list("").unwrap().into_iter().map(|o| o.key).collect();
+        assert_eq!(
+            all,
+            vec![".datastore-index.json", "_control/claims/c", "ns/.namespace.json"]
+        );
+    }
+
+    #[test]
+    fn put_if_absent_creates_once_and_leaves_no_side_files() {
+        let d = tempfile::tempdir().unwrap();
+        let mut r = FsRemote::new(d.path());
+        assert!(r.put_if_absent("_control/claims/c", b"first").unwrap());
+        assert!(!r.put_if_absent("_control/claims/c", b"second").unwrap());
+        assert_eq!(r.get("_control/claims/c").unwrap().unwrap(), b"first");
+        let all: Vec<_> = r.list("").unwrap().into_iter().map(|o| o.key).collect();
+        assert_eq!(all, vec!["_control/claims/c"]);
     }
 
     #[test]

@@ -93,6 +93,30 @@ pub fn walk(
     start: &str,
     skip_dir: &dyn Fn(&str, &Path) -> bool,
 ) -> Result<Vec<String>> {
+    walk_files(root, start, skip_dir, false)
+}
+
+/// Every file below `root/start` as a store holds them, internal files
+/// included (an index, `_control/` records, `.namespace.json` manifests):
+/// what a directory used as a remote store lists, as a bucket listing
+/// would. Temporary files are still left out.
+pub fn walk_objects(root: &Path, start: &str) -> Result<Vec<String>> {
+    walk_files(root, start, &|_, _| false, true)
+}
+
+fn walk_files(
+    root: &Path,
+    start: &str,
+    skip_dir: &dyn Fn(&str, &Path) -> bool,
+    internal_too: bool,
+) -> Result<Vec<String>> {
+    let keep = |rel: &str| {
+        if internal_too {
+            !crate::atomic_file::is_temp_name(&entry_name(rel))
+        } else {
+            !rules::is_never_synced(rel)
+        }
+    };
     let mut out = Vec::new();
     let mut stack = vec![start.to_string()];
     while let Some(rel_dir) = stack.pop() {
@@ -120,10 +144,10 @@ pub fn walk(
                 .file_type()
                 .map_err(|e| Error::io(entry.path().display(), e))?;
             if ft.is_dir() {
-                if !skip_dir(&rel, &entry.path()) && !rules::is_internal(&rel) {
+                if !skip_dir(&rel, &entry.path()) && (internal_too || !rules::is_internal(&rel)) {
                     stack.push(rel);
                 }
-            } else if ft.is_file() && !rules::is_never_synced(&rel) {
+            } else if ft.is_file() && keep(&rel) {
                 out.push(rel);
             } else if ft.is_file() && crate::atomic_file::is_temp_name(&entry_name(&rel)) {
                 remove_if_stale_temp(&entry.path());
