@@ -112,6 +112,13 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "sync.namespaces-apart",
     "sync.two-phase",
     "sync.preview-push",
+    "shared.control-round-trip",
+    "shared.control-namespaces-apart",
+    "shared.control-put-if-absent-atomic",
+    "shared.control-keys-refused",
+    "shared.catalog-export",
+    "shared.foreign-content",
+    "shared.contamination-repair",
 ];
 
 const ROWS: &[Row] = &[
@@ -508,6 +515,54 @@ const ROWS: &[Row] = &[
             "sync.counts-exact",
             "sync.generated-tree",
         ],
+    ),
+    // --- shared store
+    row(
+        "control-list-full-keys",
+        Cache,
+        &[
+            "shared.control-round-trip",
+            "shared.control-namespaces-apart",
+            "shared.control-keys-refused",
+        ],
+    ),
+    row(
+        "control-ignores-namespace",
+        Cache,
+        &[
+            "shared.control-namespaces-apart",
+            "shared.control-keys-refused",
+        ],
+    ),
+    row(
+        "control-put-if-absent-racy",
+        Cache,
+        &["shared.control-put-if-absent-atomic"],
+    ),
+    row(
+        "control-keys-unchecked",
+        Cache,
+        &["shared.control-keys-refused"],
+    ),
+    row(
+        "catalog-export-always-writes",
+        Cache,
+        &["shared.catalog-export"],
+    ),
+    row(
+        "catalog-malformed-not-skipped",
+        Cache,
+        &["shared.catalog-export"],
+    ),
+    row(
+        "foreign-content-ignores-namespace",
+        Cache,
+        &["shared.foreign-content"],
+    ),
+    row(
+        "repair-dry-run-deletes",
+        Cache,
+        &["shared.contamination-repair"],
     ),
 ];
 

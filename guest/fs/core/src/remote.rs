@@ -319,13 +319,21 @@ mod tests {
     fn internal_objects_are_listed_as_a_bucket_lists_them() {
         let d = tempfile::tempdir().unwrap();
         let mut r = FsRemote::new(d.path());
-        for k in ["_control/claims/c", "ns/.namespace.json", ".datastore-index.json"] {
+        for k in [
+            "_control/claims/c",
+            "ns/.namespace.json",
+            ".datastore-index.json",
+        ] {
             r.put(k, b"{}").unwrap();
         }
         let all: Vec<_> = r.list("").unwrap().into_iter().map(|o| o.key).collect();
         assert_eq!(
             all,
-            vec![".datastore-index.json", "_control/claims/c", "ns/.namespace.json"]
+            vec![
+                ".datastore-index.json",
+                "_control/claims/c",
+                "ns/.namespace.json"
+            ]
         );
     }
 

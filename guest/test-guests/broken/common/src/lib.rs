@@ -20,9 +20,9 @@ use fs_datastore_core::config::FsConfig;
 use fs_datastore_core::provider::FsProvider;
 use sdk::serde_json::Value;
 use sdk::{
-    Datastore, HealthResult, HolderIdentity, Lock, LockInfo, LockOptions, Provider,
-    ProviderFeatures, PushManifest, PushPreview, Result, SyncCapabilities, SyncOptions,
-    SyncService, Verifier,
+    CatalogExport, ContaminationSummary, Datastore, HealthResult, HolderIdentity, Lock, LockInfo,
+    LockOptions, Provider, ProviderFeatures, PushManifest, PushPreview, Result, SharedFeatures,
+    SharedStore, SyncCapabilities, SyncOptions, SyncService, Verifier,
 };
 
 /// Export `$b` (a type implementing [`Break`]) as the component.
@@ -116,6 +116,21 @@ impl SyncCx {
             rel_path: Some(rel),
             ..SyncOptions::default()
         })
+    }
+    /// fs-datastore's shared store (its sync engine has one).
+    pub fn store(&mut self) -> Result<&mut dyn SharedStore> {
+        self.inner
+            .shared_store()
+            .ok_or_else(|| sdk::Error::unsupported("shared-store"))
+    }
+    /// The file of control record `key` in the share, joined without any
+    /// check (what a careless guest would do).
+    pub fn control_file(&self, ns: Option<&str>, key: &str) -> PathBuf {
+        let dir = match ns {
+            Some(n) => self.share.join(n).join("_control"),
+            None => self.share.join("_control"),
+        };
+        dir.join(key)
     }
     /// Every synced file of the cache: rel-path and bytes.
     pub fn cache_files(&self) -> Vec<(String, Vec<u8>)> {
@@ -246,6 +261,44 @@ pub trait Break: 'static {
     }
     fn preview_push(s: &mut SyncCx, o: &SyncOptions) -> Result<PushPreview> {
         s.inner.preview_push(o)
+    }
+
+    // The shared store.
+    fn control_put(s: &mut SyncCx, ns: Option<&str>, key: &str, data: &[u8]) -> Result<()> {
+        s.store()?.control_put(ns, key, data)
+    }
+    fn control_get(s: &mut SyncCx, ns: Option<&str>, key: &str) -> Result<Option<Vec<u8>>> {
+        s.store()?.control_get(ns, key)
+    }
+    fn control_delete(s: &mut SyncCx, ns: Option<&str>, key: &str) -> Result<()> {
+        s.store()?.control_delete(ns, key)
+    }
+    fn control_list(s: &mut SyncCx, ns: Option<&str>, prefix: &str) -> Result<Vec<String>> {
+        s.store()?.control_list(ns, prefix)
+    }
+    fn control_put_if_absent(
+        s: &mut SyncCx,
+        ns: Option<&str>,
+        key: &str,
+        data: &[u8],
+    ) -> Result<bool> {
+        s.store()?.control_put_if_absent(ns, key, data)
+    }
+    fn export_catalog(s: &mut SyncCx, ns: &str, rows_json: &str) -> Result<bool> {
+        s.store()?.export_catalog(ns, rows_json)
+    }
+    fn pull_foreign_catalogs(s: &mut SyncCx, namespaces: &[String]) -> Result<Vec<CatalogExport>> {
+        s.store()?.pull_foreign_catalogs(namespaces)
+    }
+    fn fetch_foreign_content(s: &mut SyncCx, ns: &str, rel: &str) -> Result<Option<Vec<u8>>> {
+        s.store()?.fetch_foreign_content(ns, rel)
+    }
+    fn repair_namespace_contamination(
+        s: &mut SyncCx,
+        ns: Option<&str>,
+        dry_run: bool,
+    ) -> Result<ContaminationSummary> {
+        s.store()?.repair_namespace_contamination(ns, dry_run)
     }
 }
 
@@ -418,6 +471,53 @@ impl<B: Break> SyncService for HookedSync<B> {
     fn preview_push(&mut self, o: &SyncOptions) -> Result<PushPreview> {
         B::preview_push(&mut self.cx, o)
     }
+    fn shared_store(&mut self) -> Option<&mut dyn SharedStore> {
+        self.cx.inner.shared_store()?;
+        Some(self)
+    }
+}
+
+impl<B: Break> SharedStore for HookedSync<B> {
+    fn features(&self) -> SharedFeatures {
+        // fs-datastore's engine has every feature; the hooks break calls,
+        // never what is advertised.
+        SharedFeatures {
+            control_plane: true,
+            catalogs: true,
+            contamination_repair: true,
+        }
+    }
+    fn control_put(&mut self, ns: Option<&str>, key: &str, data: &[u8]) -> Result<()> {
+        B::control_put(&mut self.cx, ns, key, data)
+    }
+    fn control_get(&mut self, ns: Option<&str>, key: &str) -> Result<Option<Vec<u8>>> {
+        B::control_get(&mut self.cx, ns, key)
+    }
+    fn control_delete(&mut self, ns: Option<&str>, key: &str) -> Result<()> {
+        B::control_delete(&mut self.cx, ns, key)
+    }
+    fn control_list(&mut self, ns: Option<&str>, prefix: &str) -> Result<Vec<String>> {
+        B::control_list(&mut self.cx, ns, prefix)
+    }
+    fn control_put_if_absent(&mut self, ns: Option<&str>, key: &str, data: &[u8]) -> Result<bool> {
+        B::control_put_if_absent(&mut self.cx, ns, key, data)
+    }
+    fn export_catalog(&mut self, ns: &str, rows_json: &str) -> Result<bool> {
+        B::export_catalog(&mut self.cx, ns, rows_json)
+    }
+    fn pull_foreign_catalogs(&mut self, namespaces: &[String]) -> Result<Vec<CatalogExport>> {
+        B::pull_foreign_catalogs(&mut self.cx, namespaces)
+    }
+    fn fetch_foreign_content(&mut self, ns: &str, rel: &str) -> Result<Option<Vec<u8>>> {
+        B::fetch_foreign_content(&mut self.cx, ns, rel)
+    }
+    fn repair_namespace_contamination(
+        &mut self,
+        ns: Option<&str>,
+        dry_run: bool,
+    ) -> Result<ContaminationSummary> {
+        B::repair_namespace_contamination(&mut self.cx, ns, dry_run)
+    }
 }
 
 /// What a broken guest's `lib.rs` needs: `use broken_common::prelude::*;`.
@@ -425,9 +525,9 @@ pub mod prelude {
     pub use crate::sdk::serde_json::{self, Value, json};
     pub use crate::sdk::sync::rules::INDEX_FILE;
     pub use crate::sdk::{
-        Error, HealthResult, Lock, LockInfo, LockOptions, Provider, ProviderFeatures, PushManifest,
-        PushPreview, RelPath, Result, SyncCapabilities, SyncOptions, SyncService, Verifier,
-        iso_time,
+        CatalogExport, ContaminationSummary, Error, HealthResult, Lock, LockInfo, LockOptions,
+        Provider, ProviderFeatures, PushManifest, PushPreview, RelPath, Result, SharedStore,
+        SyncCapabilities, SyncOptions, SyncService, Verifier, iso_time,
     };
     pub use crate::{Break, LockCx, ProviderCx, SyncCx, export_broken};
 }
