@@ -394,6 +394,11 @@ const ROWS: &[Row] = &[
             "sync.rule2-absence-deletes",
             "sync.bulk-mark-pushes-deletions",
             "sync.generated-tree",
+            // Its store deletes nothing, so control deletes and repairs
+            // are lost too.
+            "shared.control-round-trip",
+            "shared.control-namespaces-apart",
+            "shared.contamination-repair",
         ],
     ),
     row("scope-ignored", Cache, &["sync.scoped-pull"]),

@@ -149,6 +149,15 @@ async fn cached_fs_datastore_passes_every_check() {
     ] {
         assert_eq!(status(&report, id), &Status::Pass, "{id}");
     }
+    let shared: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.id.starts_with("shared."))
+        .collect();
+    assert_eq!(shared.len(), 7);
+    for c in shared {
+        assert_eq!(c.status, Status::Pass, "{}", c.id);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -163,5 +172,14 @@ async fn a_component_built_against_wit_0_1_0_still_loads_and_passes() {
     for cache in [false, true] {
         let (report, _work) = run_suite_on(&wasm, cache).await;
         assert_all_pass_or_skip_with_reason(&report);
+        // It has no shared-store interface: those checks skip and say why.
+        if cache {
+            for c in report.checks.iter().filter(|c| c.id.starts_with("shared.")) {
+                match &c.status {
+                    Status::Skipped(why) => assert!(why.contains("WIT 0.1.0"), "{}: {why}", c.id),
+                    other => panic!("{}: {other:?}", c.id),
+                }
+            }
+        }
     }
 }

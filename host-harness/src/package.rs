@@ -36,6 +36,10 @@ const RUNTIME: &[(&str, &str)] = &[
     ),
     ("lock.ts", include_str!("../../packaging/js/lock.ts")),
     ("sync.ts", include_str!("../../packaging/js/sync.ts")),
+    (
+        "shared_store.ts",
+        include_str!("../../packaging/js/shared_store.ts"),
+    ),
     ("schema.ts", include_str!("../../packaging/js/schema.ts")),
     ("errors.ts", include_str!("../../packaging/js/errors.ts")),
     ("convert.ts", include_str!("../../packaging/js/convert.ts")),

@@ -88,6 +88,7 @@ fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
         .arg(tests_dir().join("s3.test.ts"))
         .arg(tests_dir().join("bundled.test.ts"))
         .arg(tests_dir().join("model_run.test.ts"))
+        .arg(tests_dir().join("shared_store.test.ts"))
         .env("NO_COLOR", "1")
         .env("SWAMP_EXTENSION_DIR", ext.path())
         .env("SWAMP_S3_ENDPOINT", s3.endpoint())
@@ -113,6 +114,9 @@ fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
         "bundled s3-datastore",
         "model run: s3 pushes every file swamp marked",
         "model run: fs in cache mode pushes every file swamp marked",
+        "shared store: serve's control-plane records",
+        "shared store: catalogs and foreign content across namespaces",
+        "shared store: doctor finds and repairs a contaminated namespace",
     ] {
         assert!(report.contains(name), "{name} did not run:\n{report}");
     }
@@ -142,11 +146,16 @@ fn a_component_built_against_wit_0_1_0_packages_and_passes_its_deno_tests() {
         .arg(tests_dir().join("fs.test.ts"))
         .env("NO_COLOR", "1")
         .env("SWAMP_EXTENSION_DIR", &ext)
+        .env("SWAMP_COMPONENT_WIT", "0.1.0")
         .output()
         .unwrap();
     let report = text(&out);
     assert!(out.status.success(), "deno test failed:\n{report}");
     assert!(report.contains("fs: sync round trip"), "{report}");
+    assert!(
+        report.contains("fs: shared-store methods exist exactly when the component has them"),
+        "{report}"
+    );
 }
 
 #[test]

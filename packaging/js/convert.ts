@@ -56,6 +56,8 @@ export interface SyncCapabilities {
   namespacedSync?: boolean;
   twoPhaseSync?: boolean;
   previewPush?: boolean;
+  /** controlPlaneStore() works (the component's shared-store feature). */
+  controlPlane?: boolean;
 }
 
 export const fromWit = {

@@ -13,6 +13,7 @@ import { type Grants, wasiImports } from "./wasi.ts";
 import { DistributedLock, type WitLock } from "./lock.ts";
 import { SyncWorker } from "./worker.ts";
 import { type DatastoreSyncService, syncServiceOf, type WitSyncService } from "./sync.ts";
+import { NO_SHARED_FEATURES, type SharedFeatures } from "./shared_store.ts";
 
 // deno-lint-ignore no-explicit-any
 type Instantiate = (getCoreModule: (name: string) => WebAssembly.Module, imports: any) => any;
@@ -102,11 +103,14 @@ function providerOf(
     ...grants,
     mounts: [...grants.mounts, ...extraMounts.filter((p) => isAbsolute(p))],
   });
-  const open = (extraMounts: string[]): WitProvider => {
+  // deno-lint-ignore no-explicit-any
+  const openWithExports = (extraMounts: string[]): { exports: any; provider: WitProvider } => {
     const g = withMounts(extraMounts);
     const exports = call("instantiate", () => instantiate(g));
-    return call("datastore.create-provider", () => exports.datastore.createProvider(configJson));
+    const provider = call("datastore.create-provider", () => exports.datastore.createProvider(configJson));
+    return { exports, provider };
   };
+  const open = (extraMounts: string[]): WitProvider => openWithExports(extraMounts).provider;
   const base = open([]);
   const features = call("provider.features", () => base.features()) as {
     sync: boolean;
@@ -143,7 +147,7 @@ function providerOf(
         throw new TypeError(`cache path ${JSON.stringify(cachePath)} must be absolute`);
       }
       mkdirSync(cachePath, { recursive: true });
-      const p = open([repoDir, cachePath]);
+      const { exports, provider: p } = openWithExports([repoDir, cachePath]);
       const svc = call(
         "provider.create-sync-service",
         () => p.createSyncService(repoDir, cachePath),
@@ -151,6 +155,10 @@ function providerOf(
       if (!svc) {
         throw new Error(`${spec.type} has no sync service for this config (no cache in use)`);
       }
+      // A component built against WIT 0.1.0 has no shared-store export.
+      const shared: SharedFeatures = exports.sharedStore
+        ? call("shared-store.features", () => exports.sharedStore.features(svc))
+        : NO_SHARED_FEATURES;
       const worker = new SyncWorker(spec.syncWorkerSource, {
         modules: Object.fromEntries(modules),
         configJson,
@@ -158,7 +166,7 @@ function providerOf(
         repoDir,
         cachePath,
       });
-      return syncServiceOf(svc, worker);
+      return syncServiceOf(svc, worker, shared);
     };
   }
   if (features.cachePath) {

@@ -2,7 +2,9 @@
 // optional methods exist only when the component advertises them:
 // `capabilities` when any capability is on, `hydrateFile` with
 // lazyHydration, `preparePush`/`commitPush` with twoPhaseSync,
-// `previewPush` with previewPush.
+// `previewPush` with previewPush; the shared-store methods with their
+// features (shared_store.ts), and `controlPlane` among the capabilities
+// when the control plane is there.
 //
 // The calls run in a worker thread (worker.ts, sync_worker.ts), so swamp's
 // thread stays free while a pull or push runs and lock heartbeats keep
@@ -13,6 +15,7 @@
 import { type DatastoreSyncOptions, type SyncCapabilities, toWit } from "./convert.ts";
 import { call } from "./errors.ts";
 import type { SyncWorker } from "./worker.ts";
+import { type SharedFeatures, sharedStoreMethods, type SharedStoreMethods } from "./shared_store.ts";
 
 // deno-lint-ignore no-explicit-any
 export type WitSyncService = any;
@@ -30,7 +33,7 @@ export interface PushPreview {
   deleted: number;
 }
 
-export interface DatastoreSyncService {
+export interface DatastoreSyncService extends SharedStoreMethods {
   pullChanged(options?: DatastoreSyncOptions): Promise<number>;
   pushChanged(options?: DatastoreSyncOptions): Promise<number>;
   markDirty(options?: DatastoreSyncOptions): Promise<void>;
@@ -46,16 +49,40 @@ export interface DatastoreSyncService {
  * capabilities, which decide the optional methods synchronously; every
  * call goes to `worker`.
  */
-export function syncServiceOf(svc: WitSyncService, worker: SyncWorker): DatastoreSyncService {
-  const caps = call("sync.capabilities", () => svc.capabilities()) as Required<SyncCapabilities>;
+export function syncServiceOf(
+  svc: WitSyncService,
+  worker: SyncWorker,
+  shared: SharedFeatures,
+): DatastoreSyncService {
+  const caps = {
+    ...(call("sync.capabilities", () => svc.capabilities()) as Required<SyncCapabilities>),
+    controlPlane: shared.controlPlane,
+  };
   const o = (options?: DatastoreSyncOptions) => toWit.syncOptions(options);
   // The sync-options argument is the last one of every call.
   const run = <T>(method: string, args: unknown[], options?: DatastoreSyncOptions) =>
     worker.call(`sync.${method}`, method, args, options?.signal, args.length - 1) as Promise<T>;
+  // The namespace the first pull or push names, as swamp's own datastores
+  // bind it; the control plane works in it from then on.
+  let bound: { ns: string | undefined } | undefined;
+  const bind = (ns: string | undefined) => {
+    bound ??= { ns: ns || undefined };
+  };
+  const binding = <T>(f: (options?: DatastoreSyncOptions) => Promise<T>) => (options?: DatastoreSyncOptions) => {
+    bind(options?.namespace);
+    return f(options);
+  };
   const service: DatastoreSyncService = {
-    pullChanged: (options) => run<number>("pullChanged", [o(options)], options),
-    pushChanged: (options) => run<number>("pushChanged", [o(options)], options),
+    pullChanged: binding((options) => run<number>("pullChanged", [o(options)], options)),
+    pushChanged: binding((options) => run<number>("pushChanged", [o(options)], options)),
     markDirty: (options) => run<void>("markDirty", [o(options)], options).then(() => undefined),
+    ...sharedStoreMethods(
+      shared,
+      <T>(fn: string, args: unknown[], signal?: AbortSignal) =>
+        worker.call(`shared-store.${fn}`, `shared.${fn}`, args, signal) as Promise<T>,
+      () => bound?.ns,
+      bind,
+    ),
   };
   if (Object.values(caps).some((v) => v === true)) {
     service.capabilities = () => ({ ...caps });
@@ -64,7 +91,7 @@ export function syncServiceOf(svc: WitSyncService, worker: SyncWorker): Datastor
     service.hydrateFile = (relPath, options) => run<boolean>("hydrateFile", [relPath, o(options)], options);
   }
   if (caps.twoPhaseSync) {
-    service.preparePush = (options) => run<PushManifest>("preparePush", [o(options)], options);
+    service.preparePush = binding((options) => run<PushManifest>("preparePush", [o(options)], options));
     service.commitPush = (manifest, options) => run<number>("commitPush", [manifest, o(options)], options);
   }
   if (caps.previewPush) {

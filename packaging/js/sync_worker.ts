@@ -49,6 +49,10 @@ export function serveSyncService(instantiate: Instantiate) {
   const post = (m: unknown) => port.postMessage(m);
   // deno-lint-ignore no-explicit-any
   let svc: any;
+  // The component's shared-store interface (WIT 0.1.1); absent in a
+  // component built against 0.1.0.
+  // deno-lint-ignore no-explicit-any
+  let shared: any;
   port.on("message", (m: { init?: SyncWorkerData; id: number; method: string; args: unknown[] }) => {
     if (m.init) {
       const data = m.init;
@@ -57,6 +61,7 @@ export function serveSyncService(instantiate: Instantiate) {
           (name) => data.modules[name],
           wasiImports(data.grants, data.abortFlag),
         );
+        shared = exports.sharedStore;
         const provider = exports.datastore.createProvider(data.configJson);
         svc = provider.createSyncService(data.repoDir, data.cachePath);
         if (!svc) throw new Error("the component has no sync service for this config");
@@ -67,11 +72,15 @@ export function serveSyncService(instantiate: Instantiate) {
       post({ ready: true });
       return;
     }
+    // `shared.<fn>` is a free function of shared-store taking the service
+    // first; anything else is a method of the sync-service resource.
+    const sharedFn = m.method.startsWith("shared.") ? m.method.slice("shared.".length) : undefined;
+    const label = sharedFn ? `shared-store.${sharedFn}` : `sync.${m.method}`;
     try {
-      const value = svc[m.method](...m.args);
+      const value = sharedFn ? shared[sharedFn](svc, ...m.args) : svc[m.method](...m.args);
       post({ id: m.id, ok: true, value });
     } catch (e) {
-      post({ id: m.id, ok: false, error: wire(fromComponent(`sync.${m.method}`, e)) });
+      post({ id: m.id, ok: false, error: wire(fromComponent(label, e)) });
     }
   });
 }

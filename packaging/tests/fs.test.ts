@@ -62,6 +62,17 @@ Deno.test("fs: export shape, and optional methods only where the component has t
   assert.equal(datastore.configSchema.jsonSchema.properties.path["x-swamp-mount"], true);
 }));
 
+Deno.test("fs: shared-store methods exist exactly when the component has them", withDir("shared", (dir) => {
+  // SWAMP_COMPONENT_WIT=0.1.0: the packaged component predates the
+  // shared-store interface (host-harness/tests/deno_extension.rs).
+  const old = Deno.env.get("SWAMP_COMPONENT_WIT") === "0.1.0";
+  const sync = datastore.createProvider({ path: dir, cache: true }).createSyncService(join(dir, "repo"), join(dir, "cache"));
+  assert.equal(sync.capabilities().controlPlane, !old);
+  for (const m of ["controlPlaneStore", "exportCatalog", "pullForeignCatalogs", "fetchForeignContent", "repairNamespaceContamination"]) {
+    assert.equal(typeof sync[m], old ? "undefined" : "function", m);
+  }
+}));
+
 const fsValid = [{ path: "/srv/swamp" }, { path: "/srv/swamp", cache: true }, { path: "/", cache: false }];
 const fsInvalid: [unknown, (string | number)[]][] = [
   [{}, ["path"]],

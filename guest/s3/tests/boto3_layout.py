@@ -3,6 +3,11 @@
     boto3_layout.py check  '<json>'   read back what the guest pushed
     boto3_layout.py write  '<json>'   write the original's v1 layout
     boto3_layout.py list   '<json>'   list the keys starting with "prefix"
+    boto3_layout.py put    '<json>'   put raw objects {"objects": {key: hex}}
+    boto3_layout.py get    '<json>'   read raw objects {"keys": [key...]}
+
+Keys of `put` and `get` are below "prefix" (as the original's control
+records, catalog exports and namespace manifests are: reference c.1).
 
 The JSON names the server and what to expect or write:
 {"endpoint", "accessKey", "secretKey", "bucket", "prefix", "namespace"?,
@@ -254,5 +259,24 @@ def write(spec):
     print(json.dumps({"written": sorted(entries)}))
 
 
+def put_raw(spec):
+    s3 = client(spec)
+    root = spec["prefix"] + "/" if spec.get("prefix") else ""
+    for key, hexdata in spec["objects"].items():
+        s3.put_object(Bucket=spec["bucket"], Key=root + key, Body=bytes.fromhex(hexdata))
+    print(json.dumps({"put": sorted(spec["objects"])}))
+
+
+def get_raw(spec):
+    s3 = client(spec)
+    root = spec["prefix"] + "/" if spec.get("prefix") else ""
+    out = {}
+    for key in spec["keys"]:
+        body = get(s3, spec["bucket"], root + key)
+        out[key] = None if body is None else body.hex()
+    print(json.dumps({"objects": out}))
+
+
 if __name__ == "__main__":
-    {"check": check, "write": write, "list": list_keys}[sys.argv[1]](json.loads(sys.argv[2]))
+    commands = {"check": check, "write": write, "list": list_keys, "put": put_raw, "get": get_raw}
+    commands[sys.argv[1]](json.loads(sys.argv[2]))

@@ -1,4 +1,4 @@
-//! Test-only guest, broken on purpose: push never deletes remote files (nor their index entries).
+//! Test-only guest, broken on purpose: push never deletes remote files (nor their index entries); its store deletes nothing at all.
 //! Everything else is fs-datastore.
 
 #![allow(clippy::result_large_err)]
