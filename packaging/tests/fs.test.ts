@@ -1,7 +1,7 @@
 // The packaged fs-datastore under Deno, on real temporary directories.
 
 import assert from "node:assert/strict";
-import { readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type Any,
@@ -66,7 +66,9 @@ Deno.test("fs: shared-store methods exist exactly when the component has them", 
   // SWAMP_COMPONENT_WIT=0.1.0: the packaged component predates the
   // shared-store interface (host-harness/tests/deno_extension.rs).
   const old = Deno.env.get("SWAMP_COMPONENT_WIT") === "0.1.0";
-  const sync = datastore.createProvider({ path: dir, cache: true }).createSyncService(join(dir, "repo"), join(dir, "cache"));
+  const share = join(dir, "share");
+  mkdirSync(share);
+  const sync = datastore.createProvider({ path: share, cache: true }).createSyncService(join(dir, "repo"), join(dir, "cache"));
   assert.equal(sync.capabilities().controlPlane, !old);
   for (const m of ["controlPlaneStore", "exportCatalog", "pullForeignCatalogs", "fetchForeignContent", "repairNamespaceContamination"]) {
     assert.equal(typeof sync[m], old ? "undefined" : "function", m);

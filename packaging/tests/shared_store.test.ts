@@ -24,6 +24,8 @@ let n = 0;
 /** A datastore of its own: a share directory, or a bucket prefix. */
 function backends(dir: string): [string, Any, Record<string, unknown>, string | undefined][] {
   const share = join(dir, "share");
+  // The share exists before swamp uses it (a mounted network directory).
+  mkdirSync(share, { recursive: true });
   return [
     ["fs", fs, { path: share, cache: true }, share],
     [
