@@ -497,10 +497,22 @@ impl Ctx {
     }
 
     pub async fn fixture_named(&self, suffix: &str) -> Result<Fixture, Status> {
+        self.fixture_with(suffix, None).await
+    }
+
+    /// As [`fixture_named`](Self::fixture_named), with the instances'
+    /// limits set (none: the host's).
+    pub async fn fixture_with(
+        &self,
+        suffix: &str,
+        limits: Option<swamp_host::Limits>,
+    ) -> Result<Fixture, Status> {
         let config = self.isolated_config_named(suffix)?;
+        let mut options = self.open_options()?;
+        options.limits = limits;
         let provider = self
             .plugin()
-            .open(config.clone(), self.open_options()?)
+            .open(config.clone(), options)
             .await
             .or_fail("create-provider with the main config")?;
         let repo = self.repo_dir()?;

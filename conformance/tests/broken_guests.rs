@@ -112,6 +112,7 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "sync.namespaces-apart",
     "sync.two-phase",
     "sync.preview-push",
+    "sync.hostile-index",
     "shared.control-round-trip",
     "shared.control-namespaces-apart",
     "shared.control-put-if-absent-atomic",
@@ -196,6 +197,7 @@ const ROWS: &[Row] = &[
         &["export.namespace-claims"],
     ),
     // --- lock
+    row("lock-check-then-create", Plain, &["lock.mutual-exclusion"]),
     row(
         "two-holders",
         Plain,
@@ -521,6 +523,7 @@ const ROWS: &[Row] = &[
             "sync.generated-tree",
         ],
     ),
+    row("corrupt-index-rebuilt", Cache, &["sync.hostile-index"]),
     // --- shared store
     row(
         "control-list-full-keys",

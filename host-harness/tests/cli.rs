@@ -422,3 +422,33 @@ fn strict_fails_on_checks_skipped_for_want_of_an_input() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A guest that panics: the failing check names the panic's file, line and
+/// message in every output format, without the wasm backtrace.
+#[test]
+fn a_guest_panic_is_reported_by_its_location_and_message() {
+    let hostile = guest("hostile-guest");
+    for format in ["human", "json", "junit"] {
+        let out = harness()
+            .args([
+                "check",
+                &hostile,
+                "--config",
+                r#"{"attack": "panic"}"#,
+                "--check",
+                "verifier.healthy",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{format}: {text}");
+        assert!(
+            text.contains("guest panicked at guest/test-guests/hostile/src/lib.rs:")
+                && text.contains("hostile guest panics on purpose"),
+            "{format}: {text}"
+        );
+        assert!(!text.contains("backtrace"), "{format}: {text}");
+    }
+}

@@ -2,7 +2,7 @@
 //! behaviour a distributed lock must have between separate handles (each
 //! `create-lock` is a guest instance of its own, as two processes would be).
 
-use crate::framework::{Check, Ctx, OrFail, Outcome, Suite, check, ensure, fail};
+use crate::framework::{Check, Ctx, OrFail, Outcome, Status, Suite, check, ensure, fail};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -67,7 +67,7 @@ pub(crate) fn checks() -> Vec<Check> {
         check!(
             "lock.mutual-exclusion",
             Suite::Lock,
-            "several contenders on separate handles are never inside the lock together",
+            "four contenders on separate handles, arriving staggered and then all at once with each guest paused at every host call (so a look-then-create acquire races every time), are never inside the lock together",
             mutual_exclusion
         ),
         check!(
@@ -381,9 +381,30 @@ async fn double_acquire(cx: Ctx) -> Outcome {
 }
 
 async fn mutual_exclusion(cx: Ctx) -> Outcome {
+    // Staggered contenders, as swamp's processes arrive; then all at once,
+    // each guest paused at every host call, so that every contender has
+    // looked at the lock before any of them writes: an acquire that looks
+    // and then creates in two steps lets a second holder in every time.
+    let f = cx.fixture().await?;
+    contend(&f, Duration::from_millis(15)).await?;
+    let paused = swamp_host::Limits {
+        pause_at_host_calls: Duration::from_millis(3),
+        ..swamp_host::Limits::default()
+    };
+    let f = cx.fixture_with("", Some(paused)).await?;
+    contend(&f, Duration::ZERO).await.map_err(|s| match s {
+        Status::Fail(m) => Status::Fail(format!(
+            "with every contender paused at each host call and all starting together: {m}"
+        )),
+        other => other,
+    })
+}
+
+/// Four contenders, three rounds each, the i-th arriving `stagger` × i
+/// after each round's start; fails when two were inside at once.
+async fn contend(f: &crate::framework::Fixture, stagger: Duration) -> Outcome {
     const CONTENDERS: usize = 4;
     const ROUNDS: usize = 3;
-    let f = cx.fixture().await?;
     let inside = Arc::new(AtomicUsize::new(0));
     let overlaps = Arc::new(AtomicUsize::new(0));
     let entries = Arc::new(AtomicUsize::new(0));
@@ -399,7 +420,7 @@ async fn mutual_exclusion(cx: Ctx) -> Outcome {
         let lock = f
             .lock(steady().max_wait_ms(20_000).retry_interval_ms(20))
             .await?;
-        let stagger = Duration::from_millis(15 * i as u64);
+        let stagger = stagger * i as u32;
         let (inside, overlaps, entries) = (inside.clone(), overlaps.clone(), entries.clone());
         let start = start.clone();
         tasks.push(tokio::spawn(async move {

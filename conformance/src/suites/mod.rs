@@ -2,6 +2,7 @@
 
 mod config;
 mod export;
+mod hostile;
 mod lock;
 mod shared;
 mod sync;
@@ -15,6 +16,7 @@ pub(crate) fn all() -> Vec<Check> {
     checks.extend(lock::checks());
     checks.extend(verifier::checks());
     checks.extend(sync::checks());
+    checks.extend(hostile::checks());
     checks.extend(shared::checks());
     checks
 }

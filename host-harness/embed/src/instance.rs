@@ -9,6 +9,7 @@
 
 use crate::bindings::{Exports, ExportsPre};
 use crate::error::{DatastoreError, HostError, HostResult};
+use crate::guest_stderr::GuestStderr;
 use crate::host::EPOCH_TICK;
 use crate::sandbox::{HttpPolicy, SandboxPolicy};
 use crate::types::HolderIdentity;
@@ -30,6 +31,8 @@ pub(crate) struct GuestState {
     table: ResourceTable,
     limits: MeteredLimits,
     pub(crate) identity: HolderIdentity,
+    /// The guest's stderr (its tail explains a trap).
+    stderr: GuestStderr,
 }
 
 /// What one instance has used so far, counted by the host (the guest
@@ -136,8 +139,10 @@ impl GuestState {
         meters: &Arc<Meters>,
     ) -> HostResult<Self> {
         let mut wasi = WasiCtx::builder();
-        // Guest diagnostics go to the host's stderr; nothing else is shared.
-        wasi.inherit_stderr();
+        // Guest diagnostics go to the host's stderr (their tail is kept to
+        // explain a trap); nothing else is shared.
+        let stderr = GuestStderr::default();
+        wasi.stderr(stderr.clone());
         let perms = if policy.limits.read_only_mounts {
             FsPerms::ReadOnly
         } else {
@@ -177,7 +182,26 @@ impl GuestState {
             table: ResourceTable::new(),
             limits,
             identity,
+            stderr,
         })
+    }
+}
+
+/// Suspends the guest (yielding to other tasks) before each host call: see
+/// [`crate::Limits::pause_at_host_calls`].
+struct PauseAtHostCalls(Duration);
+
+#[async_trait::async_trait]
+impl wasmtime::CallHookHandler<GuestState> for PauseAtHostCalls {
+    async fn handle_call_event(
+        &self,
+        _: wasmtime::StoreContextMut<'_, GuestState>,
+        hook: wasmtime::CallHook,
+    ) -> wasmtime::Result<()> {
+        if matches!(hook, wasmtime::CallHook::CallingHost) {
+            tokio::time::sleep(self.0).await;
+        }
+        Ok(())
     }
 }
 
@@ -247,6 +271,9 @@ impl Instance {
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(ticks(policy.limits.call_timeout));
+        if !policy.limits.pause_at_host_calls.is_zero() {
+            store.call_hook_async(PauseAtHostCalls(policy.limits.pause_at_host_calls));
+        }
         let bindings = tokio::time::timeout(
             policy.limits.call_timeout,
             pre.instantiate_async(&mut store),
@@ -324,7 +351,7 @@ impl Instance {
         match outcome {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(trap)) => {
-                let reason = describe_trap(&trap);
+                let reason = describe_trap(&trap, &live.store.data().stderr);
                 live.stopped = Some(format!("{name} trapped: {reason}"));
                 Err(HostError::Trap {
                     call: name.to_string(),
@@ -346,16 +373,30 @@ fn ticks(d: Duration) -> u64 {
     (d.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
 }
 
-/// Name the trap in words: an epoch interruption is a deadline, a failed
-/// memory grow is the memory limit.
-fn describe_trap(e: &wasmtime::Error) -> String {
+/// Name the trap in words an author can act on: a panic by its location
+/// and message (read from the guest's stderr), an epoch interruption as the
+/// CPU deadline, a failed memory grow as the memory limit; otherwise the
+/// trap and the innermost guest function, never the whole wasm backtrace.
+fn describe_trap(e: &wasmtime::Error, stderr: &GuestStderr) -> String {
+    let frame = e
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .and_then(|bt| {
+            bt.frames()
+                .first()
+                .and_then(|f| f.func_name().map(str::to_string))
+        })
+        .map(|f| format!(" in {f}"))
+        .unwrap_or_default();
     if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
         return match trap {
             wasmtime::Trap::Interrupt => "CPU deadline exceeded (epoch interruption)".into(),
-            wasmtime::Trap::UnreachableCodeReached => {
-                format!("guest panicked or aborted (unreachable): {e:#}")
-            }
-            other => format!("{other}: {e:#}"),
+            wasmtime::Trap::UnreachableCodeReached => match stderr.last_panic() {
+                Some(p) => format!("guest panicked at {p}"),
+                None => format!(
+                    "guest aborted (wasm `unreachable` executed{frame}; it printed no panic message)"
+                ),
+            },
+            other => format!("{other}{frame}"),
         };
     }
     let text = format!("{e:#}");

@@ -12,6 +12,7 @@ pub mod artifacts;
 mod bindings;
 mod convert;
 pub mod error;
+mod guest_stderr;
 mod host;
 mod instance;
 mod lock;

@@ -54,6 +54,12 @@ pub struct Limits {
     /// way (root may write anywhere on the host, but not through a
     /// read-only mount).
     pub read_only_mounts: bool,
+    /// Pause the guest this long each time it calls into the host (a file,
+    /// clock or HTTP call). Never in production: the conformance suite
+    /// widens race windows this way, so a lock whose acquire looks and
+    /// then creates in two steps lets a second holder in on every run, not
+    /// only when the scheduler happens to interleave the contenders.
+    pub pause_at_host_calls: Duration,
 }
 
 impl Default for Limits {
@@ -66,6 +72,7 @@ impl Default for Limits {
             wall_clock_skew_ms: 0,
             file_io_on_caller_thread: false,
             read_only_mounts: false,
+            pause_at_host_calls: Duration::ZERO,
         }
     }
 }

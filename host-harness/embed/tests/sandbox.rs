@@ -389,7 +389,16 @@ async fn a_panicking_guest_is_reported_as_a_trap() {
     let host = host(quick_limits());
     let plugin = hostile(&host).await;
     match attack(&plugin, json!({"attack": "panic"})).await {
-        Err(HostError::Trap { call, .. }) => assert_eq!(call, "verifier.verify"),
+        Err(HostError::Trap { call, reason }) => {
+            assert_eq!(call, "verifier.verify");
+            // The author's file, line and message, not a wasm backtrace.
+            assert!(
+                reason.starts_with("guest panicked at guest/test-guests/hostile/src/lib.rs:")
+                    && reason.ends_with(": hostile guest panics on purpose"),
+                "{reason}"
+            );
+            assert!(reason.len() < 200, "{} characters: {reason}", reason.len());
+        }
         other => panic!("a panic must surface as a trap, got {other:?}"),
     }
     host_still_works(&plugin).await;

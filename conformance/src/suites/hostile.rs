@@ -1,0 +1,169 @@
+//! The hostile remote-index corpus (`hostile/index`, documented in
+//! hostile/README.md) against the component under check: every case is a
+//! remote index file a crashed writer, a confused client or an attacker
+//! could leave. Each is planted in a datastore of its own beside one good
+//! file, and a pull into a fresh cache must give the outcome the corpus
+//! documents: a refusal of the named kind that names the file, or the safe
+//! count (zombie entries scrubbed, the good file still synced). The good
+//! file must never change and the component must still answer.
+//!
+//! Only where the datastore is a local directory the suite can plant files
+//! in (the corpus drivers of fs-datastore and s3-datastore cover a bucket:
+//! host-harness/embed/tests/hostile_corpus.rs, guest/s3/tests/hostile_corpus.rs).
+
+use crate::framework::{Check, Ctx, OrFail, Outcome, Status, Suite, check, fail};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use swamp_host::{HostError, SyncOptions};
+
+mod corpus {
+    include!(concat!(env!("OUT_DIR"), "/hostile_index.rs"));
+}
+
+#[allow(dead_code)] // symlink and directory recipes are for other folders
+mod recipe {
+    use serde_json::Value;
+    include!("../../../hostile/recipe.rs");
+}
+
+/// The good remote file every case sits beside.
+const GOOD_REL: &str = "data/good/m/1/raw";
+const GOOD: &[u8] = b"good\n";
+
+pub(crate) fn checks() -> Vec<Check> {
+    vec![check!(
+        "sync.hostile-index",
+        Suite::Sync,
+        "each hostile remote index of hostile/index (truncated, wrong types, keys that climb out or hold NUL, a recursion bomb, a 50 MiB index, broken shards and metas), planted beside a good file: a pull into a fresh cache gives the documented refusal naming the file or the documented count, the good file is unchanged, and the component still answers",
+        hostile_index
+    )]
+}
+
+/// The error kind of a host error, in the WIT's spelling.
+fn kind(e: &HostError) -> String {
+    match e {
+        HostError::Datastore(d) => d.kind().to_string(),
+        _ => "host".to_string(),
+    }
+}
+
+/// How `got` differs from the corpus's expectation `want`, if it does.
+fn judge(want: &Value, got: &Result<u32, HostError>) -> Option<String> {
+    if let Some(kind_wanted) = want.get("error").and_then(Value::as_str) {
+        return match got {
+            Ok(n) => Some(format!(
+                "pulled {n} file(s), expected a {kind_wanted} refusal"
+            )),
+            Err(e) if kind(e) != kind_wanted => Some(format!(
+                "failed with {} ({e}), expected {kind_wanted}",
+                kind(e)
+            )),
+            Err(e) => {
+                let text = e.to_string();
+                want.get("mentions")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .find(|m| !text.contains(m))
+                    .map(|m| format!("the {kind_wanted} error does not mention {m:?}: {text}"))
+            }
+        };
+    }
+    match (want.get("ok"), got) {
+        (Some(Value::Number(n)), Ok(c)) if n.as_u64() != Some(u64::from(*c)) => {
+            Some(format!("pulled {c} file(s), expected {n}"))
+        }
+        (Some(_), Ok(_)) => None,
+        (_, Err(e)) => Some(format!(
+            "failed with {} ({e}); the documented outcome is {want}",
+            kind(e)
+        )),
+        (None, Ok(_)) => Some(format!("the corpus gives no pull outcome: {want}")),
+    }
+}
+
+fn place(path: &Path, bytes: &[u8]) -> Outcome {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).or_fail("creating a directory in the datastore")?;
+    }
+    std::fs::write(path, bytes).or_fail(&format!("planting {}", path.display()))
+}
+
+async fn hostile_index(cx: Ctx) -> Outcome {
+    let probe = cx.fixture().await?;
+    if cx.isolated_dir(&probe.config).is_none() {
+        return Err(cx.skip_not_a_local_dir("plant index files in"));
+    }
+    drop(probe);
+    let manifest: BTreeMap<String, Value> =
+        serde_json::from_str(corpus::EXPECT).or_fail("the corpus's expect.json")?;
+    let mut problems = Vec::new();
+    for (i, (name, raw)) in corpus::CASES.iter().enumerate() {
+        let Some(expect) = manifest.get(*name) else {
+            fail!("hostile/index/{name} has no expectation in expect.json");
+        };
+        let bytes = match name.ends_with(".recipe.json") {
+            true => match recipe::expand(raw, name) {
+                recipe::Content::Bytes(b) => b,
+                other => fail!("hostile/index/{name}: a recipe of {other:?} cannot be an index"),
+            },
+            false => raw.to_vec(),
+        };
+        let f = cx.fixture_named(&format!("case-{i}")).await?;
+        let Some(dir) = cx.isolated_dir(&f.config) else {
+            fail!("the datastore of case {name} is not a local directory");
+        };
+        place(&dir.join(GOOD_REL), GOOD)?;
+        let at = expect
+            .get("at")
+            .and_then(Value::as_str)
+            .unwrap_or(".datastore-index.json");
+        place(&dir.join(at), &bytes)?;
+        for (rel, text) in expect
+            .get("also")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            place(&dir.join(rel), text.as_str().unwrap_or_default().as_bytes())?;
+        }
+        let (svc, cache) = f.sync(&format!("cache-{i}")).await?;
+        let got = svc.pull_changed(&SyncOptions::default()).await;
+        if let Some(want) = expect.get("pull")
+            && let Some(why) = judge(want, &got)
+        {
+            problems.push(format!(
+                "{name} ({}): {why}",
+                expect.get("why").and_then(Value::as_str).unwrap_or("")
+            ));
+        }
+        if matches!(got, Ok(n) if n > 0)
+            && std::fs::read(cache.join(GOOD_REL)).ok().as_deref() != Some(GOOD)
+        {
+            problems.push(format!(
+                "{name}: the pull reported files but {GOOD_REL} did not arrive intact"
+            ));
+        }
+        if std::fs::read(dir.join(GOOD_REL)).ok().as_deref() != Some(GOOD) {
+            problems.push(format!("{name}: the stored {GOOD_REL} changed or vanished"));
+        }
+        if let Err(e) = svc.mark_dirty(&SyncOptions::default()).await {
+            problems.push(format!("{name}: the sync service no longer answers: {e}"));
+        }
+        // Keep the slot small: the large cases are tens of MiB.
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&cache);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Status::Fail(format!(
+            "{} of {} hostile index cases went wrong: {}",
+            problems.len(),
+            corpus::CASES.len(),
+            problems.join("; ")
+        )))
+    }
+}
