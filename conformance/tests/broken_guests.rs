@@ -113,6 +113,7 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "sync.two-phase",
     "sync.preview-push",
     "sync.hostile-index",
+    "sync.download-verified",
     "shared.control-round-trip",
     "shared.control-namespaces-apart",
     "shared.control-put-if-absent-atomic",
@@ -449,7 +450,12 @@ const ROWS: &[Row] = &[
     row(
         "pull-fails-on-empty-remote",
         Cache,
-        &["sync.callable", "sync.namespaces-apart"],
+        // A v2 index has no monolith: hostile metas look like "no index".
+        &[
+            "sync.callable",
+            "sync.namespaces-apart",
+            "sync.hostile-index",
+        ],
     ),
     row(
         "push-rel-path-filter",
@@ -521,9 +527,11 @@ const ROWS: &[Row] = &[
             "sync.round-trip",
             "sync.counts-exact",
             "sync.generated-tree",
+            "sync.hostile-index",
         ],
     ),
     row("corrupt-index-rebuilt", Cache, &["sync.hostile-index"]),
+    row("downloads-unverified", Cache, &["sync.download-verified"]),
     // --- shared store
     row(
         "control-list-full-keys",

@@ -32,12 +32,20 @@ const GOOD_REL: &str = "data/good/m/1/raw";
 const GOOD: &[u8] = b"good\n";
 
 pub(crate) fn checks() -> Vec<Check> {
-    vec![check!(
-        "sync.hostile-index",
-        Suite::Sync,
-        "each hostile remote index of hostile/index (truncated, wrong types, keys that climb out or hold NUL, a recursion bomb, a 50 MiB index, broken shards and metas), planted beside a good file: a pull into a fresh cache gives the documented refusal naming the file or the documented count, the good file is unchanged, and the component still answers",
-        hostile_index
-    )]
+    vec![
+        check!(
+            "sync.hostile-index",
+            Suite::Sync,
+            "each hostile remote index of hostile/index (truncated, wrong types, keys that climb out or hold NUL, a recursion bomb, a 50 MiB index, broken shards and metas), planted beside a good file: a pull into a fresh cache gives the documented refusal naming the file or the documented count, the good file is unchanged, and the component still answers",
+            hostile_index
+        ),
+        check!(
+            "sync.download-verified",
+            Suite::Sync,
+            "a remote file whose bytes no longer match the sha256 its index lists (same size, other content) is refused with corrupt-data naming it, and the bad bytes never reach the cache",
+            download_verified
+        ),
+    ]
 }
 
 /// The error kind of a host error, in the WIT's spelling.
@@ -165,5 +173,56 @@ async fn hostile_index(cx: Ctx) -> Outcome {
             corpus::CASES.len(),
             problems.join("; ")
         )))
+    }
+}
+
+async fn download_verified(cx: Ctx) -> Outcome {
+    let f = cx.fixture().await?;
+    let Some(dir) = cx.isolated_dir(&f.config) else {
+        return Err(cx.skip_not_a_local_dir("alter a stored file in"));
+    };
+    let (a, cache_a) = f.sync("cache-a").await?;
+    let rel = "data/conformance/m1/out/1/raw";
+    let good = b"the bytes that were pushed".to_vec();
+    a.mark_dirty(&SyncOptions::rel_path(rel))
+        .await
+        .or_fail("mark-dirty")?;
+    place(&cache_a.join(rel), &good)?;
+    a.push_changed(&SyncOptions::default())
+        .await
+        .or_fail("push")?;
+    let stored = dir.join(rel);
+    if std::fs::read(&stored).ok().as_deref() != Some(good.as_slice()) {
+        return Err(Status::Skipped(format!(
+            "the datastore does not keep {rel} at {} (swamp's layout), so the check cannot alter it",
+            stored.display()
+        )));
+    }
+    // Bit rot, a partial overwrite, another client's bug: same size,
+    // other bytes, index untouched.
+    let mut bad = good.clone();
+    bad[0] ^= 0x20;
+    std::fs::write(&stored, &bad).or_fail("altering the stored file")?;
+    let (b, cache_b) = f.sync("cache-b").await?;
+    let got = b.pull_changed(&SyncOptions::default()).await;
+    let landed = std::fs::read(cache_b.join(rel)).ok();
+    if landed.as_deref() == Some(bad.as_slice()) {
+        fail!(
+            "the altered bytes of {rel} were written into the cache (pull returned {got:?}): downloads must be checked against the index's sha256"
+        );
+    }
+    match got {
+        Err(HostError::Datastore(d))
+            if d.kind() == "corrupt-data" && d.to_string().contains(rel) =>
+        {
+            Ok(())
+        }
+        Err(e) => fail!(
+            "the pull failed with {} ({e}), expected corrupt-data naming {rel}",
+            kind(&e)
+        ),
+        Ok(n) => fail!(
+            "the pull returned {n} without reporting that {rel} does not match its sha256 (corrupt-data expected)"
+        ),
     }
 }

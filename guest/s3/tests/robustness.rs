@@ -2,7 +2,8 @@
 //! index (compare-and-swap), guests whose wall clock is an hour off (lock
 //! staleness is judged on the server's clock), and a flaky network between
 //! guest and bucket (a proxy that answers 503, 403 or resets the
-//! connection, and counts what it saw).
+//! connection, and counts what it saw); an object altered in the bucket
+//! behind the index's back (the bucket side of `sync.download-verified`).
 
 mod support;
 
@@ -14,6 +15,39 @@ use support::proxy::{Fault, Proxy};
 use support::*;
 
 const BUCKET: &str = "robust";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_object_altered_behind_the_index_is_refused_and_never_cached() {
+    let s3 = server(BUCKET);
+    let host = host();
+    let plugin = plugin(&host).await;
+    let provider = open(&plugin, config(&s3, BUCKET, "altered")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cb) = (dir.path().join("a"), dir.path().join("b"));
+    let a = sync(&provider, &ca).await;
+    let rel = "data/t/m/out/1/raw";
+    a.mark_dirty(&SyncOptions::rel_path(rel)).await.unwrap();
+    write(&ca, rel, b"the bytes that were pushed");
+    assert_eq!(a.push_changed(&SyncOptions::default()).await.unwrap(), 1);
+    // Same size, other bytes; the index still lists the pushed sha256.
+    s3.put_object(
+        BUCKET,
+        &format!("altered/{rel}"),
+        b"The bytes that were pushed",
+    )
+    .unwrap();
+    let b = sync(&provider, &cb).await;
+    match b.pull_changed(&SyncOptions::default()).await {
+        Err(HostError::Datastore(DatastoreError::CorruptData(m))) => {
+            assert!(m.contains(rel) && m.contains("sha256"), "{m}")
+        }
+        other => panic!("expected corrupt-data, got {other:?}"),
+    }
+    assert!(
+        !cb.join(rel).exists(),
+        "the altered bytes reached the cache"
+    );
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_pushes_of_disjoint_files_lose_no_index_entry() {
