@@ -530,7 +530,12 @@ const ROWS: &[Row] = &[
             "sync.hostile-index",
         ],
     ),
-    row("corrupt-index-rebuilt", Cache, &["sync.hostile-index"]),
+    // A download that fails its sha256 is corrupt-data too: "rebuilt".
+    row(
+        "corrupt-index-rebuilt",
+        Cache,
+        &["sync.hostile-index", "sync.download-verified"],
+    ),
     row("downloads-unverified", Cache, &["sync.download-verified"]),
     // --- shared store
     row(
