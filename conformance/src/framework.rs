@@ -44,6 +44,10 @@ pub struct Subject {
     /// The seed of the generated trees (`sync.generated-tree`); a failure
     /// names it, and the same seed replays the same trees.
     pub seed: u64,
+    /// Direct access to the objects of a datastore that is not a local
+    /// directory (a bucket), for the checks that plant or alter stored
+    /// files; they skip without it.
+    pub raw_store: Option<Arc<dyn crate::raw_store::RawStore>>,
 }
 
 /// The properties a config schema marks `"x-swamp-mount": true`.
@@ -102,6 +106,7 @@ impl Subject {
             repo_dir: None,
             check_timeout: Duration::from_secs(60),
             seed: fresh_seed(),
+            raw_store: None,
         }
     }
 
@@ -461,6 +466,20 @@ impl Ctx {
         }
         let field = self.subject.isolate_by.as_ref()?;
         config.get(field).and_then(Value::as_str).map(PathBuf::from)
+    }
+
+    /// Direct access to the objects of the datastore `config` names: the
+    /// directory when isolation is by a mounted directory, else the
+    /// subject's raw store, if any.
+    pub fn raw(&self, config: &Value) -> Option<crate::raw_store::Raw> {
+        let store: Arc<dyn crate::raw_store::RawStore> = match self.isolated_dir(config) {
+            Some(dir) => Arc::new(crate::raw_store::DirStore(dir)),
+            None => self.subject.raw_store.clone()?,
+        };
+        Some(crate::raw_store::Raw {
+            store,
+            config: config.clone(),
+        })
     }
 
     /// A fresh, empty scratch directory `workdir/<check-id>/<name>`.

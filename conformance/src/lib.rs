@@ -21,6 +21,7 @@
 //! ```
 
 mod framework;
+pub mod raw_store;
 mod report;
 mod suites;
 pub mod trees;

@@ -7,11 +7,12 @@
 //! count (zombie entries scrubbed, the good file still synced). The good
 //! file must never change and the component must still answer.
 //!
-//! Only where the datastore is a local directory the suite can plant files
-//! in (the corpus drivers of fs-datastore and s3-datastore cover a bucket:
-//! host-harness/embed/tests/hostile_corpus.rs, guest/s3/tests/hostile_corpus.rs).
+//! Files are planted beneath the component: in the datastore's directory,
+//! or through the raw store the suite was given (a bucket); without either
+//! the checks skip.
 
 use crate::framework::{Check, Ctx, OrFail, Outcome, Status, Suite, check, fail};
+use crate::raw_store::Raw;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -94,48 +95,62 @@ fn judge(want: &Value, got: &Result<u32, HostError>) -> Option<String> {
 
 fn place(path: &Path, bytes: &[u8]) -> Outcome {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).or_fail("creating a directory in the datastore")?;
+        std::fs::create_dir_all(dir).or_fail("creating a directory in the cache")?;
     }
-    std::fs::write(path, bytes).or_fail(&format!("planting {}", path.display()))
+    std::fs::write(path, bytes).or_fail(&format!("writing {}", path.display()))
+}
+
+fn plant(raw: &Raw, key: &str, bytes: &[u8]) -> Outcome {
+    raw.put(key, bytes)
+        .map_err(|e| Status::Fail(format!("planting {}: {e}", raw.describe(key))))
+}
+
+fn skip_without_raw(cx: &Ctx) -> Status {
+    match cx.skip_not_a_local_dir("plant files in") {
+        Status::Skipped(m) => Status::Skipped(format!(
+            "{m} (or run the suite with a raw store of the datastore)"
+        )),
+        other => other,
+    }
 }
 
 async fn hostile_index(cx: Ctx) -> Outcome {
     let probe = cx.fixture().await?;
-    if cx.isolated_dir(&probe.config).is_none() {
-        return Err(cx.skip_not_a_local_dir("plant index files in"));
+    if cx.raw(&probe.config).is_none() {
+        return Err(skip_without_raw(&cx));
     }
     drop(probe);
     let manifest: BTreeMap<String, Value> =
         serde_json::from_str(corpus::EXPECT).or_fail("the corpus's expect.json")?;
     let mut problems = Vec::new();
-    for (i, (name, raw)) in corpus::CASES.iter().enumerate() {
+    for (i, (name, case_bytes)) in corpus::CASES.iter().enumerate() {
         let Some(expect) = manifest.get(*name) else {
             fail!("hostile/index/{name} has no expectation in expect.json");
         };
         let bytes = match name.ends_with(".recipe.json") {
-            true => match recipe::expand(raw, name) {
+            true => match recipe::expand(case_bytes, name) {
                 recipe::Content::Bytes(b) => b,
                 other => fail!("hostile/index/{name}: a recipe of {other:?} cannot be an index"),
             },
-            false => raw.to_vec(),
+            false => case_bytes.to_vec(),
         };
         let f = cx.fixture_named(&format!("case-{i}")).await?;
-        let Some(dir) = cx.isolated_dir(&f.config) else {
-            fail!("the datastore of case {name} is not a local directory");
+        let Some(raw) = cx.raw(&f.config) else {
+            fail!("no raw access to the datastore of case {name}");
         };
-        place(&dir.join(GOOD_REL), GOOD)?;
+        plant(&raw, GOOD_REL, GOOD)?;
         let at = expect
             .get("at")
             .and_then(Value::as_str)
             .unwrap_or(".datastore-index.json");
-        place(&dir.join(at), &bytes)?;
+        plant(&raw, at, &bytes)?;
         for (rel, text) in expect
             .get("also")
             .and_then(Value::as_object)
             .into_iter()
             .flatten()
         {
-            place(&dir.join(rel), text.as_str().unwrap_or_default().as_bytes())?;
+            plant(&raw, rel, text.as_str().unwrap_or_default().as_bytes())?;
         }
         let (svc, cache) = f.sync(&format!("cache-{i}")).await?;
         let got = svc.pull_changed(&SyncOptions::default()).await;
@@ -154,14 +169,16 @@ async fn hostile_index(cx: Ctx) -> Outcome {
                 "{name}: the pull reported files but {GOOD_REL} did not arrive intact"
             ));
         }
-        if std::fs::read(dir.join(GOOD_REL)).ok().as_deref() != Some(GOOD) {
+        if raw.get(GOOD_REL).ok().flatten().as_deref() != Some(GOOD) {
             problems.push(format!("{name}: the stored {GOOD_REL} changed or vanished"));
         }
         if let Err(e) = svc.mark_dirty(&SyncOptions::default()).await {
             problems.push(format!("{name}: the sync service no longer answers: {e}"));
         }
         // Keep the slot small: the large cases are tens of MiB.
-        let _ = std::fs::remove_dir_all(&dir);
+        if let Some(dir) = cx.isolated_dir(&f.config) {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
         let _ = std::fs::remove_dir_all(&cache);
     }
     if problems.is_empty() {
@@ -178,8 +195,8 @@ async fn hostile_index(cx: Ctx) -> Outcome {
 
 async fn download_verified(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
-    let Some(dir) = cx.isolated_dir(&f.config) else {
-        return Err(cx.skip_not_a_local_dir("alter a stored file in"));
+    let Some(raw) = cx.raw(&f.config) else {
+        return Err(skip_without_raw(&cx));
     };
     let (a, cache_a) = f.sync("cache-a").await?;
     let rel = "data/conformance/m1/out/1/raw";
@@ -191,18 +208,17 @@ async fn download_verified(cx: Ctx) -> Outcome {
     a.push_changed(&SyncOptions::default())
         .await
         .or_fail("push")?;
-    let stored = dir.join(rel);
-    if std::fs::read(&stored).ok().as_deref() != Some(good.as_slice()) {
+    if raw.get(rel).ok().flatten().as_deref() != Some(good.as_slice()) {
         return Err(Status::Skipped(format!(
             "the datastore does not keep {rel} at {} (swamp's layout), so the check cannot alter it",
-            stored.display()
+            raw.describe(rel)
         )));
     }
     // Bit rot, a partial overwrite, another client's bug: same size,
     // other bytes, index untouched.
     let mut bad = good.clone();
     bad[0] ^= 0x20;
-    std::fs::write(&stored, &bad).or_fail("altering the stored file")?;
+    plant(&raw, rel, &bad)?;
     let (b, cache_b) = f.sync("cache-b").await?;
     let got = b.pull_changed(&SyncOptions::default()).await;
     let landed = std::fs::read(cache_b.join(rel)).ok();

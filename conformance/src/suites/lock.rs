@@ -115,7 +115,7 @@ pub(crate) fn checks() -> Vec<Check> {
         check!(
             "lock.where-swamp-puts-it",
             Suite::Lock,
-            "on a datastore that is a local directory, the lock of key K is the file {datastore-path}/K holding the holder's LockInfo JSON, where swamp's own filesystem lock puts it (mixed clients exclude each other)",
+            "the lock of key K is where swamp's own datastore of the kind keeps it, holding the holder's LockInfo JSON, and gone after release: the file {datastore-path}/K on a local directory, the object {prefix}/K on a bucket (when the suite is given raw access to it), so mixed clients exclude each other",
             where_swamp_puts_it
         ),
         check!(
@@ -943,45 +943,104 @@ fn local_lock_file(f: &crate::framework::Fixture, key: &str) -> Option<std::path
     (dir.is_absolute() && dir.starts_with(&mounted) && dir.is_dir()).then(|| dir.join(key))
 }
 
+/// Where a check reads or plants lock `key` beneath the component: the
+/// lock file in a local datastore directory, else the object through the
+/// subject's raw store (a bucket), where swamp's own datastores keep it.
+enum LockPlace {
+    File(std::path::PathBuf),
+    Raw(crate::raw_store::Raw, String),
+}
+
+impl LockPlace {
+    fn of(f: &crate::framework::Fixture, key: &str) -> Option<LockPlace> {
+        if let Some(file) = local_lock_file(f, key) {
+            return Some(LockPlace::File(file));
+        }
+        if f.cx.isolated_dir(&f.config).is_some() {
+            return None; // a local directory that does not hold the datastore path
+        }
+        f.cx.raw(&f.config)
+            .map(|r| LockPlace::Raw(r, key.to_string()))
+    }
+    fn read(&self) -> Result<Option<Vec<u8>>, String> {
+        match self {
+            LockPlace::File(p) => match std::fs::read(p) {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(format!("{}: {e}", p.display())),
+            },
+            LockPlace::Raw(r, key) => r.get(key),
+        }
+    }
+    fn plant(&self, bytes: &[u8]) -> Result<(), String> {
+        match self {
+            LockPlace::File(p) => {
+                if let Some(dir) = p.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+                }
+                std::fs::write(p, bytes).map_err(|e| e.to_string())
+            }
+            LockPlace::Raw(r, key) => r.put(key, bytes),
+        }
+    }
+    /// Remove what was planted (a local file; a bucket's objects stay
+    /// under the check's own prefix).
+    fn clear(&self) {
+        if let LockPlace::File(p) = self {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    fn describe(&self) -> String {
+        match self {
+            LockPlace::File(p) => p.display().to_string(),
+            LockPlace::Raw(r, key) => r.describe(key),
+        }
+    }
+}
+
 async fn where_swamp_puts_it(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
     let model_key = "data/conformance/m1/.lock";
-    let Some(default_file) = local_lock_file(&f, GLOBAL_KEY) else {
+    if LockPlace::of(&f, GLOBAL_KEY).is_none() {
         crate::framework::skip!(
-            "the datastore path {:?} is not a local directory",
+            "the datastore path {:?} is not a local directory and no raw store was given to look beneath the component",
             f.datastore_path
         );
-    };
-    for (key, file) in [
-        (GLOBAL_KEY, default_file),
-        (
-            model_key,
-            local_lock_file(&f, model_key).unwrap_or_default(),
-        ),
-    ] {
+    }
+    for key in [GLOBAL_KEY, model_key] {
+        let place = LockPlace::of(&f, key).expect("checked above");
         let lock = f
             .lock(LockOptions::with_key(key).ttl_ms(5_000).max_wait_ms(2_000))
             .await?;
         lock.acquire().await.or_fail(&format!("acquire {key}"))?;
         let nonce = nonce_of(&held(&lock, &format!("after acquiring {key}")).await?)?;
-        let stored = std::fs::read(&file);
+        let stored = place.read();
         let _ = lock.release().await;
-        let bytes = stored.map_err(|e| {
-            crate::framework::Status::Fail(format!(
-                "holding {key}, there is no lock file at {} ({e}): swamp's filesystem lock looks there, so the two would not exclude each other",
-                file.display()
-            ))
-        })?;
+        let bytes = match stored {
+            Ok(Some(b)) => b,
+            Ok(None) => fail!(
+                "holding {key}, there is no lock at {}: swamp's own datastore of this kind looks there, so the two would not exclude each other",
+                place.describe()
+            ),
+            Err(e) => fail!("holding {key}, reading {}: {e}", place.describe()),
+        };
         let info: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            crate::framework::Status::Fail(format!("{} is not LockInfo JSON ({e})", file.display()))
+            crate::framework::Status::Fail(format!(
+                "{} is not LockInfo JSON ({e})",
+                place.describe()
+            ))
         })?;
         ensure!(
             info.get("nonce").and_then(|n| n.as_str()) == Some(nonce.as_str()),
             "{} holds nonce {:?}, the holder's is {nonce}",
-            file.display(),
+            place.describe(),
             info.get("nonce")
         );
-        ensure!(!file.exists(), "release left {} behind", file.display());
+        ensure!(
+            matches!(place.read(), Ok(None)),
+            "release left {} behind",
+            place.describe()
+        );
     }
     Ok(())
 }
@@ -1031,18 +1090,18 @@ const CORRUPT_LOCK_BODIES: [(&str, &[u8]); 10] = [
 
 async fn corrupt_file_held(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
-    if local_lock_file(&f, GLOBAL_KEY).is_none() {
+    if LockPlace::of(&f, GLOBAL_KEY).is_none() {
         crate::framework::skip!(
-            "the datastore path {:?} is not a local directory the suite can plant a lock file in",
+            "the datastore path {:?} is not a local directory the suite can plant a lock file in, and no raw store was given",
             f.datastore_path
         );
     }
     for (i, (case, planted)) in CORRUPT_LOCK_BODIES.iter().enumerate() {
         let key = format!("data/conformance/corrupt-{i}/.lock");
-        let file = local_lock_file(&f, &key).unwrap_or_default();
-        std::fs::create_dir_all(file.parent().unwrap_or(&file))
-            .or_fail("creating the lock's directory")?;
-        std::fs::write(&file, planted).or_fail("planting a lock file")?;
+        let place = LockPlace::of(&f, &key).expect("checked above");
+        place
+            .plant(planted)
+            .map_err(|e| crate::framework::Status::Fail(format!("planting a lock file: {e}")))?;
         let lock = f
             .lock(
                 LockOptions::with_key(key.as_str())
@@ -1053,9 +1112,9 @@ async fn corrupt_file_held(cx: Ctx) -> Outcome {
             .await?;
         let seen = lock.inspect().await;
         let outcome = lock.acquire().await;
-        let after = std::fs::read(&file).ok();
+        let after = place.read().ok().flatten();
         let _ = lock.release().await;
-        let _ = std::fs::remove_file(&file);
+        place.clear();
         match seen {
             Err(HostError::Datastore(DatastoreError::CorruptData(_))) => {}
             Ok(None) => fail!(
