@@ -49,6 +49,15 @@ enum Command {
         /// Where the pinned node tools live (default: target/tools/npm).
         #[arg(long)]
         tools: Option<PathBuf>,
+        /// The swamp-host-ffi library to embed for the native path
+        /// (default: the one beside this executable, built by
+        /// `cargo build -p swamp-host-ffi`).
+        #[arg(long, conflicts_with = "portable_only")]
+        native_lib: Option<PathBuf>,
+        /// Embed no native library: the extension runs the portable path
+        /// everywhere.
+        #[arg(long)]
+        portable_only: bool,
     },
 }
 
@@ -115,16 +124,43 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             component,
             out,
             tools,
+            native_lib,
+            portable_only,
         }) => {
+            use host_harness::package::{NativeLibrary, default_native_library};
             let tools = host_harness::package::Tools::ensure(
                 &tools.unwrap_or_else(host_harness::package::Tools::default_dir),
             )?;
-            let done = host_harness::package::package(&component, &out, &tools).await?;
+            let native = match (native_lib, portable_only) {
+                (_, true) => None,
+                (Some(path), false) => {
+                    if !path.is_file() {
+                        anyhow::bail!("--native-lib {}: no such file", path.display());
+                    }
+                    Some(NativeLibrary::for_this_machine(path))
+                }
+                (None, false) => {
+                    let found = default_native_library();
+                    if found.is_none() {
+                        eprintln!(
+                            "note: no swamp-host-ffi library beside host-harness (cargo build -p swamp-host-ffi); \
+                             the extension gets the portable path only"
+                        );
+                    }
+                    found
+                }
+            };
+            let done =
+                host_harness::package::package(&component, &out, &tools, native.as_ref()).await?;
             println!(
-                "packaged {} as {} (listed in {})",
+                "packaged {} as {} (listed in {}; {})",
                 done.datastore_type,
                 done.module.display(),
-                done.manifest.display()
+                done.manifest.display(),
+                match &native {
+                    Some(n) => format!("native path for {}, portable elsewhere", n.platform),
+                    None => "portable path only".to_string(),
+                }
             );
             Ok(ExitCode::SUCCESS)
         }

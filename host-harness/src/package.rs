@@ -8,7 +8,14 @@
 //!     component/   jco's transpilation (JS; core wasm modules in cores.js)
 //!     runtime/     the TypeScript glue (packaging/js) and ajv bundled
 //!     vendor/preview2-shim/   WASI for JavaScript, vendored
+//!     native/native.js  swamp-host as a library and the component (native path)
 //! ```
+//!
+//! Two paths run the component (README, "Using a component in swamp"): the
+//! native one loads swamp-host (`host-harness/ffi`, built for the packaging
+//! machine's OS and CPU) with Deno FFI; the portable one runs jco's
+//! transpilation on any platform, and is taken wherever the native library
+//! does not fit.
 //!
 //! Everything the extension imports is inside the folder, so it loads
 //! offline and always with the versions pinned in `packaging/npm`; nothing
@@ -17,7 +24,10 @@
 
 mod bundling;
 mod module;
+mod native;
 mod tools;
+
+pub use native::{NativeLibrary, default_native_library};
 
 pub use tools::Tools;
 
@@ -44,6 +54,11 @@ const RUNTIME: &[(&str, &str)] = &[
     ("errors.ts", include_str!("../../packaging/js/errors.ts")),
     ("convert.ts", include_str!("../../packaging/js/convert.ts")),
     ("wasi.ts", include_str!("../../packaging/js/wasi.ts")),
+    ("native.ts", include_str!("../../packaging/js/native.ts")),
+    (
+        "native_provider.ts",
+        include_str!("../../packaging/js/native_provider.ts"),
+    ),
     ("worker.ts", include_str!("../../packaging/js/worker.ts")),
     (
         "sync_worker.ts",
@@ -66,7 +81,12 @@ pub struct Packaged {
 
 /// Package `component` into the extension folder `out` (created, or
 /// updated: other packaged datastores in it are kept and listed too).
-pub async fn package(component: &Path, out: &Path, tools: &Tools) -> Result<Packaged> {
+pub async fn package(
+    component: &Path,
+    out: &Path,
+    tools: &Tools,
+    native: Option<&NativeLibrary>,
+) -> Result<Packaged> {
     let host = Host::new(HostOptions::default())?;
     let plugin = host.load(component).await.with_context(|| {
         format!(
@@ -125,6 +145,7 @@ pub async fn package(component: &Path, out: &Path, tools: &Tools) -> Result<Pack
     bundling::embed_shim_worker(&shim)?;
     // After the shim is patched: the worker bundle includes it.
     bundling::embed_sync_worker(&tools.deno(), &lib, &stem)?;
+    native::write_payload(&lib.join("native"), native, component)?;
 
     let module = datastores.join(format!("{stem}.ts"));
     fs::write(

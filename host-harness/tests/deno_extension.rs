@@ -34,7 +34,9 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// Package with the native library built from this workspace embedded.
 fn package(component: &Path, out: &Path, tools: &Tools) {
+    let native = swamp_host::artifacts::native_library().unwrap();
     let res = harness()
         .arg("package")
         .arg(component)
@@ -42,6 +44,8 @@ fn package(component: &Path, out: &Path, tools: &Tools) {
         .arg(out)
         .arg("--tools")
         .arg(tools.root())
+        .arg("--native-lib")
+        .arg(native)
         .output()
         .unwrap();
     assert!(res.status.success(), "package failed:\n{}", text(&res));
@@ -79,44 +83,99 @@ fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
     let bucket = "deno-extension";
     s3.create_bucket(bucket).unwrap();
 
-    // Deno runs from the extension folder: no package.json there or above,
-    // so it resolves nothing from npm (the extension is self-contained).
+    // Both paths of the extension pass the same tests: swamp-host through
+    // Deno FFI where the packaged library fits, jco's transpilation
+    // elsewhere. SWAMP_WASM_BACKEND makes each test check which one ran.
+    for backend in ["native", "portable"] {
+        let cache = tempfile::tempdir().unwrap();
+        // Deno runs from the extension folder: no package.json there or
+        // above, so it resolves nothing from npm (the extension is
+        // self-contained).
+        let out = Command::new(tools.deno())
+            .current_dir(ext.path())
+            .args(["test", "--allow-all", "--no-prompt"])
+            .arg(tests_dir().join("fs.test.ts"))
+            .arg(tests_dir().join("s3.test.ts"))
+            .arg(tests_dir().join("bundled.test.ts"))
+            .arg(tests_dir().join("model_run.test.ts"))
+            .arg(tests_dir().join("shared_store.test.ts"))
+            .env("NO_COLOR", "1")
+            .env("SWAMP_WASM_BACKEND", backend)
+            // A fresh cache: the native library is unpacked there on first use.
+            .env("XDG_CACHE_HOME", cache.path())
+            .env("SWAMP_EXTENSION_DIR", ext.path())
+            .env("SWAMP_S3_ENDPOINT", s3.endpoint())
+            .env("SWAMP_S3_BUCKET", bucket)
+            .env("AWS_ACCESS_KEY_ID", s3.access_key())
+            .env("AWS_SECRET_ACCESS_KEY", s3.secret_key())
+            .env_remove("AWS_SESSION_TOKEN")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "deno test ({backend} path) failed:\n{}\nSeaweedFS log:\n{}",
+            text(&out),
+            s3.log_tail(20)
+        );
+        // Every suite ran (a test file silently skipped would also "pass").
+        let report = text(&out);
+        for name in [
+            "fs: sync round trip",
+            "s3: sync round trip",
+            "s3: the lock lifecycle",
+            "bundled fs-datastore",
+            "bundled s3-datastore",
+            "model run: s3 pushes every file swamp marked",
+            "model run: fs in cache mode pushes every file swamp marked",
+            "shared store: serve's control-plane records",
+            "shared store: catalogs and foreign content across namespaces",
+            "shared store: doctor finds and repairs a contaminated namespace",
+        ] {
+            assert!(
+                report.contains(name),
+                "{name} did not run ({backend} path):\n{report}"
+            );
+        }
+    }
+}
+
+/// The walls of the native path (packaging/tests/walls.test.ts): the
+/// hostile guest, fs-datastore and s3-datastore packaged together, with
+/// short limits so each deadline comes within seconds.
+#[test]
+fn the_packaged_native_path_holds_the_sandbox_walls() {
+    let tools = Tools::ensure(&Tools::default_dir()).unwrap();
+    let ext = tempfile::tempdir().unwrap();
+    for g in ["hostile-guest", "fs-datastore", "s3-datastore"] {
+        package(&guest(g), ext.path(), &tools);
+    }
+    let cache = tempfile::tempdir().unwrap();
     let out = Command::new(tools.deno())
         .current_dir(ext.path())
         .args(["test", "--allow-all", "--no-prompt"])
-        .arg(tests_dir().join("fs.test.ts"))
-        .arg(tests_dir().join("s3.test.ts"))
-        .arg(tests_dir().join("bundled.test.ts"))
-        .arg(tests_dir().join("model_run.test.ts"))
-        .arg(tests_dir().join("shared_store.test.ts"))
+        .arg(tests_dir().join("walls.test.ts"))
         .env("NO_COLOR", "1")
+        .env("SWAMP_WASM_BACKEND", "native")
+        .env("SWAMP_WASM_MEMORY_MB", "64")
+        .env("SWAMP_WASM_CALL_TIMEOUT_MS", "1500")
+        .env("SWAMP_WASM_GRACE_MS", "500")
+        .env("SWAMP_WASM_SYNC_TIMEOUT_MS", "1500")
+        .env("XDG_CACHE_HOME", cache.path())
         .env("SWAMP_EXTENSION_DIR", ext.path())
-        .env("SWAMP_S3_ENDPOINT", s3.endpoint())
-        .env("SWAMP_S3_BUCKET", bucket)
-        .env("AWS_ACCESS_KEY_ID", s3.access_key())
-        .env("AWS_SECRET_ACCESS_KEY", s3.secret_key())
-        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("HOSTILE_ALLOWED_VAR")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "deno test failed:\n{}\nSeaweedFS log:\n{}",
-        text(&out),
-        s3.log_tail(20)
-    );
-    // Every suite ran (a test file silently skipped would also "pass").
     let report = text(&out);
+    assert!(out.status.success(), "deno test failed:\n{report}");
     for name in [
-        "fs: sync round trip",
-        "s3: sync round trip",
-        "s3: the lock lifecycle",
-        "bundled fs-datastore",
-        "bundled s3-datastore",
-        "model run: s3 pushes every file swamp marked",
-        "model run: fs in cache mode pushes every file swamp marked",
-        "shared store: serve's control-plane records",
-        "shared store: catalogs and foreign content across namespaces",
-        "shared store: doctor finds and repairs a contaminated namespace",
+        "walls: a guest growing past its memory limit",
+        "walls: provider calls meet their deadline",
+        "walls: a lock call meets its deadline",
+        "walls: sync calls meet their deadline",
+        "walls: a synchronous method of swamp's contract",
+        "walls: against a server that never answers",
+        "walls: a held lock's heartbeats go on",
+        "walls: the allow-lists hold",
     ] {
         assert!(report.contains(name), "{name} did not run:\n{report}");
     }
@@ -147,6 +206,8 @@ fn a_component_built_against_wit_0_1_0_packages_and_passes_its_deno_tests() {
         .env("NO_COLOR", "1")
         .env("SWAMP_EXTENSION_DIR", &ext)
         .env("SWAMP_COMPONENT_WIT", "0.1.0")
+        .env("SWAMP_WASM_BACKEND", "native")
+        .env("XDG_CACHE_HOME", work.path().join("cache"))
         .output()
         .unwrap();
     let report = text(&out);

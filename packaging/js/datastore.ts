@@ -6,14 +6,17 @@
 import { Buffer } from "node:buffer";
 import { mkdirSync } from "node:fs";
 import { isAbsolute } from "node:path";
+import process from "node:process";
 import { call } from "./errors.ts";
 import { type DatastoreHealthResult, fromWit, type LockOptions, toWit } from "./convert.ts";
 import { type ConfigSchema, configSchemaOf, grantsOf } from "./schema.ts";
 import { type Grants, wasiImports } from "./wasi.ts";
-import { DistributedLock, type WitLock } from "./lock.ts";
+import { DistributedLock, type WitLock, witLockPort } from "./lock.ts";
 import { SyncWorker } from "./worker.ts";
 import { type DatastoreSyncService, syncServiceOf, type WitSyncService } from "./sync.ts";
 import { NO_SHARED_FEATURES, type SharedFeatures } from "./shared_store.ts";
+import { limitsFromEnv, NativeHost, nativeUnavailable, type NativePayload, unpack } from "./native.ts";
+import { nativeProviderOf } from "./native_provider.ts";
 
 // deno-lint-ignore no-explicit-any
 type Instantiate = (getCoreModule: (name: string) => WebAssembly.Module, imports: any) => any;
@@ -34,6 +37,8 @@ export interface PackagedComponent {
   cores: Record<string, string>;
   /** The sync worker (sync_worker.ts bundled with jco's output), as text. */
   syncWorkerSource: string;
+  /** swamp-host as a library and the component, for the native path (native.ts). */
+  native?: NativePayload;
 }
 
 export interface DatastoreVerifier {
@@ -56,15 +61,59 @@ export interface Datastore {
   description: string;
   configSchema: ConfigSchema;
   createProvider(config: Record<string, unknown>): DatastoreProvider;
+  /** Which path runs the component: `native` (swamp-host) or `portable` (jco). */
+  backend: "native" | "portable";
+  /** Why the portable path runs, when it does. */
+  portableBecause?: string;
+}
+
+/** The native path, or why not (SWAMP_WASM_BACKEND=native makes "not" an error). */
+function openNative(spec: PackagedComponent): { host: NativeHost; plugin: number; shared: boolean } | string {
+  const why = nativeUnavailable(spec.native);
+  const required = process.env.SWAMP_WASM_BACKEND === "native";
+  if (why) {
+    if (required) throw new Error(`SWAMP_WASM_BACKEND=native, but the native path is unavailable: ${why}`);
+    return why;
+  }
+  try {
+    const files = unpack(spec.native!);
+    const host = NativeHost.open(files.library);
+    const hostId = host.callSync<number>({ op: "host.new", ...limitsFromEnv(), cacheDir: files.cacheDir });
+    const loaded = host.callSync<{ id: number; sharedStore: boolean }>({
+      op: "host.load",
+      id: hostId,
+      path: files.component,
+    });
+    return { host, plugin: loaded.id, shared: loaded.sharedStore };
+  } catch (e) {
+    if (required) throw e;
+    const msg = `native path failed to load (${e instanceof Error ? e.message : String(e)})`;
+    console.error(`${spec.type}: ${msg}; using the portable path`);
+    return msg;
+  }
 }
 
 /** Compiles the core modules once; `createProvider` instantiates them. */
 export async function defineDatastore(spec: PackagedComponent): Promise<Datastore> {
+  const configSchema = configSchemaOf(spec.schema);
+  const native = openNative(spec);
+  if (typeof native !== "string") {
+    return {
+      type: spec.type,
+      name: spec.name,
+      description: spec.description,
+      configSchema,
+      backend: "native",
+      createProvider(config: Record<string, unknown>): DatastoreProvider {
+        const valid = configSchema.parse(config);
+        return nativeProviderOf(native.host, native.plugin, valid, native.shared);
+      },
+    };
+  }
   const modules = new Map<string, WebAssembly.Module>();
   for (const [name, b64] of Object.entries(spec.cores)) {
     modules.set(name, await WebAssembly.compile(new Uint8Array(Buffer.from(b64, "base64"))));
   }
-  const configSchema = configSchemaOf(spec.schema);
   const instantiate = (grants: Grants) =>
     spec.instantiate((name) => {
       const m = modules.get(name);
@@ -76,6 +125,8 @@ export async function defineDatastore(spec: PackagedComponent): Promise<Datastor
     name: spec.name,
     description: spec.description,
     configSchema,
+    backend: "portable",
+    portableBecause: native,
     createProvider(config: Record<string, unknown>): DatastoreProvider {
       const valid = configSchema.parse(config);
       return providerOf(spec, modules, instantiate, grantsOf(spec.schema, valid), JSON.stringify(valid));
@@ -121,13 +172,13 @@ function providerOf(
     createLock(datastorePath: string, options: LockOptions = {}) {
       const witProvider = open([datastorePath]);
       const make = (o: LockOptions) =>
-        call("provider.create-lock", () =>
+        witLockPort(call("provider.create-lock", () =>
           witProvider.createLock(datastorePath, {
             lockKey: o.lockKey,
             ttlMs: toWit.u64("ttlMs", o.ttlMs),
             retryIntervalMs: toWit.u64("retryIntervalMs", o.retryIntervalMs),
             maxWaitMs: toWit.u64("maxWaitMs", o.maxWaitMs),
-          })) as WitLock;
+          })) as WitLock);
       return new DistributedLock(make, options);
     },
     createVerifier() {
@@ -166,7 +217,7 @@ function providerOf(
         repoDir,
         cachePath,
       });
-      return syncServiceOf(svc, worker, shared);
+      return syncServiceOf(call("sync.capabilities", () => svc.capabilities()), worker, shared);
     };
   }
   if (features.cachePath) {

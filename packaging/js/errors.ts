@@ -66,6 +66,8 @@ const NAMES: Record<string, string> = {
   "aborted": "AbortError",
   "unsupported": "UnsupportedError",
   "internal": "InternalError",
+  // Not a WIT case: the host stopped a call at its deadline (native path).
+  "timeout": "TimeoutError",
 };
 
 /** An error of one of the string-carrying cases. */

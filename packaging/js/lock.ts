@@ -25,7 +25,40 @@ export interface WitLock {
   ttlMs(): bigint;
 }
 
-type MakeLock = (options: LockOptions) => WitLock;
+/**
+ * One lock of the component, whichever path runs it (the portable one
+ * here, over jco; the native one in native_provider.ts). Every method is
+ * one guest call; waiting and retrying are DistributedLock's.
+ */
+export interface LockPort {
+  readonly lockKey: string;
+  readonly ttlMs: number;
+  /** One attempt: resolves once taken, LockTimeoutError while held. */
+  tryAcquire(): Promise<void>;
+  release(): Promise<void>;
+  inspect(): Promise<LockInfo | null>;
+  forceRelease(expectedNonce: string): Promise<boolean>;
+  /** Renew the lease (or learn that the host's own heartbeats lost it). */
+  heartbeat(): Promise<void>;
+}
+
+/** A jco lock handle as a port (calls on this thread, one at a time). */
+export function witLockPort(lock: WitLock): LockPort {
+  const later = <T>(what: string, f: () => T) => Promise.resolve().then(() => call(what, f));
+  return {
+    lockKey: call("lock.lock-key", () => lock.lockKey()),
+    ttlMs: Number(call("lock.ttl-ms", () => lock.ttlMs())),
+    tryAcquire: () => later("lock.acquire", () => lock.acquire()),
+    release: () => later("lock.release", () => lock.release()),
+    inspect: () =>
+      later("lock.inspect", () => {
+        const info = lock.inspect();
+        return info ? fromWit.lockInfo(info) : null;
+      }),
+    forceRelease: (nonce) => later("lock.force-release", () => lock.forceRelease(nonce)),
+    heartbeat: () => later("lock.heartbeat", () => lock.heartbeat()),
+  };
+}
 
 /** Wait `ms`, or less when `signal` aborts meanwhile. */
 function pause(ms: number, signal?: AbortSignal): Promise<void> {
@@ -41,7 +74,7 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 export class DistributedLock {
-  readonly #lock: WitLock;
+  readonly #lock: LockPort;
   readonly #retryMs: number;
   readonly #maxWaitMs: number;
   /** The key this lock takes (the component's default when not given). */
@@ -52,13 +85,18 @@ export class DistributedLock {
   #releasing = false;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #lost: Error | undefined;
+  #beating = false;
 
-  constructor(make: MakeLock, options: LockOptions) {
+  /**
+   * `make` opens the component's lock for one attempt per call (max-wait
+   * and retry interval 1 ms, which also takes over a stale lock).
+   */
+  constructor(make: (options: LockOptions) => LockPort, options: LockOptions) {
     this.#retryMs = options.retryIntervalMs ?? DEFAULT_RETRY_MS;
     this.#maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     this.#lock = make({ lockKey: options.lockKey, ttlMs: options.ttlMs, retryIntervalMs: 1, maxWaitMs: 1 });
-    this.lockKey = call("lock.lock-key", () => this.#lock.lockKey());
-    this.ttlMs = Number(call("lock.ttl-ms", () => this.#lock.ttlMs()));
+    this.lockKey = this.#lock.lockKey;
+    this.ttlMs = this.#lock.ttlMs;
   }
 
   /** Whether this handle holds the lock (false once a heartbeat found it lost). */
@@ -82,7 +120,7 @@ export class DistributedLock {
     for (;;) {
       if (options.signal?.aborted) throw abortError(`acquire of lock "${this.lockKey}"`, options.signal.reason);
       try {
-        call("lock.acquire", () => this.#lock.acquire());
+        await this.#lock.tryAcquire();
         this.#held = true;
         this.#releasing = false;
         this.#lost = undefined;
@@ -102,12 +140,10 @@ export class DistributedLock {
 
   /** Give the lock up; idempotent. */
   release(): Promise<void> {
-    return Promise.resolve().then(() => {
-      this.#releasing = true;
-      this.#stopHeartbeat();
-      this.#held = false;
-      call("lock.release", () => this.#lock.release());
-    });
+    this.#releasing = true;
+    this.#stopHeartbeat();
+    this.#held = false;
+    return this.#lock.release();
   }
 
   /** Acquire, run fn, release (also when fn throws). */
@@ -127,15 +163,12 @@ export class DistributedLock {
 
   /** The stored lock info, or null when the key is free. */
   inspect(): Promise<LockInfo | null> {
-    return Promise.resolve().then(() => {
-      const info = call("lock.inspect", () => this.#lock.inspect());
-      return info ? fromWit.lockInfo(info) : null;
-    });
+    return this.#lock.inspect();
   }
 
   /** Delete the stored lock only when it carries `expectedNonce`. */
   forceRelease(expectedNonce: string): Promise<boolean> {
-    return Promise.resolve().then(() => call("lock.force-release", () => this.#lock.forceRelease(expectedNonce)));
+    return this.#lock.forceRelease(expectedNonce);
   }
 
   #startHeartbeat() {
@@ -149,10 +182,12 @@ export class DistributedLock {
     this.#heartbeat = undefined;
   }
 
-  #beat() {
-    if (!this.#held || this.#releasing) return;
+  async #beat() {
+    // One beat at a time: a slow backend must not pile them up.
+    if (!this.#held || this.#releasing || this.#beating) return;
+    this.#beating = true;
     try {
-      call("lock.heartbeat", () => this.#lock.heartbeat());
+      await this.#lock.heartbeat();
     } catch (e) {
       // lock-lost (taken over or force-released): stop beating; withLock
       // reports it. Other failures (a backend briefly unreachable) are
@@ -163,12 +198,12 @@ export class DistributedLock {
         this.#stopHeartbeat();
         // Clear the handle's own state so it can acquire again; release
         // never deletes a successor's lock.
-        try {
-          this.#lock.release();
-        } catch {
+        await this.#lock.release().catch(() => {
           // Nothing more to do: the lock is someone else's now.
-        }
+        });
       }
+    } finally {
+      this.#beating = false;
     }
   }
 }

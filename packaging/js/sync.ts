@@ -13,8 +13,6 @@
 // deadline check.
 
 import { type DatastoreSyncOptions, type SyncCapabilities, toWit } from "./convert.ts";
-import { call } from "./errors.ts";
-import type { SyncWorker } from "./worker.ts";
 import { type SharedFeatures, sharedStoreMethods, type SharedStoreMethods } from "./shared_store.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -45,19 +43,28 @@ export interface DatastoreSyncService extends SharedStoreMethods {
 }
 
 /**
- * The service: `svc` (an instance on this thread) only tells the
- * capabilities, which decide the optional methods synchronously; every
- * call goes to `worker`.
+ * Where a sync service's calls run: a worker thread of the portable path
+ * (worker.ts) or swamp-host on the native one (native_provider.ts). A
+ * call with a `signal` ends with an AbortError once the component has
+ * stopped; `optionsAt` is the index of the WIT sync-options argument.
+ */
+export interface SyncPort {
+  call(what: string, method: string, args: unknown[], signal?: AbortSignal, optionsAt?: number): Promise<unknown>;
+}
+
+/** The WIT `sync-capabilities`. */
+export type WitSyncCapabilities = Required<Omit<SyncCapabilities, "controlPlane">>;
+
+/**
+ * The service: the capabilities (read when it was made) decide the
+ * optional methods synchronously; every call goes to `worker`.
  */
 export function syncServiceOf(
-  svc: WitSyncService,
-  worker: SyncWorker,
+  capabilities: WitSyncCapabilities,
+  worker: SyncPort,
   shared: SharedFeatures,
 ): DatastoreSyncService {
-  const caps = {
-    ...(call("sync.capabilities", () => svc.capabilities()) as Required<SyncCapabilities>),
-    controlPlane: shared.controlPlane,
-  };
+  const caps = { ...capabilities, controlPlane: shared.controlPlane };
   const o = (options?: DatastoreSyncOptions) => toWit.syncOptions(options);
   // The sync-options argument is the last one of every call.
   const run = <T>(method: string, args: unknown[], options?: DatastoreSyncOptions) =>

@@ -9,6 +9,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import {
   type Any,
+  checkBackend,
   checkLockLifecycle,
   checkSyncRoundTrip,
   env,
@@ -29,6 +30,7 @@ async function bundled(stem: string): Promise<{ datastore: Any; dir: string }> {
   assert.ok(res.success, `deno bundle failed:\n${dec.decode(res.stdout)}\n${dec.decode(res.stderr)}`);
   assert.deepEqual(readdirSync(dir), [`${stem}.js`], "the bundle is one file");
   const mod = await import(`file://${out}`);
+  checkBackend(mod.datastore);
   return { datastore: mod.datastore, dir };
 }
 

@@ -20,10 +20,20 @@ export const env = (name: string): string => {
   return v;
 };
 
+/**
+ * The path the tests asked for (SWAMP_WASM_BACKEND, native or portable) is
+ * the one that runs: a silent fall-back would test the other path twice.
+ */
+export function checkBackend(datastore: Any) {
+  const wanted = Deno.env.get("SWAMP_WASM_BACKEND");
+  if (wanted) assert.equal(datastore.backend, wanted, `${datastore.type} runs the ${datastore.backend} path`);
+}
+
 /** The packaged extension folder and its `datastore` export. */
 export async function loadExtension(stem: string): Promise<{ root: string; datastore: Any }> {
   const root = env("SWAMP_EXTENSION_DIR");
   const mod = await import(`file://${root}/extensions/datastores/${stem}.ts`);
+  checkBackend(mod.datastore);
   return { root, datastore: mod.datastore };
 }
 

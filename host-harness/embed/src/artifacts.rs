@@ -100,3 +100,49 @@ pub fn guest(crate_name: &str) -> Result<PathBuf, String> {
         .insert(crate_name.to_string(), wasm.clone());
     Ok(wasm)
 }
+
+static NATIVE: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Build `swamp-host-ffi` (the native path of a packaged extension) with
+/// the profile this code was built with, once per process, and return the
+/// path of the shared library.
+pub fn native_library() -> Result<PathBuf, String> {
+    let mut built = NATIVE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(path) = built.as_ref() {
+        return Ok(path.clone());
+    }
+    let release = !cfg!(debug_assertions);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace_root())
+        .args(["build", "-p", "swamp-host-ffi"]);
+    if release {
+        cmd.arg("--release");
+    }
+    let output = cmd
+        .output()
+        .map_err(|e| format!("cannot run cargo to build swamp-host-ffi: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building swamp-host-ffi failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let name = match std::env::consts::OS {
+        "macos" => "libswamp_host_ffi.dylib",
+        "windows" => "swamp_host_ffi.dll",
+        _ => "libswamp_host_ffi.so",
+    };
+    let lib = target
+        .join(if release { "release" } else { "debug" })
+        .join(name);
+    if !lib.is_file() {
+        return Err(format!("{} was not produced by the build", lib.display()));
+    }
+    *built = Some(lib.clone());
+    Ok(lib)
+}

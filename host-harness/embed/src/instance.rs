@@ -7,6 +7,7 @@
 //! or a timeout poisons the store, so the instance remembers it and refuses
 //! further calls with a clear error instead of wasmtime's generic one.
 
+use crate::abort::CallAbort;
 use crate::bindings::{Exports, ExportsPre};
 use crate::error::{DatastoreError, HostError, HostResult};
 use crate::guest_stderr::GuestStderr;
@@ -137,6 +138,7 @@ impl GuestState {
         identity: HolderIdentity,
         denied: &Arc<std::sync::Mutex<Vec<String>>>,
         meters: &Arc<Meters>,
+        abort: &CallAbort,
     ) -> HostResult<Self> {
         let mut wasi = WasiCtx::builder();
         // Guest diagnostics go to the host's stderr (their tail is kept to
@@ -156,6 +158,7 @@ impl GuestState {
                 .map_err(|e| HostError::Sandbox(format!("cannot mount {}: {e}", dir.display())))?;
         }
         wasi.envs(&policy.env);
+        wasi.monotonic_clock(abort.clock());
         wasi.allow_blocking_current_thread(policy.limits.file_io_on_caller_thread);
         if policy.limits.wall_clock_skew_ms != 0 {
             wasi.wall_clock(SkewedClock(policy.limits.wall_clock_skew_ms));
@@ -251,6 +254,8 @@ pub(crate) struct Instance {
     /// HTTP requests the sandbox refused, in order.
     pub(crate) denied_requests: Arc<std::sync::Mutex<Vec<String>>>,
     pub(crate) meters: Arc<Meters>,
+    /// Moves this instance's monotonic clock past every deadline.
+    pub(crate) abort: CallAbort,
 }
 
 /// The body of a call: given the store and the bindings, the guest call.
@@ -266,7 +271,8 @@ impl Instance {
     ) -> HostResult<Arc<Self>> {
         let denied_requests = Arc::new(std::sync::Mutex::new(Vec::new()));
         let meters = Arc::new(Meters::default());
-        let state = GuestState::new(&policy, identity, &denied_requests, &meters)?;
+        let abort = CallAbort::default();
+        let state = GuestState::new(&policy, identity, &denied_requests, &meters, &abort)?;
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
@@ -296,6 +302,7 @@ impl Instance {
             policy,
             denied_requests,
             meters,
+            abort,
         }))
     }
 

@@ -8,6 +8,7 @@
 //! and returns a [`Provider`], from which typed [`Lock`], [`Verifier`] and
 //! [`SyncService`] handles are made.
 
+mod abort;
 pub mod artifacts;
 mod bindings;
 mod convert;
@@ -25,6 +26,7 @@ mod sync;
 pub mod types;
 mod verifier;
 
+pub use abort::CallAbort;
 pub use error::{DatastoreError, HostError, HostResult};
 pub use host::{EnvSource, Host, HostOptions};
 pub use instance::InstanceUsage;

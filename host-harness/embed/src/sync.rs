@@ -52,6 +52,11 @@ impl SyncService {
         self.instance.meters.snapshot()
     }
 
+    /// Aborts this service's running call (see [`CallAbort`](crate::CallAbort)).
+    pub fn abort_handle(&self) -> crate::CallAbort {
+        self.instance.abort.clone()
+    }
+
     pub async fn pull_changed(&self, options: &SyncOptions) -> HostResult<u32> {
         sync_call!(self, "sync.pull-changed", options, |s, svc, r, o| svc
             .call_pull_changed(s, r, &o))

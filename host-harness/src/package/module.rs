@@ -24,6 +24,7 @@ pub fn module_source(
 import {{ instantiate }} from "./_{stem}/component/{stem}.js";
 import {{ cores }} from "./_{stem}/component/cores.js";
 import {{ syncWorkerSource }} from "./_{stem}/component/sync_worker_source.js";
+import {{ native }} from "./_{stem}/native/native.js";
 import {{ defineDatastore }} from "./_{stem}/runtime/datastore.ts";
 
 const component = await defineDatastore({{
@@ -35,6 +36,7 @@ const component = await defineDatastore({{
   instantiate: instantiate as any,
   cores,
   syncWorkerSource,
+  native,
 }});
 
 export const datastore = {{
@@ -43,6 +45,8 @@ export const datastore = {{
   description: component.description,
   configSchema: component.configSchema,
   createProvider: component.createProvider,
+  /** `native` (swamp-host through Deno FFI) or `portable` (jco). */
+  backend: component.backend,
 }};
 "#,
         ty = lit(&info.datastore_type)?,

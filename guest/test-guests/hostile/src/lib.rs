@@ -5,6 +5,12 @@
 //! `healthy: false` means it was refused, with the guest-side error in the
 //! message. Attacks that cannot report (a memory bomb, an endless loop, a
 //! call that never returns) must be stopped by the host.
+//!
+//! `lock-<attack>`, `sync-<attack>` and `resolve-<attack>` carry the attack
+//! into another call instead: a lock's acquire, a sync service's pull (and
+//! push), or resolve-datastore-path, so every kind of call can be shown to
+//! meet its deadline. Without such a prefix there is no lock (the lock
+//! suite must fail) and no sync service.
 
 wit_bindgen::generate!({
     world: "datastore-provider",
@@ -67,6 +73,14 @@ struct Attack {
 }
 
 impl Attack {
+    /// The attack carried into another call by `prefix`, if it is.
+    fn carried(&self, prefix: &str) -> Option<Attack> {
+        self.attack.strip_prefix(prefix).map(|a| Attack {
+            attack: a.to_string(),
+            target: self.target.clone(),
+        })
+    }
+
     /// Ok(what was obtained) when the attack got through.
     fn run(&self) -> Result<String, String> {
         let t = &self.target;
@@ -141,13 +155,16 @@ fn http_get(url: &str) -> Result<String, String> {
 impl provider::GuestDatastoreProvider for Attack {
     fn features(&self) -> provider::ProviderFeatures {
         provider::ProviderFeatures {
-            sync: false,
+            sync: self.attack.starts_with("sync-"),
             cache_path: false,
             namespaces: false,
         }
     }
     fn create_lock(&self, _: String, _: lock::LockOptions) -> Result<lock::DistributedLock, Error> {
-        Err(Error::Unsupported("hostile guest has no lock".into()))
+        match self.carried("lock-") {
+            Some(a) => Ok(lock::DistributedLock::new(Carried(a))),
+            None => Err(Error::Unsupported("hostile guest has no lock".into())),
+        }
     }
     fn create_verifier(&self) -> Result<verifier::DatastoreVerifier, Error> {
         Ok(verifier::DatastoreVerifier::new(Attack {
@@ -156,6 +173,9 @@ impl provider::GuestDatastoreProvider for Attack {
         }))
     }
     fn resolve_datastore_path(&self, repo_dir: String) -> Result<String, Error> {
+        if let Some(a) = self.carried("resolve-") {
+            a.run().map_err(Error::Internal)?;
+        }
         Ok(repo_dir)
     }
     fn create_sync_service(
@@ -163,7 +183,9 @@ impl provider::GuestDatastoreProvider for Attack {
         _: String,
         _: String,
     ) -> Result<Option<sync::SyncService>, Error> {
-        Ok(None)
+        Ok(self
+            .carried("sync-")
+            .map(|a| sync::SyncService::new(Carried(a))))
     }
     fn resolve_cache_path(&self, _: String) -> Result<Option<String>, Error> {
         Ok(None)
@@ -200,12 +222,19 @@ impl verifier::GuestDatastoreVerifier for Attack {
     }
 }
 
-/// The lock and sync resources exist only because the world exports them.
-struct Never;
+/// A lock or sync service whose acquire, pull and push carry out the
+/// attack; everything else is unsupported.
+struct Carried(Attack);
 
-impl lock::GuestDistributedLock for Never {
+impl Carried {
+    fn run(&self) -> Result<(), Error> {
+        self.0.run().map(|_| ()).map_err(Error::Internal)
+    }
+}
+
+impl lock::GuestDistributedLock for Carried {
     fn acquire(&self) -> Result<(), Error> {
-        Err(Error::Unsupported("none".into()))
+        self.run()
     }
     fn release(&self) -> Result<(), Error> {
         Err(Error::Unsupported("none".into()))
@@ -227,12 +256,12 @@ impl lock::GuestDistributedLock for Never {
     }
 }
 
-impl sync::GuestSyncService for Never {
+impl sync::GuestSyncService for Carried {
     fn pull_changed(&self, _: sync::SyncOptions) -> Result<u32, Error> {
-        Err(Error::Unsupported("none".into()))
+        self.run().map(|()| 0)
     }
     fn push_changed(&self, _: sync::SyncOptions) -> Result<u32, Error> {
-        Err(Error::Unsupported("none".into()))
+        self.run().map(|()| 0)
     }
     fn mark_dirty(&self, _: sync::SyncOptions) -> Result<(), Error> {
         Err(Error::Unsupported("none".into()))
@@ -264,16 +293,16 @@ impl provider::Guest for Hostile {
     type DatastoreProvider = Attack;
 }
 impl lock::Guest for Hostile {
-    type DistributedLock = Never;
+    type DistributedLock = Carried;
 }
 impl verifier::Guest for Hostile {
     type DatastoreVerifier = Attack;
 }
 impl sync::Guest for Hostile {
-    type SyncService = Never;
+    type SyncService = Carried;
 }
 
-/// No sync service is ever made, so none of these can be reached.
+/// The shared store is off: its features say so, and every call refuses.
 impl shared::Guest for Hostile {
     fn features(_: sync::SyncServiceBorrow<'_>) -> shared::SharedFeatures {
         shared::SharedFeatures {
