@@ -7,7 +7,7 @@ import { Buffer } from "node:buffer";
 import { mkdirSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import type { DatastoreHealthResult, LockInfo, LockOptions } from "./convert.ts";
-import { abortError, kindError } from "./errors.ts";
+import { abortError, DatastoreError, kindError } from "./errors.ts";
 import { DistributedLock, type LockPort } from "./lock.ts";
 import type { NativeHost } from "./native.ts";
 import { type SharedFeatures } from "./shared_store.ts";
@@ -82,6 +82,9 @@ class NativeSyncPort implements SyncPort {
       return value ?? undefined;
     } catch (e) {
       if (signal?.aborted) throw abortError(what, signal.reason);
+      // The caller did not abort, so the guest's `aborted` means its
+      // deadline (timeout-ms) ran out: a timeout, as when the host stops it.
+      if (e instanceof DatastoreError && e.kind === "aborted") throw kindError("timeout", e.message);
       throw e;
     } finally {
       signal?.removeEventListener("abort", onAbort);
