@@ -16,9 +16,9 @@ mod awscli;
 mod count;
 mod datastore;
 mod native;
-mod report;
 mod rounds;
-mod tree;
+
+use bench_sync_compare::{report, tree};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use seaweedfs_fixture::SeaweedFs;
 
-use crate::report::Report;
+use report::Report;
 
 pub(crate) const BUCKET: &str = "bench-d";
 const FILE_SIZE: usize = 4096;
