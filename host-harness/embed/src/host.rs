@@ -3,6 +3,7 @@
 
 use crate::bindings::{DatastoreProvider, ExportsPre};
 use crate::error::{HostError, HostResult};
+use crate::http_client::GuestHttpClient;
 use crate::instance::GuestState;
 use crate::plugin::Plugin;
 use crate::sandbox::Limits;
@@ -71,6 +72,7 @@ pub(crate) struct HostInner {
     linker: Linker<GuestState>,
     pub(crate) options: HostOptions,
     ticker_stop: Arc<AtomicBool>,
+    http: GuestHttpClient,
 }
 
 impl Drop for HostInner {
@@ -129,12 +131,14 @@ impl Host {
                 component: "(epoch ticker)".into(),
                 reason: e.to_string(),
             })?;
+        let http = GuestHttpClient::new(options.limits.http_timeout);
         Ok(Self {
             inner: Arc::new(HostInner {
                 engine,
                 linker,
                 options,
                 ticker_stop,
+                http,
             }),
         })
     }
@@ -207,6 +211,17 @@ impl Host {
 
     pub(crate) fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    pub(crate) fn http_client(&self) -> &GuestHttpClient {
+        &self.inner.http
+    }
+
+    /// TCP connections the guests' HTTP requests have opened so far, over
+    /// every instance of this host (connections are kept alive and shared
+    /// per authority).
+    pub fn http_connections_opened(&self) -> u64 {
+        self.inner.http.connections_opened()
     }
 }
 

@@ -11,6 +11,7 @@ use crate::abort::CallAbort;
 use crate::bindings::{Exports, ExportsPre};
 use crate::error::{DatastoreError, HostError, HostResult};
 use crate::guest_stderr::GuestStderr;
+use crate::http_client::GuestHttpClient;
 use crate::host::EPOCH_TICK;
 use crate::sandbox::{HttpPolicy, SandboxPolicy};
 use crate::types::HolderIdentity;
@@ -139,6 +140,7 @@ impl GuestState {
         denied: &Arc<std::sync::Mutex<Vec<String>>>,
         meters: &Arc<Meters>,
         abort: &CallAbort,
+        client: &GuestHttpClient,
     ) -> HostResult<Self> {
         let mut wasi = WasiCtx::builder();
         // Guest diagnostics go to the host's stderr (their tail is kept to
@@ -181,6 +183,7 @@ impl GuestState {
                 timeout: policy.limits.http_timeout,
                 denied: denied.clone(),
                 sent: meters.clone(),
+                client: client.clone(),
             },
             table: ResourceTable::new(),
             limits,
@@ -264,7 +267,7 @@ pub(crate) type GuestCall<'a, T> =
 
 impl Instance {
     pub(crate) async fn new(
-        engine: &wasmtime::Engine,
+        host: &crate::Host,
         pre: &ExportsPre<GuestState>,
         policy: SandboxPolicy,
         identity: HolderIdentity,
@@ -272,8 +275,15 @@ impl Instance {
         let denied_requests = Arc::new(std::sync::Mutex::new(Vec::new()));
         let meters = Arc::new(Meters::default());
         let abort = CallAbort::default();
-        let state = GuestState::new(&policy, identity, &denied_requests, &meters, &abort)?;
-        let mut store = Store::new(engine, state);
+        let state = GuestState::new(
+            &policy,
+            identity,
+            &denied_requests,
+            &meters,
+            &abort,
+            host.http_client(),
+        )?;
+        let mut store = Store::new(host.engine(), state);
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(ticks(policy.limits.call_timeout));

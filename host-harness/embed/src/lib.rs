@@ -15,6 +15,7 @@ mod convert;
 pub mod error;
 mod guest_stderr;
 mod host;
+mod http_client;
 mod instance;
 mod lock;
 mod plugin;

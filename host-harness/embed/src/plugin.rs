@@ -39,7 +39,7 @@ impl Plugin {
             ..SandboxPolicy::default()
         };
         let instance =
-            Instance::new(host.engine(), &pre, policy, host.options().identity.clone()).await?;
+            Instance::new(&host, &pre, policy, host.options().identity.clone()).await?;
         let text = |name: &'static str| {
             let instance = instance.clone();
             async move {
@@ -128,7 +128,7 @@ impl Plugin {
             ..SandboxPolicy::default()
         };
         let instance = Instance::new(
-            host.engine(),
+            host,
             &self.inner.pre,
             policy,
             host.options().identity.clone(),

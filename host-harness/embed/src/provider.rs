@@ -70,7 +70,7 @@ impl Provider {
         let env = host.options().env_source.clone();
         let policy = SandboxPolicy::derive(plugin.schema(), config, &mounts, &|k| env(k), limits)?;
         let instance = Instance::new(
-            host.engine(),
+            host,
             &plugin.inner.pre,
             policy,
             host.options().identity.clone(),

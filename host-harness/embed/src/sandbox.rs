@@ -324,6 +324,8 @@ pub(crate) struct HttpPolicy {
     pub denied: Arc<Mutex<Vec<String>>>,
     /// Counts the requests let through (see `InstanceUsage`).
     pub sent: Arc<crate::instance::Meters>,
+    /// The host's pooled client, which sends what the allow-list lets through.
+    pub client: crate::http_client::GuestHttpClient,
 }
 
 impl WasiHttpHooks for HttpPolicy {
@@ -364,14 +366,13 @@ impl WasiHttpHooks for HttpPolicy {
             first_byte_timeout: capped(options.first_byte_timeout),
             between_bytes_timeout: capped(options.between_bytes_timeout),
         };
+        let client = self.client.clone();
         Box::new(async move {
-            use http_body_util::BodyExt;
-            let (res, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            Ok((
-                res.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
+            let res = client.send(request, options).await?;
+            // The pool drives the connection; there is no per-request I/O
+            // task to report on.
+            let io = async { Ok(()) };
+            Ok((res, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
     }
 }

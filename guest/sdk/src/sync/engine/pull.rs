@@ -139,9 +139,22 @@ impl<R: RemoteStore> SyncEngine<R> {
             if rules::is_never_synced(&rel) {
                 continue;
             }
-            let path = root.local_path(&rel);
-            let b = base.entries.get(&rel).cloned();
+            let b = base.entries.get(&rel);
             let r = remote_idx.entries.get(&rel);
+            // Unchanged remotely since we last reconciled: whatever the
+            // local file is now, the decision is to leave it (in sync, or
+            // a local change that only a push may send), so neither stat
+            // nor hash it. A pull after one remote edit then visits one
+            // file, not every file of the cache.
+            if let (Some(b), Some(r)) = (b, r)
+                && b.sha256.is_some()
+                && b.sha256 == r.sha256
+                && b.size == r.size
+            {
+                continue;
+            }
+            let path = root.local_path(&rel);
+            let b = b.cloned();
             let here = local_state(&path, b.as_ref(), dirty_covers(&side.dirty, &rel))?;
             let lazy = options.metadata_only && rules::is_lazy_content(&rel);
             match decide::pull(&here, b.as_ref(), r, lazy) {
