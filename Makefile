@@ -35,6 +35,7 @@ COMPONENT ?= target/$(WASM_TARGET)/release/fs_datastore.wasm
 OUT ?= target/extension
 .PHONY: package
 package: guests
+	cargo build -p swamp-host-ffi
 	cargo run -p host-harness -- package $(COMPONENT) --out $(OUT)
 
 fmt:
@@ -50,15 +51,13 @@ clean:
 
 ## bench: the benchmarks of issue 6 (release build; the run takes minutes):
 ## figures a,b,c,e,f,g (bench, which builds the two components it loads),
-## then d (bench-sync-compare, when present), then merge them into
-## bench/results/latest.{json,md,svg} and the README section
+## then d (bench-sync-compare) and h (inside swamp: the packaged extension
+## under Deno against a plain Deno fetch script, and swamp-host), then merge
+## them into bench/results/latest.{json,md,svg} and the README section
 bench:
 	cargo run --release -p bench -- run
-	@if [ -f bench/sync-compare/Cargo.toml ]; then \
-		cargo run --release -p bench-sync-compare; \
-	else \
-		echo "bench: bench/sync-compare is not there; figure d skipped"; \
-	fi
+	cargo run --release -p bench-sync-compare --bin bench-sync-compare
+	cargo run --release -p bench-sync-compare --bin inside-swamp
 	cargo run --release -p bench -- report
 
 ## fuzz: run every cargo-fuzz target (fuzz/fuzz_targets/) for FUZZ_SECONDS

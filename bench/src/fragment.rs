@@ -61,6 +61,11 @@ pub struct Fragment {
     pub measurements: Vec<Measurement>,
     pub comparisons: Vec<Comparison>,
     pub notes: String,
+    /// When the figure was measured (UTC), if its writer records it: a
+    /// report merges parts of different runs and must not date them all
+    /// by the day it was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<String>,
 }
 
 impl Fragment {
@@ -71,6 +76,7 @@ impl Fragment {
             measurements: Vec::new(),
             comparisons: Vec::new(),
             notes: String::new(),
+            measured: None,
         }
     }
 

@@ -65,7 +65,11 @@ async fn run_figures(run: &Run, only: &[String]) -> Result<()> {
         }
         match figure(run, which).await {
             Ok(fragments) => {
-                for f in fragments {
+                let measured = time::OffsetDateTime::now_utc().format(
+                    time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC"),
+                )?;
+                for mut f in fragments {
+                    f.measured = Some(measured.clone());
                     let path = f.write(&run.results)?;
                     eprintln!("bench: wrote {}", path.display());
                     for c in &f.comparisons {

@@ -1,12 +1,15 @@
-// swamp's DistributedLock over the component's `distributed-lock`.
+// swamp's DistributedLock over the component's `distributed-lock`, on
+// either path (a LockPort: jco here, swamp-host in native_provider.ts).
 //
-// Waiting happens here, not in the component: a call into a transpiled
-// component is synchronous and would hold JavaScript's only thread for up
-// to `maxWaitMs`, starving every timer (other locks' heartbeats) and every
-// other promise. So each attempt asks the component for one try (its
+// Waiting happens here, not in the component: on the portable path a call
+// into a transpiled component is synchronous and would hold JavaScript's
+// only thread for up to `maxWaitMs`, starving every timer (other locks'
+// heartbeats) and every other promise; on both paths an AbortSignal must
+// end a wait at once. So each attempt asks the component for one try (its
 // max-wait and retry interval are 1 ms, which also takes over a stale
-// lock), and the pause between tries is a timer here. The heartbeat runs on
-// a timer every ttl/3 while the lock is held and stops on release.
+// lock), and the pause between tries is a timer here. While the lock is
+// held a timer every ttl/3 beats (portable) or asks whether swamp-host's
+// own heartbeats found the lock lost (native); it stops on release.
 
 import { fromWit, type LockInfo, type LockOptions, type WitLockInfo } from "./convert.ts";
 import { abortError, call, DatastoreError, LockTimeoutError } from "./errors.ts";

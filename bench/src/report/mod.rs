@@ -98,9 +98,36 @@ pub fn table(figures: &[Fragment]) -> String {
     md
 }
 
+/// When each figure was measured: those whose part records it by date, the
+/// rest as of an earlier run (`date`, the report's own, is when the parts
+/// were merged).
+fn measured_when(figures: &[Fragment], date: &str) -> String {
+    let dated: Vec<String> = figures
+        .iter()
+        .filter_map(|f| f.measured.as_ref().map(|m| format!("{} on {m}", f.figure)))
+        .collect();
+    let undated: Vec<&str> = figures
+        .iter()
+        .filter(|f| f.measured.is_none())
+        .map(|f| f.figure.as_str())
+        .collect();
+    if dated.is_empty() {
+        return date.to_string();
+    }
+    let mut parts = dated;
+    if !undated.is_empty() {
+        parts.push(format!(
+            "{} in an earlier run of make bench (their parts carry no date)",
+            undated.join(", ")
+        ));
+    }
+    format!("{} (merged {date})", parts.join("; "))
+}
+
 /// `latest.md`: machine, date, the table, then each figure's title and notes.
 pub fn markdown(figures: &[Fragment], machine: &str, date: &str) -> String {
-    let mut md = format!("# Benchmarks\n\nMachine: {machine}  \nDate: {date}\n\n");
+    let when = measured_when(figures, date);
+    let mut md = format!("# Benchmarks\n\nMachine: {machine}  \nDate: {when}\n\n");
     md += &table(figures);
     md += "\n## Figures\n\n";
     for f in figures {
@@ -142,8 +169,9 @@ pub fn write(results: &Path, readme: &Path, machine: &str, date: &str) -> Result
     std::fs::write(results.join("latest.svg"), svg::chart(&figures, &caption))?;
 
     let letters: Vec<&str> = figures.iter().map(|f| f.figure.as_str()).collect();
+    let when = measured_when(&figures, date);
     let section = format!(
-        "Measured by `make bench` on {machine}, {date}; figures {}. The machine is shared \
+        "Measured by `make bench` on {machine}, {when}; figures {}. The machine is shared \
          (other builds ran during the run), so absolute times are noisy; each ratio compares \
          sides measured in the same run, alternating where the figure says so. Notes on each \
          figure (what was measured, and what a missed target costs and why) are in \

@@ -140,6 +140,7 @@ async fn main() -> Result<()> {
         measurements: Vec::new(),
         comparisons: Vec::new(),
         notes: String::new(),
+        measured: Some(report::now_utc()),
     };
     let n = files as f64;
     for (who, push, pull) in [

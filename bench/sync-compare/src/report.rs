@@ -30,6 +30,9 @@ pub struct Report {
     pub measurements: Vec<Measurement>,
     pub comparisons: Vec<Comparison>,
     pub notes: String,
+    /// When it was measured (UTC), for a report that merges several runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<String>,
 }
 
 impl Report {
@@ -59,6 +62,19 @@ impl Report {
         std::fs::write(path, serde_json::to_string_pretty(self)? + "\n")?;
         Ok(())
     }
+}
+
+/// Now, as the report writes dates (`2026-12-02 07:46 UTC`).
+pub fn now_utc() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 /// Three decimals: more would be noise.

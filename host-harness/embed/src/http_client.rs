@@ -71,7 +71,9 @@ impl GuestHttpClient {
         request: http::Request<WasiBody>,
         options: RequestOptions,
     ) -> Result<http::Response<WasiBody>, Error> {
-        let first_byte = options.first_byte_timeout.unwrap_or(Duration::from_secs(600));
+        let first_byte = options
+            .first_byte_timeout
+            .unwrap_or(Duration::from_secs(600));
         let between = options
             .between_bytes_timeout
             .unwrap_or(Duration::from_secs(600))
@@ -171,11 +173,17 @@ impl tower_service::Service<Uri> for Connector {
             let https = uri.scheme() == Some(&Scheme::HTTPS);
             let host = uri.host().ok_or("request URI has no host")?;
             // An IPv6 literal comes in brackets.
-            let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
             let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-            let tcp = tokio::time::timeout(this.connect_timeout, TcpStream::connect((host.as_str(), port)))
-                .await
-                .map_err(|_| "connection timed out")??;
+            let tcp = tokio::time::timeout(
+                this.connect_timeout,
+                TcpStream::connect((host.as_str(), port)),
+            )
+            .await
+            .map_err(|_| "connection timed out")??;
             tcp.set_nodelay(true)?;
             this.opened.fetch_add(1, Ordering::Relaxed);
             if !https {

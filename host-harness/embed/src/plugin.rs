@@ -38,8 +38,7 @@ impl Plugin {
             limits: host.options().limits.clone(),
             ..SandboxPolicy::default()
         };
-        let instance =
-            Instance::new(&host, &pre, policy, host.options().identity.clone()).await?;
+        let instance = Instance::new(&host, &pre, policy, host.options().identity.clone()).await?;
         let text = |name: &'static str| {
             let instance = instance.clone();
             async move {

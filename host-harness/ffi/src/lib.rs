@@ -48,7 +48,9 @@ pub unsafe extern "C" fn swamp_ffi_call(request: *const u8, len: usize) -> *mut 
         .unwrap_or_else(|_| wire::error_reply("internal", "the native host panicked"));
     // JSON escapes NUL inside strings, so the reply has none.
     CString::new(reply)
-        .unwrap_or_else(|_| CString::from(c"{\"error\":{\"kind\":\"internal\",\"message\":\"reply had a NUL\"}}"))
+        .unwrap_or_else(|_| {
+            CString::from(c"{\"error\":{\"kind\":\"internal\",\"message\":\"reply had a NUL\"}}")
+        })
         .into_raw()
 }
 

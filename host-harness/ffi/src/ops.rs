@@ -31,7 +31,11 @@ pub(crate) fn dispatch(request: &[u8]) -> String {
         Ok(v) => v,
         Err(e) => return wire::error_reply("invalid-argument", &format!("malformed request: {e}")),
     };
-    let op = req.get("op").and_then(Value::as_str).unwrap_or("").to_string();
+    let op = req
+        .get("op")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     match RUNTIME.block_on(run(&op, req)) {
         Ok(v) => wire::ok_reply(v),
         Err(f) => wire::failure_reply(&f),
@@ -141,7 +145,10 @@ async fn provider_op(op: &str, req: Value) -> Reply {
         }
         "provider.resolve-cache-path" => Ok(json!(p.resolve_cache_path(&s("repoDir")?).await?)),
         "provider.create-sync-service" => {
-            let Some(svc) = p.create_sync_service(&s("repoDir")?, &s("cachePath")?).await? else {
+            let Some(svc) = p
+                .create_sync_service(&s("repoDir")?, &s("cachePath")?)
+                .await?
+            else {
                 return Ok(Value::Null);
             };
             let capabilities = svc.capabilities().await?;
@@ -167,8 +174,16 @@ async fn lock_op(op: &str, req: Value) -> Reply {
     match op {
         // One acquire as the lock was made (the caller's retry loop waits
         // between tries); heartbeats then run on this library's runtime.
-        "lock.acquire" => lock.acquire().await.map(|()| Value::Null).map_err(Into::into),
-        "lock.release" => lock.release().await.map(|()| Value::Null).map_err(Into::into),
+        "lock.acquire" => lock
+            .acquire()
+            .await
+            .map(|()| Value::Null)
+            .map_err(Into::into),
+        "lock.release" => lock
+            .release()
+            .await
+            .map(|()| Value::Null)
+            .map_err(Into::into),
         "lock.inspect" => Ok(serde_json::to_value(lock.inspect().await?).unwrap_or(Value::Null)),
         "lock.force-release" => {
             let nonce: String = field(&req, "nonce")?;
@@ -221,19 +236,28 @@ async fn sync_call(svc: &SyncService, method: &str, args: Vec<Value>) -> Reply {
             let manifest = PushManifest {
                 pushed: m.get("pushed").and_then(Value::as_u64).unwrap_or(0) as u32,
                 deleted: m.get("deleted").and_then(Value::as_u64).unwrap_or(0) as u32,
-                payload: m.get("payload").and_then(Value::as_str).unwrap_or("").to_string(),
+                payload: m
+                    .get("payload")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
             };
             json!(svc.commit_push(&manifest, &opts(1)?).await?)
         }
         "previewPush" => serde_json::to_value(svc.preview_push(&opts(0)?).await?)?,
         "shared.controlPut" => {
             let (ns, key) = (opt_str(&args, 0)?, arg::<String>(&args, 1, "key")?);
-            svc.control_put(ns.as_deref(), &key, &bytes(&args, 2)?).await?;
+            svc.control_put(ns.as_deref(), &key, &bytes(&args, 2)?)
+                .await?;
             Value::Null
         }
         "shared.controlGet" => {
             let (ns, key) = (opt_str(&args, 0)?, arg::<String>(&args, 1, "key")?);
-            json!(svc.control_get(ns.as_deref(), &key).await?.map(|b| B64.encode(b)))
+            json!(
+                svc.control_get(ns.as_deref(), &key)
+                    .await?
+                    .map(|b| B64.encode(b))
+            )
         }
         "shared.controlDelete" => {
             let (ns, key) = (opt_str(&args, 0)?, arg::<String>(&args, 1, "key")?);
@@ -246,10 +270,16 @@ async fn sync_call(svc: &SyncService, method: &str, args: Vec<Value>) -> Reply {
         }
         "shared.controlPutIfAbsent" => {
             let (ns, key) = (opt_str(&args, 0)?, arg::<String>(&args, 1, "key")?);
-            json!(svc.control_put_if_absent(ns.as_deref(), &key, &bytes(&args, 2)?).await?)
+            json!(
+                svc.control_put_if_absent(ns.as_deref(), &key, &bytes(&args, 2)?)
+                    .await?
+            )
         }
         "shared.exportCatalog" => {
-            let (ns, rows) = (arg::<String>(&args, 0, "namespace")?, arg::<String>(&args, 1, "rows")?);
+            let (ns, rows) = (
+                arg::<String>(&args, 0, "namespace")?,
+                arg::<String>(&args, 1, "rows")?,
+            );
             json!(svc.export_catalog(&ns, &rows).await?)
         }
         "shared.pullForeignCatalogs" => {
@@ -257,13 +287,23 @@ async fn sync_call(svc: &SyncService, method: &str, args: Vec<Value>) -> Reply {
             serde_json::to_value(svc.pull_foreign_catalogs(&names).await?)?
         }
         "shared.fetchForeignContent" => {
-            let (ns, rel) = (arg::<String>(&args, 0, "namespace")?, arg::<String>(&args, 1, "relPath")?);
-            json!(svc.fetch_foreign_content(&ns, &rel).await?.map(|b| B64.encode(b)))
+            let (ns, rel) = (
+                arg::<String>(&args, 0, "namespace")?,
+                arg::<String>(&args, 1, "relPath")?,
+            );
+            json!(
+                svc.fetch_foreign_content(&ns, &rel)
+                    .await?
+                    .map(|b| B64.encode(b))
+            )
         }
         "shared.repairNamespaceContamination" => {
             let ns = opt_str(&args, 0)?;
             let dry_run: bool = arg(&args, 1, "dryRun")?;
-            serde_json::to_value(svc.repair_namespace_contamination(ns.as_deref(), dry_run).await?)?
+            serde_json::to_value(
+                svc.repair_namespace_contamination(ns.as_deref(), dry_run)
+                    .await?,
+            )?
         }
         other => return Err(Failure::Request(format!("unknown sync method {other:?}"))),
     };

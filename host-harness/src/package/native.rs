@@ -55,10 +55,13 @@ fn library_file_name() -> &'static str {
 pub fn default_native_library() -> Option<NativeLibrary> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
-    [dir.join(library_file_name()), dir.join("..").join(library_file_name())]
-        .into_iter()
-        .find(|p| p.is_file())
-        .map(NativeLibrary::for_this_machine)
+    [
+        dir.join(library_file_name()),
+        dir.join("..").join(library_file_name()),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .map(NativeLibrary::for_this_machine)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -73,8 +76,9 @@ pub fn write_payload(dir: &Path, native: Option<&NativeLibrary>, component: &Pat
                  export const native = undefined;\n"
             .to_string(),
         Some(lib) => {
-            let library = fs::read(&lib.path)
-                .with_context(|| format!("cannot read the native library {}", lib.path.display()))?;
+            let library = fs::read(&lib.path).with_context(|| {
+                format!("cannot read the native library {}", lib.path.display())
+            })?;
             let wasm = fs::read(component)
                 .with_context(|| format!("cannot read {}", component.display()))?;
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

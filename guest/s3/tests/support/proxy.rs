@@ -1,5 +1,7 @@
 //! A tiny HTTP proxy for fault injection: every connection carries one
-//! request (wasi:http opens a connection per request). The proxy reads the
+//! request. The host keeps connections alive, so the proxy asks the server
+//! to close after each answer (`connection: close`, which the host's pool
+//! honours), and every request comes on a connection of its own. It reads the
 //! request head and body, records `METHOD path`, and then either answers
 //! with a fault or forwards the bytes to the upstream server and the
 //! answer back. Faults come from planned rules (`fail_next`: the next n
@@ -342,8 +344,15 @@ async fn serve(mut conn: TcpStream, upstream: &str, st: &Mutex<State>) -> std::i
             conn.shutdown().await
         }
         None => {
+            // One request per connection (see the top of this file).
+            let forwarded = [
+                &buf[..head_end - 2],
+                b"connection: close\r\n\r\n",
+                &buf[head_end..],
+            ]
+            .concat();
             let mut up = TcpStream::connect(upstream).await?;
-            up.write_all(&buf).await?;
+            up.write_all(&forwarded).await?;
             let (mut cr, mut cw) = conn.split();
             let (mut ur, mut uw) = up.split();
             let (answered, _) = tokio::join!(

@@ -17,7 +17,7 @@ mod scenario;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use bench_sync_compare::report::Report;
+use bench_sync_compare::report::{self, Report};
 use bench_sync_compare::tree;
 use host_harness::package::{NativeLibrary, Tools};
 use seaweedfs_fixture::SeaweedFs;
@@ -68,9 +68,7 @@ impl Side {
 /// Best (lowest) of each call over the rounds.
 fn best(rounds: &[Times]) -> Times {
     let min = |f: &dyn Fn(&Times) -> f64| rounds.iter().map(f).fold(f64::INFINITY, f64::min);
-    let min_opt = |f: &dyn Fn(&Times) -> Option<f64>| {
-        rounds.iter().filter_map(f).reduce(f64::min)
-    };
+    let min_opt = |f: &dyn Fn(&Times) -> Option<f64>| rounds.iter().filter_map(f).reduce(f64::min);
     Times {
         push: min(&|t| t.push),
         pull: min(&|t| t.pull),
@@ -91,7 +89,14 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    async fn side(&self, side: Side, files: usize, round: usize, source: &Path, rels: &[String]) -> Result<Times> {
+    async fn side(
+        &self,
+        side: Side,
+        files: usize,
+        round: usize,
+        source: &Path,
+        rels: &[String],
+    ) -> Result<Times> {
         let tag = format!("{files}-{round}-{}", side.slug());
         let endpoint = self.s3.endpoint();
         let t = Target {
@@ -123,7 +128,10 @@ impl Run<'_> {
                 )?
             }
             Side::Fetch => {
-                let aws4fetch = self.tools.node_modules().join("aws4fetch/dist/aws4fetch.esm.mjs");
+                let aws4fetch = self
+                    .tools
+                    .node_modules()
+                    .join("aws4fetch/dist/aws4fetch.esm.mjs");
                 let times = deno::plain_fetch(&deno, &aws4fetch, &t, source, &cache_b, files)?;
                 tree::verify("plain fetch", source, &cache_b, rels)?;
                 times
@@ -136,7 +144,11 @@ impl Run<'_> {
         // The trees are large; only the source is kept between sides.
         let _ = std::fs::remove_dir_all(&cache_a);
         let _ = std::fs::remove_dir_all(&cache_b);
-        eprintln!("  {} ({files} files, round {}): {times:?}", side.label(), round + 1);
+        eprintln!(
+            "  {} ({files} files, round {}): {times:?}",
+            side.label(),
+            round + 1
+        );
         Ok(times)
     }
 }
@@ -145,7 +157,11 @@ impl Run<'_> {
 async fn main() -> Result<()> {
     let sizes: Vec<usize> = env_or("SWAMP_BENCH_H_FILES", "2000,10000")
         .split(',')
-        .map(|s| s.trim().parse().with_context(|| format!("SWAMP_BENCH_H_FILES: {s:?} is not a number")))
+        .map(|s| {
+            s.trim()
+                .parse()
+                .with_context(|| format!("SWAMP_BENCH_H_FILES: {s:?} is not a number"))
+        })
         .collect::<Result<_>>()?;
     let rounds = env_usize("SWAMP_BENCH_H_ROUNDS", 2)?.max(1);
     let concurrency = env_usize("SWAMP_BENCH_H_CONCURRENCY", 25)?.max(1);
@@ -158,8 +174,13 @@ async fn main() -> Result<()> {
     let wasm = swamp_host::artifacts::guest("s3-datastore").map_err(anyhow::Error::msg)?;
     let lib = swamp_host::artifacts::native_library().map_err(anyhow::Error::msg)?;
     let ext = work.path().join("ext");
-    host_harness::package::package(&wasm, &ext, &tools, Some(&NativeLibrary::for_this_machine(lib.clone())))
-        .await?;
+    host_harness::package::package(
+        &wasm,
+        &ext,
+        &tools,
+        Some(&NativeLibrary::for_this_machine(lib.clone())),
+    )
+    .await?;
     let run = Run {
         s3: &s3,
         tools: &tools,
@@ -180,6 +201,7 @@ async fn main() -> Result<()> {
         measurements: Vec::new(),
         comparisons: Vec::new(),
         notes: String::new(),
+        measured: Some(report::now_utc()),
     };
     let mut all_rounds = Vec::new();
     for &files in &sizes {
@@ -191,7 +213,12 @@ async fn main() -> Result<()> {
         for round in 0..rounds {
             for &side in &sides {
                 let t = run.side(side, files, round, &source, &rels).await?;
-                by_side.iter_mut().find(|(s, _)| *s == side).unwrap().1.push(t);
+                by_side
+                    .iter_mut()
+                    .find(|(s, _)| *s == side)
+                    .unwrap()
+                    .1
+                    .push(t);
             }
             sides.reverse();
         }
@@ -204,16 +231,37 @@ async fn main() -> Result<()> {
             all_rounds.push(format!(
                 "{files} files, {}: push {} ms, pull {} ms",
                 side.label(),
-                rounds.iter().map(|t| format!("{:.0}", t.push)).collect::<Vec<_>>().join("/"),
-                rounds.iter().map(|t| format!("{:.0}", t.pull)).collect::<Vec<_>>().join("/"),
+                rounds
+                    .iter()
+                    .map(|t| format!("{:.0}", t.push))
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                rounds
+                    .iter()
+                    .map(|t| format!("{:.0}", t.pull))
+                    .collect::<Vec<_>>()
+                    .join("/"),
             ));
         }
-        let best_of = |side: Side| by_side.iter().find(|(s, _)| *s == side).map(|(_, r)| best(r));
+        let best_of = |side: Side| {
+            by_side
+                .iter()
+                .find(|(s, _)| *s == side)
+                .map(|(_, r)| best(r))
+        };
         for (side, _) in &by_side {
             let b = best_of(*side).unwrap();
             let l = side.label();
-            report.measure(format!("{files} files, push after a bulk mark: {l}"), b.push / 1000.0, "s");
-            report.measure(format!("{files} files, pull into an empty cache: {l}"), b.pull / 1000.0, "s");
+            report.measure(
+                format!("{files} files, push after a bulk mark: {l}"),
+                b.push / 1000.0,
+                "s",
+            );
+            report.measure(
+                format!("{files} files, pull into an empty cache: {l}"),
+                b.pull / 1000.0,
+                "s",
+            );
             for (what, v) in [
                 ("zero-diff push", b.zero_push),
                 ("zero-diff pull", b.zero_pull),
@@ -227,8 +275,18 @@ async fn main() -> Result<()> {
         }
         let native = best_of(Side::Native).context("the native side ran")?;
         let fetch = best_of(Side::Fetch).context("the fetch side ran")?;
-        report.compare(format!("{files} files, push: packaged (native) ÷ plain fetch"), native.push, fetch.push, 1.25);
-        report.compare(format!("{files} files, pull: packaged (native) ÷ plain fetch"), native.pull, fetch.pull, 1.25);
+        report.compare(
+            format!("{files} files, push: packaged (native) ÷ plain fetch"),
+            native.push,
+            fetch.push,
+            1.25,
+        );
+        report.compare(
+            format!("{files} files, pull: packaged (native) ÷ plain fetch"),
+            native.pull,
+            fetch.pull,
+            1.25,
+        );
         for (what, v, limit) in [
             ("zero-diff push", native.zero_push, 5.0),
             ("zero-diff pull", native.zero_pull, 5.0),
@@ -236,11 +294,22 @@ async fn main() -> Result<()> {
             ("pull of that edit", native.edit_pull, 50.0),
         ] {
             let v = v.context("the native side times every call")?;
-            report.compare(format!("{files} files, {what}: packaged (native) ÷ {limit} ms"), v, limit, 1.0);
+            report.compare(
+                format!("{files} files, {what}: packaged (native) ÷ {limit} ms"),
+                v,
+                limit,
+                1.0,
+            );
         }
     }
-    let lib_mb = std::fs::metadata(&lib).map(|m| m.len() as f64 / 1_048_576.0).unwrap_or(0.0);
-    report.measure("native library embedded in the extension (uncompressed)", lib_mb, "MiB");
+    let lib_mb = std::fs::metadata(&lib)
+        .map(|m| m.len() as f64 / 1_048_576.0)
+        .unwrap_or(0.0);
+    report.measure(
+        "native library embedded in the extension (uncompressed)",
+        lib_mb,
+        "MiB",
+    );
     report.notes = format!(
         "One run, one SeaweedFS {sw} on 127.0.0.1. Per size, one tree of random 4 KiB files; in each of {rounds} rounds every side pushes into its own fresh prefix of one bucket and pulls into an empty directory, the order of the sides reversed every other round; each figure is the side's best round (all rounds: {all}). \
          The packaged extension (host-harness package, run under the pinned Deno with SWAMP_WASM_BACKEND naming the path) is driven as swamp drives a datastore with a sync service: markDirty() then pushChanged(); pullChanged() into an empty cache; each again with nothing changed (median of 5); markDirty({{relPath}}), a same-size rewrite and pushChanged() (the two calls timed); pullChanged() of that edit. Every pulled tree is checked byte for byte. \
@@ -258,11 +327,9 @@ async fn main() -> Result<()> {
 }
 
 fn deno_version(tools: &Tools) -> Result<String> {
-    let out = std::process::Command::new(tools.deno()).arg("--version").output()?;
+    let out = std::process::Command::new(tools.deno())
+        .arg("--version")
+        .output()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    Ok(text
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("?")
-        .to_string())
+    Ok(text.split_whitespace().nth(1).unwrap_or("?").to_string())
 }

@@ -91,7 +91,10 @@ pub async fn swamp_host(
         "pushConcurrency": t.concurrency, "pullConcurrency": t.concurrency,
     });
     let provider = plugin.open(config, OpenOptions::default()).await?;
-    let (a, b) = (service(&provider, cache_a).await?, service(&provider, cache_b).await?);
+    let (a, b) = (
+        service(&provider, cache_a).await?,
+        service(&provider, cache_b).await?,
+    );
     let files = rels.len();
     let mut out = Times::default();
 
