@@ -10,6 +10,8 @@
 //! (default 2), `SWAMP_BENCH_H_CONCURRENCY` (default 25) and
 //! `SWAMP_BENCH_H_PORTABLE_MAX` (default 2000: the portable path is
 //! measured, one round, only on trees up to this size; 0 skips it).
+//! `SWAMP_BENCH_H_ONLY=host` (or `native`, `fetch`; comma-separated) runs
+//! only those sides and writes no result file: for profiling one side.
 
 mod deno;
 mod scenario;
@@ -166,6 +168,9 @@ async fn main() -> Result<()> {
     let rounds = env_usize("SWAMP_BENCH_H_ROUNDS", 2)?.max(1);
     let concurrency = env_usize("SWAMP_BENCH_H_CONCURRENCY", 25)?.max(1);
     let portable_max = env_usize("SWAMP_BENCH_H_PORTABLE_MAX", 2000)?;
+    let only: Option<Vec<String>> = std::env::var("SWAMP_BENCH_H_ONLY")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
 
     let s3 = SeaweedFs::start();
     s3.create_bucket(BUCKET).map_err(anyhow::Error::msg)?;
@@ -209,6 +214,15 @@ async fn main() -> Result<()> {
         let source = work.path().join(format!("source-{files}"));
         let rels = tree::generate(&source, files, FILE_SIZE, SEED)?;
         let mut sides = vec![Side::Native, Side::Fetch, Side::SwampHost];
+        if let Some(only) = &only {
+            sides.retain(|s| only.iter().any(|o| o == s.slug()));
+            for round in 0..rounds {
+                for &side in &sides {
+                    run.side(side, files, round, &source, &rels).await?;
+                }
+            }
+            continue;
+        }
         let mut by_side: Vec<(Side, Vec<Times>)> = sides.iter().map(|s| (*s, Vec::new())).collect();
         for round in 0..rounds {
             for &side in &sides {
@@ -301,6 +315,9 @@ async fn main() -> Result<()> {
                 1.0,
             );
         }
+    }
+    if only.is_some() {
+        return Ok(());
     }
     let lib_mb = std::fs::metadata(&lib)
         .map(|m| m.len() as f64 / 1_048_576.0)
