@@ -8,6 +8,7 @@
 //   editPush  markDirty({relPath}) then, after the file is rewritten with
 //             new bytes of the same size, pushChanged() (the two calls)
 //   editPull  pullChanged() in the second cache, which must fetch the edit
+//   verify    one verifier's verify() (median of 200): the cost of a call
 //
 // The pulled tree is compared byte for byte with the source (untimed).
 // SWAMP_WASM_BACKEND picks the extension's path (native or portable).
@@ -113,5 +114,16 @@ const [editPull, n2] = await time(() => b.pullChanged());
 expect("pull of the edit", n2, 1);
 if (!readFileSync(`${cacheB}/${edited}`).equals(bytes)) throw new Error("the pulled edit differs");
 out.editPull = editPull;
+
+// What one call costs on this path: a verify (one HEAD of the bucket in
+// the guest), 200 times, median; swamp-host's own is measured beside it.
+const verifier = provider.createVerifier();
+const verifies: number[] = [];
+for (let i = 0; i < 200; i++) {
+  const [ms, h] = await time(() => verifier.verify());
+  if (!h.healthy) throw new Error(`verify: ${h.message}`);
+  verifies.push(ms);
+}
+out.verify = median(verifies);
 
 console.log(JSON.stringify(out));

@@ -20,7 +20,8 @@ pub struct Comparison {
     /// s3-datastore's time divided by the other client's time.
     pub ratio: f64,
     pub target: String,
-    pub met: bool,
+    /// Whether the ratio meets the target; null when there is none.
+    pub met: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,7 +52,17 @@ impl Report {
             name: name.into(),
             ratio: round(ratio),
             target: format!("<= {limit}"),
-            met: ratio <= limit,
+            met: Some(ratio <= limit),
+        });
+    }
+
+    /// Record `ours / theirs` for information, with no target.
+    pub fn informative(&mut self, name: impl Into<String>, ours: f64, theirs: f64) {
+        self.comparisons.push(Comparison {
+            name: name.into(),
+            ratio: round(ours / theirs),
+            target: "none".into(),
+            met: None,
         });
     }
 

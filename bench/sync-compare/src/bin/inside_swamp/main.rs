@@ -78,6 +78,7 @@ fn best(rounds: &[Times]) -> Times {
         zero_pull: min_opt(&|t| t.zero_pull),
         edit_push: min_opt(&|t| t.edit_push),
         edit_pull: min_opt(&|t| t.edit_pull),
+        verify: min_opt(&|t| t.verify),
     }
 }
 
@@ -281,6 +282,7 @@ async fn main() -> Result<()> {
                 ("zero-diff pull", b.zero_pull),
                 ("push after one same-size edit", b.edit_push),
                 ("pull of that edit", b.edit_pull),
+                ("one verify (a HEAD of the bucket), median of 200", b.verify),
             ] {
                 if let Some(v) = v {
                     report.measure(format!("{files} files, {what}: {l}"), v, "ms");
@@ -289,6 +291,16 @@ async fn main() -> Result<()> {
         }
         let native = best_of(Side::Native).context("the native side ran")?;
         let fetch = best_of(Side::Fetch).context("the fetch side ran")?;
+        let host = best_of(Side::SwampHost).context("the swamp-host side ran")?;
+        if let (Some(n), Some(h)) = (native.verify, host.verify) {
+            // What the FFI hop adds to one call: JSON both ways and a
+            // hand-off to Deno's thread pool.
+            report.informative(
+                format!("{files} files, one verify: native path ÷ swamp-host"),
+                n,
+                h,
+            );
+        }
         report.compare(
             format!("{files} files, push: packaged (native) ÷ plain fetch"),
             native.push,
@@ -329,7 +341,7 @@ async fn main() -> Result<()> {
     );
     report.notes = format!(
         "One run, one SeaweedFS {sw} on 127.0.0.1. Per size, one tree of random 4 KiB files; in each of {rounds} rounds every side pushes into its own fresh prefix of one bucket and pulls into an empty directory, the order of the sides reversed every other round; each figure is the side's best round (all rounds: {all}). \
-         The packaged extension (host-harness package, run under the pinned Deno with SWAMP_WASM_BACKEND naming the path) is driven as swamp drives a datastore with a sync service: markDirty() then pushChanged(); pullChanged() into an empty cache; each again with nothing changed (median of 5); markDirty({{relPath}}), a same-size rewrite and pushChanged() (the two calls timed); pullChanged() of that edit. Every pulled tree is checked byte for byte. \
+         The packaged extension (host-harness package, run under the pinned Deno with SWAMP_WASM_BACKEND naming the path) is driven as swamp drives a datastore with a sync service: markDirty() then pushChanged(); pullChanged() into an empty cache; each again with nothing changed (median of 5); markDirty({{relPath}}), a same-size rewrite and pushChanged() (the two calls timed); pullChanged() of that edit; then one verifier's verify() 200 times (median), beside the same on swamp-host: their ratio is what the FFI hop (JSON both ways, a hand-off to Deno's thread pool) adds to one call. Every pulled tree is checked byte for byte. \
          The plain Deno fetch script (bench/sync-compare/deno/plain_fetch.ts) makes only the object requests, PUT per file and ListObjectsV2 + GET per file, {concurrency} in flight with Deno's keep-alive fetch, signed by aws4fetch, with no index, no hashing and no fsync: the limit of the JavaScript path. \
          swamp-host is the same component in a Rust process, the embedding the native path loads into Deno. \
          The original @swamp/s3-datastore cannot be fetched when this runs, so it is not a side here; measured outside this repository on the same kind of run (2,000 files): push 3.87-4.09 s, pull 2.00-2.22 s, zero-diff push 5.7-7.7 ms, zero-diff pull 2.9 ms, push of one edit 168-187 ms, pull of that edit 140 ms (and it does not fetch a same-size edit: it compares sizes).",

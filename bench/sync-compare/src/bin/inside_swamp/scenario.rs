@@ -22,6 +22,8 @@ pub struct Times {
     pub zero_pull: Option<f64>,
     pub edit_push: Option<f64>,
     pub edit_pull: Option<f64>,
+    /// One verify (median of 200): what a single call costs on the side.
+    pub verify: Option<f64>,
 }
 
 /// Where one side pushes to and pulls from.
@@ -142,5 +144,16 @@ pub async fn swamp_host(
     if std::fs::read(cache_b.join(edited))? != bytes {
         bail!("swamp-host: the pulled edit differs");
     }
+    let verifier = provider.create_verifier().await?;
+    let mut verifies = Vec::new();
+    for _ in 0..200 {
+        let start = Instant::now();
+        let h = verifier.verify().await?;
+        if !h.healthy {
+            bail!("swamp-host verify: {}", h.message);
+        }
+        verifies.push(ms(start.elapsed()));
+    }
+    out.verify = Some(median(verifies));
     Ok(out)
 }
