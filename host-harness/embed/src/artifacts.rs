@@ -103,6 +103,15 @@ pub fn guest(crate_name: &str) -> Result<PathBuf, String> {
 
 static NATIVE: Mutex<Option<PathBuf>> = Mutex::new(None);
 
+/// The file name cargo gives the `swamp-host-ffi` library on this OS.
+pub fn native_library_file_name() -> &'static str {
+    match std::env::consts::OS {
+        "macos" => "libswamp_host_ffi.dylib",
+        "windows" => "swamp_host_ffi.dll",
+        _ => "libswamp_host_ffi.so",
+    }
+}
+
 /// Build `swamp-host-ffi` (the native path of a packaged extension) with
 /// the profile this code was built with, once per process, and return the
 /// path of the shared library.
@@ -132,14 +141,9 @@ pub fn native_library() -> Result<PathBuf, String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
-    let name = match std::env::consts::OS {
-        "macos" => "libswamp_host_ffi.dylib",
-        "windows" => "swamp_host_ffi.dll",
-        _ => "libswamp_host_ffi.so",
-    };
     let lib = target
         .join(if release { "release" } else { "debug" })
-        .join(name);
+        .join(native_library_file_name());
     if !lib.is_file() {
         return Err(format!("{} was not produced by the build", lib.display()));
     }

@@ -40,15 +40,6 @@ pub fn this_platform() -> String {
     format!("{os}-{}", std::env::consts::ARCH)
 }
 
-/// The file name cargo gives the library on this OS.
-fn library_file_name() -> &'static str {
-    match std::env::consts::OS {
-        "macos" => "libswamp_host_ffi.dylib",
-        "windows" => "swamp_host_ffi.dll",
-        _ => "libswamp_host_ffi.so",
-    }
-}
-
 /// The library beside the running executable, where cargo puts it when it
 /// builds `swamp-host-ffi` with the same profile (`target/debug` or
 /// `target/release`), if it is there.
@@ -56,8 +47,9 @@ pub fn default_native_library() -> Option<NativeLibrary> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
     [
-        dir.join(library_file_name()),
-        dir.join("..").join(library_file_name()),
+        dir.join(swamp_host::artifacts::native_library_file_name()),
+        dir.join("..")
+            .join(swamp_host::artifacts::native_library_file_name()),
     ]
     .into_iter()
     .find(|p| p.is_file())
