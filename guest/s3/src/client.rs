@@ -2,12 +2,14 @@
 //! deadlines, error mapping, and the operations the datastore needs
 //! (objects with conditions, ListObjectsV2, HeadBucket, multipart).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
+use sha2::{Digest, Sha256};
+use swamp_datastore_sdk::sync::{HashingWriter, Sent};
 use swamp_datastore_sdk::{Error, Result};
 use time::OffsetDateTime;
 
@@ -240,6 +242,29 @@ fn meta_of(r: &HttpResponse) -> ObjectMeta {
 }
 
 /// One request as the client describes it before addressing and signing.
+/// Where a streamed GET body goes: written as it arrives, and started
+/// over before every attempt (a retry must not append to a partial body).
+pub trait Sink: Write {
+    /// Empty the sink.
+    fn restart(&mut self) -> std::io::Result<()>;
+}
+
+impl Sink for std::fs::File {
+    fn restart(&mut self) -> std::io::Result<()> {
+        self.set_len(0)?;
+        self.seek(SeekFrom::Start(0)).map(|_| ())
+    }
+}
+
+/// A file that also hashes what it receives: the hash of a download is
+/// taken as it is written, not by reading the file back.
+impl Sink for HashingWriter<std::fs::File> {
+    fn restart(&mut self) -> std::io::Result<()> {
+        HashingWriter::restart(self);
+        self.get_mut().restart()
+    }
+}
+
 struct Call<'a> {
     method: &'static str,
     /// Full object key (prefix included); `None` for bucket-level calls.
@@ -468,7 +493,7 @@ impl<T: Transport> S3Client<T> {
         &self,
         call: Call<'_>,
         deadline: Deadline,
-        mut sink: Option<&mut std::fs::File>,
+        mut sink: Option<&mut dyn Sink>,
     ) -> Result<std::result::Result<HttpResponse, Failure>> {
         let per_request = Duration::from_millis(self.cfg.request_timeout_ms);
         let attempts = if call.retry { retry::ATTEMPTS } else { 1 };
@@ -484,9 +509,7 @@ impl<T: Transport> S3Client<T> {
             };
             let req = self.build(&call)?;
             if let Some(f) = sink.as_deref_mut() {
-                f.set_len(0)
-                    .and_then(|_| f.seek(SeekFrom::Start(0)).map(|_| ()))
-                    .map_err(|e| Error::io("download file", e))?;
+                f.restart().map_err(|e| Error::io("download file", e))?;
             }
             let sink_w: Option<&mut dyn Write> = sink.as_deref_mut().map(|f| f as &mut dyn Write);
             let failure = match self.transport.send(req, timeout, sink_w).await {
@@ -578,7 +601,7 @@ impl<T: Transport> S3Client<T> {
     pub async fn get_to_file(
         &self,
         key: &str,
-        file: &mut std::fs::File,
+        file: &mut dyn Sink,
         deadline: Deadline,
     ) -> Result<std::result::Result<Option<ObjectMeta>, Failure>> {
         let call = Call::on_object("GET", key);
@@ -842,26 +865,56 @@ impl<T: Transport> S3Client<T> {
         let _ = self.execute(call, Deadline::NONE, None).await;
     }
 
-    /// Upload a local file, streaming it part by part.
-    pub async fn upload_file(
-        &self,
-        key: &str,
-        path: &Path,
-        deadline: Deadline,
-    ) -> Result<ObjectMeta> {
+    /// Upload a local file, streaming it part by part; what was sent.
+    pub async fn upload_file(&self, key: &str, path: &Path, deadline: Deadline) -> Result<Sent> {
         let size = std::fs::metadata(path)
             .map_err(|e| Error::io(path.display(), e))?
             .len();
+        self.upload_file_of_size(key, path, size, deadline).await
+    }
+
+    /// [`S3Client::upload_file`] for a file whose size the caller has just
+    /// read (one file call fewer per upload).
+    pub async fn upload_file_of_size(
+        &self,
+        key: &str,
+        path: &Path,
+        size: u64,
+        deadline: Deadline,
+    ) -> Result<Sent> {
+        // The parts are read in order (each part's request reads its bytes
+        // when it starts, and they start in order), so the hash of the
+        // whole file builds up as they are read. Should a part ever be read
+        // out of order or twice, the file is hashed again afterwards.
+        let hashed = RefCell::new((Sha256::new(), 0u64, true));
         let read_part = |offset: u64, len: u64| -> Result<Vec<u8>> {
             let mut f = std::fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
-            f.seek(SeekFrom::Start(offset))
-                .map_err(|e| Error::io(path.display(), e))?;
+            if offset > 0 {
+                f.seek(SeekFrom::Start(offset))
+                    .map_err(|e| Error::io(path.display(), e))?;
+            }
             let mut buf = vec![0u8; len as usize];
             f.read_exact(&mut buf)
                 .map_err(|e| Error::io(path.display(), e))?;
+            let mut h = hashed.borrow_mut();
+            if h.2 && offset == h.1 {
+                h.0.update(&buf);
+                h.1 += len;
+            } else {
+                h.2 = false;
+            }
             Ok(buf)
         };
-        self.upload(key, size, read_part, deadline).await
+        self.upload(key, size, read_part, deadline).await?;
+        let (hash, read, in_order) = hashed.into_inner();
+        if in_order && read == size {
+            return Ok(Sent {
+                sha256: hex::encode(hash.finalize()),
+                size,
+            });
+        }
+        let (sha256, size) = swamp_datastore_sdk::sync::local::hash_file(path)?;
+        Ok(Sent { sha256, size })
     }
 
     /// Upload bytes already in memory (parts are slices of them).

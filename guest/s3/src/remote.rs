@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 use swamp_datastore_sdk::sync::{
-    CasOutcome, Fingerprint, RemoteObject, RemoteStore, Transfer, Versioned,
+    CasOutcome, Fingerprint, HashingWriter, RemoteObject, RemoteStore, Sent, Transfer, Versioned,
 };
 use swamp_datastore_sdk::{Error, Result};
 
@@ -107,12 +107,12 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
         in_order(keys.len(), done).into_iter().collect()
     }
 
-    fn put_file(&mut self, key: &str, path: &Path) -> Result<()> {
+    fn put_file(&mut self, key: &str, path: &Path) -> Result<Sent> {
         let full = self.full(key);
-        block_on(self.client.upload_file(&full, path, self.deadline)).map(|_| ())
+        block_on(self.client.upload_file(&full, path, self.deadline))
     }
 
-    fn get_to_file(&mut self, key: &str, dest: &Path) -> Result<Option<u64>> {
+    fn get_to_file(&mut self, key: &str, dest: &Path) -> Result<Option<Sent>> {
         let t = [Transfer {
             key: key.to_string(),
             path: dest.to_path_buf(),
@@ -120,17 +120,18 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
         self.download_many(&t).pop().unwrap_or(Ok(None))
     }
 
-    fn download_many(&mut self, items: &[Transfer]) -> Vec<Result<Option<u64>>> {
+    fn download_many(&mut self, items: &[Transfer]) -> Vec<Result<Option<Sent>>> {
         let (client, deadline) = (&*self.client, self.deadline);
         let fulls: Vec<String> = items.iter().map(|t| self.full(&t.key)).collect();
         let done = block_on(
             stream::iter(items.iter().zip(&fulls).enumerate())
                 .map(|(i, (t, full))| async move {
                     let r = async {
-                        let mut f = std::fs::File::create(&t.path)
+                        let f = std::fs::File::create(&t.path)
                             .map_err(|e| Error::io(t.path.display(), e))?;
+                        let mut f = HashingWriter::new(f);
                         match client.get_to_file(full, &mut f, deadline).await? {
-                            Ok(Some(meta)) => Ok(Some(meta.size)),
+                            Ok(Some(_)) => Ok(Some(f.written())),
                             Ok(None) => {
                                 drop(f);
                                 let _ = std::fs::remove_file(&t.path);
@@ -148,11 +149,11 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
         in_order(items.len(), done)
     }
 
-    fn upload_many(&mut self, items: &[Transfer]) -> Vec<Result<()>> {
+    fn upload_many(&mut self, items: &[Transfer]) -> Vec<Result<Sent>> {
         let (client, deadline) = (&*self.client, self.deadline);
         let max = self.push_concurrency();
         let mut sized = Vec::with_capacity(items.len());
-        let mut done: Vec<(usize, Result<()>)> = Vec::with_capacity(items.len());
+        let mut done: Vec<(usize, Result<Sent>)> = Vec::with_capacity(items.len());
         for (i, t) in items.iter().enumerate() {
             match std::fs::metadata(&t.path) {
                 Ok(m) => sized.push((i, t, self.full(&t.key), m.len())),
@@ -172,13 +173,12 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
                 }
                 let width = upload_width(upper.min(MULTIPART_THRESHOLD + 1), max);
                 let mut results = stream::iter(class)
-                    .map(|(i, t, full, _)| async move {
+                    .map(|(i, t, full, size)| async move {
                         (
                             *i,
                             client
-                                .upload_file(full, &t.path, deadline)
-                                .await
-                                .map(|_| ()),
+                                .upload_file_of_size(full, &t.path, *size, deadline)
+                                .await,
                         )
                     })
                     .buffer_unordered(width)

@@ -246,13 +246,17 @@ impl crate::bindings::swamp::datastore::host_info::Host for GuestState {
 struct Live {
     store: Store<GuestState>,
     bindings: Arc<Exports>,
-    /// Why the instance was stopped, once it was.
-    stopped: Option<String>,
 }
 
 /// A live guest instance shared by the handles made in it.
 pub(crate) struct Instance {
-    live: Mutex<Live>,
+    /// The store, held by the one call running in it. Shared with that
+    /// call's task (see [`Instance::call`]).
+    live: Arc<Mutex<Live>>,
+    /// Why the instance was stopped, once it was. Outside `live`: a call
+    /// stopped at its deadline may still hold the store (its thread stuck
+    /// in a file operation), and later calls must not wait for it.
+    stopped: Arc<std::sync::Mutex<Option<String>>>,
     pub(crate) policy: SandboxPolicy,
     /// HTTP requests the sandbox refused, in order.
     pub(crate) denied_requests: Arc<std::sync::Mutex<Vec<String>>>,
@@ -304,11 +308,11 @@ impl Instance {
             reason: format!("{e:#}"),
         })?;
         Ok(Arc::new(Self {
-            live: Mutex::new(Live {
+            live: Arc::new(Mutex::new(Live {
                 store,
                 bindings: Arc::new(bindings),
-                stopped: None,
-            }),
+            })),
+            stopped: Arc::default(),
             policy,
             denied_requests,
             meters,
@@ -319,11 +323,13 @@ impl Instance {
     /// Call into the guest with a time budget. `budget` is the call's own
     /// allowance (none: the policy's default call timeout); the host adds
     /// its grace period on top before stopping the guest.
-    pub(crate) async fn call<T: Send>(
+    pub(crate) async fn call<T: Send + 'static>(
         &self,
         name: &str,
         budget: Option<Duration>,
-        f: impl for<'a> FnOnce(&'a mut Store<GuestState>, &'a Exports) -> GuestCall<'a, T>,
+        f: impl for<'a> FnOnce(&'a mut Store<GuestState>, &'a Exports) -> GuestCall<'a, T>
+        + Send
+        + 'static,
     ) -> HostResult<T> {
         self.call_raw(name, budget, f)
             .await?
@@ -331,29 +337,49 @@ impl Instance {
     }
 
     /// As [`call`](Self::call), for guest functions that cannot fail.
-    pub(crate) async fn call_infallible<R: Send>(
+    pub(crate) async fn call_infallible<R: Send + 'static>(
         &self,
         name: &str,
         f: impl for<'a> FnOnce(
             &'a mut Store<GuestState>,
             &'a Exports,
-        ) -> BoxFuture<'a, wasmtime::Result<R>>,
+        ) -> BoxFuture<'a, wasmtime::Result<R>>
+        + Send
+        + 'static,
     ) -> HostResult<R> {
         self.call_raw(name, None, f).await
     }
 
-    async fn call_raw<R: Send>(
+    /// The guest runs in a task of its own, and this call waits for that
+    /// task with the wall-clock deadline: so the deadline holds even when
+    /// the thread running the guest is stuck inside a file operation (with
+    /// [`crate::Limits::file_io_on_caller_thread`], file calls run on that
+    /// thread). A call stopped that way leaves its task to end when the
+    /// kernel lets go; the instance is stopped and never used again.
+    async fn call_raw<R: Send + 'static>(
         &self,
         name: &str,
         budget: Option<Duration>,
         f: impl for<'a> FnOnce(
             &'a mut Store<GuestState>,
             &'a Exports,
-        ) -> BoxFuture<'a, wasmtime::Result<R>>,
+        ) -> BoxFuture<'a, wasmtime::Result<R>>
+        + Send
+        + 'static,
     ) -> HostResult<R> {
-        let mut live = self.live.lock().await;
-        if let Some(why) = &live.stopped {
-            return Err(HostError::InstanceStopped(why.clone()));
+        let stopped = || {
+            self.stopped
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .map(HostError::InstanceStopped)
+        };
+        if let Some(e) = stopped() {
+            return Err(e);
+        }
+        let mut live = self.live.clone().lock_owned().await;
+        if let Some(e) = stopped() {
+            return Err(e);
         }
         // The CPU deadline falls half-way through the grace period, the
         // wall-clock one at its end: a guest spinning on the CPU is stopped by
@@ -364,19 +390,38 @@ impl Instance {
         live.store
             .set_epoch_deadline(ticks(budget + self.policy.limits.grace / 2));
         let bindings = live.bindings.clone();
-        let outcome = tokio::time::timeout(limit, f(&mut live.store, &bindings)).await;
-        match outcome {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(trap)) => {
-                let reason = describe_trap(&trap, &live.store.data().stderr);
-                live.stopped = Some(format!("{name} trapped: {reason}"));
+        let task = tokio::spawn(async move {
+            let outcome = f(&mut live.store, &bindings).await;
+            outcome.map_err(|trap| describe_trap(&trap, &live.store.data().stderr))
+        });
+        let cancel = task.abort_handle();
+        let stop = |why: String| {
+            *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+        };
+        match tokio::time::timeout(limit, task).await {
+            Ok(Ok(Ok(result))) => Ok(result),
+            Ok(Ok(Err(reason))) => {
+                stop(format!("{name} trapped: {reason}"));
+                Err(HostError::Trap {
+                    call: name.to_string(),
+                    reason,
+                })
+            }
+            // The host code under the guest panicked (never the guest: its
+            // panics are traps).
+            Ok(Err(join)) => {
+                let reason = format!("the host failed while running the call: {join}");
+                stop(format!("{name}: {reason}"));
                 Err(HostError::Trap {
                     call: name.to_string(),
                     reason,
                 })
             }
             Err(_) => {
-                live.stopped = Some(format!("{name} exceeded its deadline"));
+                // Dropped at its next await (at once, unless its thread is
+                // stuck in the kernel).
+                cancel.abort();
+                stop(format!("{name} exceeded its deadline"));
                 Err(HostError::Deadline {
                     call: name.to_string(),
                     after: limit,

@@ -43,7 +43,7 @@ impl Plugin {
             let instance = instance.clone();
             async move {
                 instance
-                    .call_infallible(name, |s, b| {
+                    .call_infallible(name, move |s, b| {
                         Box::pin(async move {
                             let d = b.swamp_datastore_datastore();
                             match name {

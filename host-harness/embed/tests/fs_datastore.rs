@@ -647,3 +647,64 @@ fn time_now_plus(secs: i64) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap()
 }
+
+/// With file calls on the guest's own thread (the default), a file call
+/// that never returns (here: opening a FIFO nobody writes to, as a dead
+/// network share would hang) still ends the call at its deadline, the
+/// instance is stopped, and the host goes on serving others.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_call_that_hangs_still_ends_at_the_call_deadline() {
+    let host = Host::new(HostOptions {
+        cache_dir: None,
+        limits: swamp_host::Limits {
+            call_timeout: Duration::from_millis(1000),
+            grace: Duration::from_millis(500),
+            ..swamp_host::Limits::default()
+        },
+        ..HostOptions::default()
+    })
+    .unwrap();
+    assert!(host.options().limits.file_io_on_caller_thread);
+    let (dir, provider) = plain_datastore(&host).await;
+    let fifo = dir.path().join("k");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let lock = provider
+        .create_lock(s(dir.path()), fast("k"))
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    let got = lock.inspect().await;
+    let took = start.elapsed();
+    // Let the stuck open go (a writer arrives and leaves at once).
+    let unstick =
+        std::thread::spawn(move || drop(std::fs::OpenOptions::new().write(true).open(fifo)));
+    assert!(
+        matches!(got, Err(HostError::Deadline { .. })),
+        "a hung file call ends with the deadline, got {got:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(1400) && took < Duration::from_millis(4000),
+        "ended at its deadline (1.5 s), took {took:?}"
+    );
+    assert!(
+        matches!(lock.inspect().await, Err(HostError::InstanceStopped(_))),
+        "the instance is not used again"
+    );
+    let (other_dir, other) = plain_datastore(&host).await;
+    assert!(
+        other
+            .create_verifier()
+            .await
+            .unwrap()
+            .verify()
+            .await
+            .unwrap()
+            .healthy
+    );
+    drop(other_dir);
+    unstick.join().unwrap();
+}

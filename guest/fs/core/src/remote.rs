@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use swamp_datastore_sdk::sync::local::{self, sha256_hex};
-use swamp_datastore_sdk::sync::{CasOutcome, Fingerprint, RemoteObject, RemoteStore};
+use swamp_datastore_sdk::sync::{
+    CasOutcome, Fingerprint, HashingReader, HashingWriter, RemoteObject, RemoteStore, Sent,
+};
 use swamp_datastore_sdk::{Error, Result, atomic_file, iso_time, nonce};
 
 use crate::claim;
@@ -148,7 +150,7 @@ impl FsRemote {
 }
 
 /// Copy `src` to `dest` through a temporary file (fsync, rename).
-fn copy_atomic(src: &mut fs::File, dest: &Path) -> Result<()> {
+fn copy_atomic(src: &mut impl std::io::Read, dest: &Path) -> Result<()> {
     let (tmp, mut out) = atomic_file::create_temp_beside(dest)?;
     let res = (|| {
         std::io::copy(src, &mut out)?;
@@ -246,23 +248,26 @@ impl RemoteStore for FsRemote {
 
     /// Streamed copy into a temporary file beside the object, fsync,
     /// rename: readers see the old object or the whole new one.
-    fn put_file(&mut self, key: &str, path: &Path) -> Result<()> {
+    fn put_file(&mut self, key: &str, path: &Path) -> Result<Sent> {
         let dest = self.path(key);
-        let mut src = fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
-        copy_atomic(&mut src, &dest)
+        let src = fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
+        let mut src = HashingReader::new(src);
+        copy_atomic(&mut src, &dest)?;
+        Ok(src.sent())
     }
 
     /// Streamed copy of the object into `dest`.
-    fn get_to_file(&mut self, key: &str, dest: &Path) -> Result<Option<u64>> {
+    fn get_to_file(&mut self, key: &str, dest: &Path) -> Result<Option<Sent>> {
         let p = self.path(key);
         let mut src = match fs::File::open(&p) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(p.display(), e)),
         };
-        let mut out = fs::File::create(dest).map_err(|e| Error::io(dest.display(), e))?;
-        let n = std::io::copy(&mut src, &mut out).map_err(|e| Error::io(p.display(), e))?;
-        Ok(Some(n))
+        let out = fs::File::create(dest).map_err(|e| Error::io(dest.display(), e))?;
+        let mut out = HashingWriter::new(out);
+        std::io::copy(&mut src, &mut out).map_err(|e| Error::io(p.display(), e))?;
+        Ok(Some(out.written()))
     }
 
     fn put_if(
@@ -426,7 +431,10 @@ mod tests {
         r.put_file("a/b/c", &src).unwrap();
         assert_eq!(r.get("a/b/c").unwrap().unwrap(), b"payload");
         let dest = d.path().join("dest");
-        assert_eq!(r.get_to_file("a/b/c", &dest).unwrap(), Some(7));
+        assert_eq!(
+            r.get_to_file("a/b/c", &dest).unwrap().map(|s| s.size),
+            Some(7)
+        );
         assert_eq!(fs::read(&dest).unwrap(), b"payload");
         assert_eq!(r.get_to_file("missing", &d.path().join("x")).unwrap(), None);
         assert!(!d.path().join("x").exists());

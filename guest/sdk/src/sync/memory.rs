@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::error::Result;
 use crate::sync::local::sha256_hex;
 use crate::sync::remote::{
-    CasOutcome, Fingerprint, RemoteObject, RemoteStore, Transfer, Versioned,
+    CasOutcome, Fingerprint, RemoteObject, RemoteStore, Sent, Transfer, Versioned,
 };
 
 #[derive(Debug, Default)]
@@ -151,14 +151,14 @@ impl RemoteStore for MemoryRemote {
         self.0.borrow_mut().batches.push(("get", keys.len()));
         keys.iter().map(|k| self.get_versioned(k)).collect()
     }
-    fn upload_many(&mut self, items: &[Transfer]) -> Vec<Result<()>> {
+    fn upload_many(&mut self, items: &[Transfer]) -> Vec<Result<Sent>> {
         self.0.borrow_mut().batches.push(("upload", items.len()));
         items
             .iter()
             .map(|t| self.put_file(&t.key, &t.path))
             .collect()
     }
-    fn download_many(&mut self, items: &[Transfer]) -> Vec<Result<Option<u64>>> {
+    fn download_many(&mut self, items: &[Transfer]) -> Vec<Result<Option<Sent>>> {
         self.0.borrow_mut().batches.push(("download", items.len()));
         items
             .iter()

@@ -28,4 +28,7 @@ pub mod shards;
 pub mod state;
 
 pub use engine::SyncEngine;
-pub use remote::{CasOutcome, Fingerprint, RemoteObject, RemoteStore, Transfer, Versioned};
+pub use remote::{
+    CasOutcome, Fingerprint, HashingReader, HashingWriter, RemoteObject, RemoteStore, Sent,
+    Transfer, Versioned,
+};

@@ -4,13 +4,118 @@
 //! or (in unit tests) a map all fit.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+
+/// What an upload sent: the SHA-256 and length of exactly the bytes the
+/// store received, taken while they were read for sending. A push records
+/// these in the index, so a file the remote has never seen is read once
+/// (to upload it), not twice (to hash it first, then to upload it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// Lowercase hex SHA-256 of the bytes sent.
+    pub sha256: String,
+    /// Number of bytes sent.
+    pub size: u64,
+}
+
+impl Sent {
+    /// The hash and length of `bytes`.
+    pub fn of(bytes: &[u8]) -> Sent {
+        Sent {
+            sha256: hex::encode(Sha256::digest(bytes)),
+            size: bytes.len() as u64,
+        }
+    }
+}
+
+/// A writer that hashes and counts what passes through it, for stores
+/// that stream a download (see [`RemoteStore::get_to_file`]).
+pub struct HashingWriter<W> {
+    inner: W,
+    hash: Sha256,
+    size: u64,
+}
+
+impl<W> HashingWriter<W> {
+    /// Wrap `inner`.
+    pub fn new(inner: W) -> HashingWriter<W> {
+        HashingWriter {
+            inner,
+            hash: Sha256::new(),
+            size: 0,
+        }
+    }
+    /// Forget what was written so far (a download that starts over).
+    pub fn restart(&mut self) {
+        self.hash = Sha256::new();
+        self.size = 0;
+    }
+    /// The wrapped writer.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+    /// What was written so far.
+    pub fn written(self) -> Sent {
+        Sent {
+            sha256: hex::encode(self.hash.finalize()),
+            size: self.size,
+        }
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A reader that hashes and counts what passes through it, for stores
+/// that stream an upload (see [`Sent`]).
+pub struct HashingReader<R> {
+    inner: R,
+    hash: Sha256,
+    size: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Wrap `inner`.
+    pub fn new(inner: R) -> HashingReader<R> {
+        HashingReader {
+            inner,
+            hash: Sha256::new(),
+            size: 0,
+        }
+    }
+    /// What was read so far.
+    pub fn sent(self) -> Sent {
+        Sent {
+            sha256: hex::encode(self.hash.finalize()),
+            size: self.size,
+        }
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
 
 /// Opaque version of a remote object (an ETag, a GCS generation, a file's
 /// stat signature). Equal fingerprints mean unchanged content.
@@ -105,27 +210,30 @@ pub trait RemoteStore {
         keys.iter().map(|k| self.get_versioned(k)).collect()
     }
 
-    /// Upload the file at `path` as `key`.
-    fn put_file(&mut self, key: &str, path: &Path) -> Result<()> {
+    /// Upload the file at `path` as `key`; what was sent.
+    fn put_file(&mut self, key: &str, path: &Path) -> Result<Sent> {
         let bytes = fs::read(path).map_err(|e| Error::io(path.display(), e))?;
-        self.put(key, &bytes)
+        self.put(key, &bytes)?;
+        Ok(Sent::of(&bytes))
     }
 
     /// Write object `key` into a new file at `dest` (created or truncated;
     /// the caller makes it durable and renames it). `None` when absent (no
-    /// file is left behind then); else the number of bytes written.
-    fn get_to_file(&mut self, key: &str, dest: &Path) -> Result<Option<u64>> {
+    /// file is left behind then); else the hash and length of the bytes
+    /// written (taken as they were written, so the caller need not read
+    /// the file back).
+    fn get_to_file(&mut self, key: &str, dest: &Path) -> Result<Option<Sent>> {
         let Some(bytes) = self.get(key)? else {
             return Ok(None);
         };
         let mut f = fs::File::create(dest).map_err(|e| Error::io(dest.display(), e))?;
         f.write_all(&bytes)
             .map_err(|e| Error::io(dest.display(), e))?;
-        Ok(Some(bytes.len() as u64))
+        Ok(Some(Sent::of(&bytes)))
     }
 
     /// Upload a batch; one result per item, in order.
-    fn upload_many(&mut self, items: &[Transfer]) -> Vec<Result<()>> {
+    fn upload_many(&mut self, items: &[Transfer]) -> Vec<Result<Sent>> {
         items
             .iter()
             .map(|t| self.put_file(&t.key, &t.path))
@@ -134,7 +242,7 @@ pub trait RemoteStore {
 
     /// Download a batch (see [`RemoteStore::get_to_file`]); one result per
     /// item, in order.
-    fn download_many(&mut self, items: &[Transfer]) -> Vec<Result<Option<u64>>> {
+    fn download_many(&mut self, items: &[Transfer]) -> Vec<Result<Option<Sent>>> {
         items
             .iter()
             .map(|t| self.get_to_file(&t.key, &t.path))

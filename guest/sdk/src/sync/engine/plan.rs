@@ -47,7 +47,10 @@ pub(super) struct Plan {
 struct Sig {
     size: u64,
     mtime: Option<String>,
-    sha256: String,
+    /// `None`: not hashed, because no decision needed it (neither the base
+    /// nor the remote index lists the file, so it is uploaded as new);
+    /// the upload hashes the bytes as it sends them.
+    sha256: Option<String>,
 }
 
 impl<R: RemoteStore> SyncEngine<R> {
@@ -111,13 +114,30 @@ impl<R: RemoteStore> SyncEngine<R> {
         let mut locals: BTreeMap<String, Local> = BTreeMap::new();
         let mut sigs: BTreeMap<String, Sig> = BTreeMap::new();
         let mut needs: Vec<String> = gone.clone();
+        // Files neither side has recorded: hashed only if the remote index
+        // turns out to list them (see `Sig::sha256`).
+        let mut unhashed: Vec<String> = Vec::new();
         for rel in cands {
             dl.check()?;
             if rules::is_never_synced(&rel) {
                 continue;
             }
             let path = root.local_path(&rel);
+            let b = base.entries.get(&rel);
             let here = match local::stat(&path)? {
+                LocalKind::File { size, mtime } if b.is_none() => {
+                    sigs.insert(
+                        rel.clone(),
+                        Sig {
+                            size,
+                            mtime,
+                            sha256: None,
+                        },
+                    );
+                    needs.push(rel.clone());
+                    unhashed.push(rel);
+                    continue;
+                }
                 LocalKind::File { size, mtime } => {
                     let (sha, _) = local::hash_file(&path)?;
                     sigs.insert(
@@ -125,14 +145,13 @@ impl<R: RemoteStore> SyncEngine<R> {
                         Sig {
                             size,
                             mtime,
-                            sha256: sha.clone(),
+                            sha256: Some(sha.clone()),
                         },
                     );
                     Local::Present(sha)
                 }
                 _ => Local::Absent,
             };
-            let b = base.entries.get(&rel);
             let settled = match &here {
                 // Not edited here: skipped whatever the remote says.
                 Local::Present(sha) => b.is_some_and(|b| b.sha256.as_deref() == Some(sha)),
@@ -171,6 +190,18 @@ impl<R: RemoteStore> SyncEngine<R> {
             }
         }
         let mut items = Vec::new();
+        for rel in unhashed {
+            if !remote_idx.entries.contains_key(&rel) {
+                items.push((rel, PushAction::UploadNew));
+                continue;
+            }
+            dl.check()?;
+            let (sha, _) = local::hash_file(&root.local_path(&rel))?;
+            if let Some(sig) = sigs.get_mut(&rel) {
+                sig.sha256 = Some(sha.clone());
+            }
+            locals.insert(rel, Local::Present(sha));
+        }
         for (rel, here) in locals {
             let action = decide::push(
                 &here,
@@ -182,17 +213,21 @@ impl<R: RemoteStore> SyncEngine<R> {
                 items.push((rel, action));
             }
         }
+        items.sort_by(|a, b| a.0.cmp(&b.0));
         let agrees = full && agrees_after(remote_idx, &sigs, &items);
         let rebase = if agrees {
             rebased(remote_idx, base, &sigs, &items)
         } else {
             BTreeMap::new()
         };
-        sigs.retain(|rel, _| {
-            items
-                .iter()
-                .any(|(r, a)| r == rel && *a != PushAction::Delete)
-        });
+        // Keep the signatures of the files to upload only (a set, not a
+        // scan of `items` per file: that was quadratic in the tree).
+        let uploads: BTreeSet<&str> = items
+            .iter()
+            .filter(|(_, a)| *a != PushAction::Delete)
+            .map(|(r, _)| r.as_str())
+            .collect();
+        sigs.retain(|rel, _| uploads.contains(rel.as_str()));
         Ok(Some(Plan {
             items,
             covered: paths,
@@ -233,25 +268,32 @@ impl<R: RemoteStore> SyncEngine<R> {
                 uploads.push((root.remote_key(rel), root.local_path(rel)));
             }
         }
-        self.upload_all(&uploads, dl)?;
-        for (rel, action) in plan.items {
-            if action == PushAction::Delete {
-                continue;
-            }
+        let sent = self.upload_all(&uploads, dl)?;
+        let uploaded = plan
+            .items
+            .into_iter()
+            .filter(|(_, action)| *action != PushAction::Delete)
+            .zip(sent);
+        for ((rel, _), sent) in uploaded {
             let path = root.local_path(&rel);
             let Some(sig) = plan.sigs.get(&rel) else {
                 continue;
             };
-            // The hash was taken before the upload: it describes what was
-            // sent only if the file did not change meanwhile.
+            // What was sent is what the plan saw only if the file did not
+            // change meanwhile: same size and mtime as planned, and the
+            // bytes sent hash as planned (where the plan hashed them).
+            let changed = || {
+                Error::Conflict(format!(
+                    "{} changed while the push ran; it stays dirty, push again",
+                    path.display()
+                ))
+            };
+            if sent.size != sig.size || sig.sha256.as_ref().is_some_and(|h| *h != sent.sha256) {
+                return Err(changed());
+            }
             match local::stat(&path)? {
                 LocalKind::File { size, mtime } if size == sig.size && mtime == sig.mtime => {}
-                _ => {
-                    return Err(Error::Conflict(format!(
-                        "{} changed while the push ran; it stays dirty, push again",
-                        path.display()
-                    )));
-                }
+                _ => return Err(changed()),
             }
             done.uploaded.insert(
                 rel.clone(),
@@ -260,7 +302,7 @@ impl<R: RemoteStore> SyncEngine<R> {
                     size: sig.size,
                     last_modified: iso_time::now_millis(),
                     local_mtime: sig.mtime.clone(),
-                    sha256: Some(sig.sha256.clone()),
+                    sha256: Some(sent.sha256),
                 },
             );
         }
@@ -285,7 +327,9 @@ fn agrees_after(
         Some(PushAction::UploadNew | PushAction::UploadChanged) => true,
         Some(_) => false,
         None => {
-            remote.entries.get(rel).and_then(|e| e.sha256.as_deref()) == Some(sig.sha256.as_str())
+            sig.sha256.is_some()
+                && remote.entries.get(rel).and_then(|e| e.sha256.as_deref())
+                    == sig.sha256.as_deref()
         }
     });
     local_ok

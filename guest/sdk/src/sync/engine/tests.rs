@@ -122,6 +122,40 @@ fn push_then_pull_round_trip_with_hashes_in_the_index() {
     assert_eq!(b.pull(), 0);
 }
 
+/// A file the base does not know is hashed only when the remote index
+/// lists it; either way the index records the hash of the bytes uploaded.
+#[test]
+fn files_without_a_base_are_decided_against_the_remote_and_recorded_with_their_hash() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    a.write("data/t/m/same", "shared");
+    a.write("data/t/m/other", "from a");
+    assert_eq!(a.push(), 2);
+    // b has the same two paths but no history: one equal, one different;
+    // and a file nobody has seen.
+    let mut b = Cache::new(&remote);
+    b.write("data/t/m/same", "shared");
+    b.write("data/t/m/other", "from b!");
+    b.write("data/t/m/new", "brand new");
+    remote.reset_counters();
+    assert_eq!(b.push(), 2, "the equal file is skipped, the other two go");
+    let v = remote.json(INDEX_FILE);
+    let sha = |body: &str| crate::sync::local::sha256_hex(body.as_bytes());
+    for (rel, body) in [
+        ("same", "shared"),
+        ("other", "from b!"),
+        ("new", "brand new"),
+    ] {
+        let e = &v["entries"][format!("data/t/m/{rel}")];
+        assert_eq!(e["sha256"], sha(body), "{rel}");
+        assert_eq!(e["size"], body.len(), "{rel}");
+        assert_eq!(
+            remote.text(&format!("data/t/m/{rel}")).as_deref(),
+            Some(body)
+        );
+    }
+}
+
 #[test]
 fn zero_diff_push_and_pull_cost_no_transfer() {
     let remote = MemoryRemote::default();

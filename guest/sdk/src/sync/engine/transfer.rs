@@ -4,15 +4,12 @@
 //! store can stream them. The store decides how many run at once.
 
 use std::fs::{self, OpenOptions};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use super::{Deadline, SyncEngine};
 use crate::atomic_file;
 use crate::error::{Error, Result};
-use crate::sync::remote::{RemoteStore, Transfer};
+use crate::sync::remote::{RemoteStore, Sent, Transfer};
 
 /// Transfers handed to the store at once. Large enough that a concurrent
 /// store keeps its pipeline full; the deadline is checked between chunks
@@ -62,26 +59,14 @@ impl Staged {
     }
 }
 
-/// Hash a freshly written file and flush it to disk.
-fn seal(tmp: &Path) -> Result<(String, u64)> {
-    let mut f = OpenOptions::new()
-        .read(true)
+/// Flush a freshly written file to disk (its hash was taken as it was
+/// written: [`RemoteStore::download_many`]).
+fn seal(tmp: &Path) -> Result<()> {
+    OpenOptions::new()
         .write(true)
         .open(tmp)
-        .map_err(|e| Error::io(tmp.display(), e))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(tmp.display(), e))?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        h.update(&buf[..n]);
-    }
-    f.sync_all().map_err(|e| Error::io(tmp.display(), e))?;
-    Ok((hex::encode(h.finalize()), size))
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(tmp.display(), e))
 }
 
 /// The message of `e` with `more` appended.
@@ -137,11 +122,11 @@ impl<R: RemoteStore> SyncEngine<R> {
             let results = self.remote.download_many(&transfers);
             for (t, r) in transfers.into_iter().zip(results) {
                 out.push(match r {
-                    Ok(Some(_)) => match seal(&t.path) {
-                        Ok((sha256, size)) => Ok(Some(Staged {
+                    Ok(Some(sent)) => match seal(&t.path) {
+                        Ok(()) => Ok(Some(Staged {
                             tmp: t.path,
-                            sha256,
-                            size,
+                            sha256: sent.sha256,
+                            size: sent.size,
                         })),
                         Err(e) => {
                             let _ = fs::remove_file(&t.path);
@@ -163,8 +148,14 @@ impl<R: RemoteStore> SyncEngine<R> {
     }
 
     /// Upload `(key, path)` pairs in chunks; every failure is reported.
-    pub(super) fn upload_all(&mut self, items: &[(String, PathBuf)], dl: &Deadline) -> Result<()> {
+    /// What each upload sent, in order.
+    pub(super) fn upload_all(
+        &mut self,
+        items: &[(String, PathBuf)],
+        dl: &Deadline,
+    ) -> Result<Vec<Sent>> {
         let mut errors = Vec::new();
+        let mut sent = Vec::with_capacity(items.len());
         for chunk in items.chunks(CHUNK) {
             dl.check()?;
             let transfers: Vec<Transfer> = chunk
@@ -174,17 +165,18 @@ impl<R: RemoteStore> SyncEngine<R> {
                     path: path.clone(),
                 })
                 .collect();
-            errors.extend(
-                self.remote
-                    .upload_many(&transfers)
-                    .into_iter()
-                    .filter_map(|r| r.err()),
-            );
+            for r in self.remote.upload_many(&transfers) {
+                match r {
+                    Ok(s) => sent.push(s),
+                    Err(e) => errors.push(e),
+                }
+            }
             if !errors.is_empty() {
                 break;
             }
         }
-        first_failure(errors, "uploads")
+        first_failure(errors, "uploads")?;
+        Ok(sent)
     }
 
     /// Delete keys in chunks; every failure is reported.
