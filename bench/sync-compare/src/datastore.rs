@@ -56,9 +56,10 @@ impl Datastore {
             "pushConcurrency": concurrency,
             "pullConcurrency": concurrency,
         });
-        // A diagnostic knob: the host's file calls on the calling thread
-        // instead of tokio's blocking pool (see Limits::file_io_on_caller_thread).
-        let inline = std::env::var("SWAMP_BENCH_D_INLINE_FILE_IO").is_ok_and(|v| v == "1");
+        // A diagnostic knob: `0` hands the guest's file calls to tokio's
+        // blocking pool instead of the guest's thread (the default, see
+        // Limits::file_io_on_caller_thread).
+        let inline = std::env::var("SWAMP_BENCH_D_INLINE_FILE_IO").map_or(true, |v| v != "0");
         let options = OpenOptions {
             limits: Some(swamp_host::Limits {
                 file_io_on_caller_thread: inline,

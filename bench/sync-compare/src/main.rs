@@ -9,8 +9,8 @@
 //! (default 10, awscli's default `max_concurrent_requests`),
 //! `SWAMP_BENCH_D_ROUNDS` (default 2) and `SWAMP_BENCH_D_COUNT` (0: skip the
 //! untimed request-counting pass) change the run;
-//! `SWAMP_BENCH_D_INLINE_FILE_IO=1` runs the component's file calls on the
-//! calling thread (a diagnostic: `Limits::file_io_on_caller_thread`).
+//! `SWAMP_BENCH_D_INLINE_FILE_IO=0` hands the component's file calls to
+//! tokio's blocking pool (a diagnostic: `Limits::file_io_on_caller_thread`).
 
 mod awscli;
 mod count;
@@ -254,16 +254,16 @@ async fn main() -> Result<()> {
     r.notes = format!(
         "One run, one SeaweedFS {sw} on 127.0.0.1, one tree of {files} random files of {FILE_SIZE} bytes; in each of {rounds} rounds every client pushes into its own fresh prefix of one bucket, then pulls into a fresh directory, and every pulled tree is checked byte for byte against the source; the clients' order is reversed every other round and each time shown is the best round (all rounds, seconds: {all}). \
          Every client has {concurrency} requests in flight (awscli's default max_concurrent_requests, set in an isolated config file; pushConcurrency/pullConcurrency in the s3-datastore config; {concurrency} workers in the native client). \
-         s3-datastore push = push-changed after a bulk mark-dirty: it hashes every file, reads the remote index, uploads, then writes its index (monolith .datastore-index.json, the touched _index shards and _index/_meta.json: {idx} extra objects here); aws s3 sync keeps no index (it lists the destination instead) and the native client only PUTs the objects, so both write fewer objects. \
+         s3-datastore push = push-changed after a bulk mark-dirty: it reads the remote index, uploads (hashing each file as it is sent; a file the remote index already lists is hashed first to compare), then writes its index (monolith .datastore-index.json, the touched _index shards and _index/_meta.json: {idx} extra objects here); aws s3 sync keeps no index (it lists the destination instead) and the native client only PUTs the objects, so both write fewer objects. \
          s3-datastore pull = pull-changed into an empty cache: reads the index instead of listing. \
          aws times include the Python interpreter's start-up (measured separately). \
-         The native client (tokio + hyper, signed by the component's own SigV4 code) keeps one HTTP/1.1 connection per worker alive; wasi:http in the host opens a new connection per request. \
+         The native client (tokio + hyper, signed by the component's own SigV4 code) keeps one HTTP/1.1 connection per worker alive; the host keeps the guests' connections alive in one pool. \
          {verdict}; where the s3-datastore's time goes, measured in this run: \
-         (1) push planning alone (preview-push: the guest walks the tree and hashes every file to decide what changed and to record sha256 in the index) took {plan:.2} s of the push's {push:.2} s; \
-         (2) the native client opening a new connection per request, as wasi:http in the host does, took push {npc:.2} s and pull {nlc:.2} s (kept alive: {np:.2} s and {nl:.2} s); \
+         (1) push planning alone (preview-push: the guest walks and stats the tree to decide what changed) took {plan:.2} s of the push's {push:.2} s; \
+         (2) the native client opening a new connection per request took push {npc:.2} s and pull {nlc:.2} s (kept alive: {np:.2} s and {nl:.2} s); \
          (3) the s3-datastore pull makes every download durable (temporary file, fsync, rename, so the local index never names bytes that a crash could lose); WASI file calls block the single-threaded guest, so its {files} fsyncs run one after another (one 4 KiB write + fsync alone takes {fs:.1} ms on this disk, see measurements), while the native client making the same durable writes {concurrency} at a time (and a connection per request) took {nld:.2} s; \
-         (4) the rest is serial per-file work in the one guest thread that the native client spreads over {concurrency} tasks: each file operation is a WASI call that the host runs on tokio's blocking pool (a thread hand-off each way, several per file), SigV4 and hashing in wasm, and the wasi:http resource calls. \
-         Not changed here: the fsync per download (crash safety comes first), and the host's blocking-pool hand-off (swamp-host Limits::file_io_on_caller_thread runs file calls inline, off by default because a hung file operation would then hold up the call's deadline).",
+         (4) the rest is serial per-file work in the one guest thread that the native client spreads over {concurrency} tasks: the WASI file calls (on the guest's thread by default, Limits::file_io_on_caller_thread), SigV4, MD5 and hashing in wasm, and the wasi:http resource calls. \
+         Not changed here: the fsync per download (crash safety comes first).",
         verdict = if r.comparisons.iter().all(|c| c.met != Some(false)) {
             "Every target is met"
         } else {
