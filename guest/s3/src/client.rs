@@ -8,8 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use sha2::{Digest, Sha256};
-use swamp_datastore_sdk::sync::{HashingWriter, Sent};
+use swamp_datastore_sdk::sync::{ContentHash, HashingWriter, Sent};
 use swamp_datastore_sdk::{Error, Result};
 use time::OffsetDateTime;
 
@@ -241,7 +240,6 @@ fn meta_of(r: &HttpResponse) -> ObjectMeta {
     }
 }
 
-/// One request as the client describes it before addressing and signing.
 /// Where a streamed GET body goes: written as it arrives, and started
 /// over before every attempt (a retry must not append to a partial body).
 pub trait Sink: Write {
@@ -265,6 +263,7 @@ impl Sink for HashingWriter<std::fs::File> {
     }
 }
 
+/// One request as the client describes it before addressing and signing.
 struct Call<'a> {
     method: &'static str,
     /// Full object key (prefix included); `None` for bucket-level calls.
@@ -883,10 +882,10 @@ impl<T: Transport> S3Client<T> {
         deadline: Deadline,
     ) -> Result<Sent> {
         // The parts are read in order (each part's request reads its bytes
-        // when it starts, and they start in order), so the hash of the
-        // whole file builds up as they are read. Should a part ever be read
-        // out of order or twice, the file is hashed again afterwards.
-        let hashed = RefCell::new((Sha256::new(), 0u64, true));
+        // before its first await, and they start in order), so the hash of
+        // the whole file builds up as they are read. Should a part ever be
+        // read out of order or twice, the file is hashed again afterwards.
+        let hashed = RefCell::new((ContentHash::default(), true));
         let read_part = |offset: u64, len: u64| -> Result<Vec<u8>> {
             let mut f = std::fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
             if offset > 0 {
@@ -896,25 +895,22 @@ impl<T: Transport> S3Client<T> {
             let mut buf = vec![0u8; len as usize];
             f.read_exact(&mut buf)
                 .map_err(|e| Error::io(path.display(), e))?;
-            let mut h = hashed.borrow_mut();
-            if h.2 && offset == h.1 {
-                h.0.update(&buf);
-                h.1 += len;
+            let (hash, in_order) = &mut *hashed.borrow_mut();
+            if *in_order && offset == hash.len() {
+                hash.update(&buf);
             } else {
-                h.2 = false;
+                *in_order = false;
             }
             Ok(buf)
         };
         self.upload(key, size, read_part, deadline).await?;
-        let (hash, read, in_order) = hashed.into_inner();
-        if in_order && read == size {
-            return Ok(Sent {
-                sha256: hex::encode(hash.finalize()),
-                size,
-            });
+        match hashed.into_inner() {
+            (hash, true) if hash.len() == size => Ok(hash.finish()),
+            _ => {
+                let (sha256, size) = swamp_datastore_sdk::sync::local::hash_file(path)?;
+                Ok(Sent { sha256, size })
+            }
         }
-        let (sha256, size) = swamp_datastore_sdk::sync::local::hash_file(path)?;
-        Ok(Sent { sha256, size })
     }
 
     /// Upload bytes already in memory (parts are slices of them).

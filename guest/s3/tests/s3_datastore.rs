@@ -459,9 +459,18 @@ async fn sync_round_trip_with_a_multipart_object() {
         remote.len(),
         big.len()
     );
-    assert!(
-        s3.object_exists(BUCKET, "team/.datastore-index.json")
+    // The index records the hash of the whole file, built up part by part
+    // as the upload read them.
+    let index: serde_json::Value = serde_json::from_slice(
+        &s3.get_object(BUCKET, "team/.datastore-index.json")
             .unwrap()
+            .expect("the index was written"),
+    )
+    .unwrap();
+    use sha2::Digest as _;
+    assert_eq!(
+        index["entries"][big_rel]["sha256"],
+        hex::encode(sha2::Sha256::digest(&big))
     );
 
     assert_eq!(b.pull_changed(&SyncOptions::default()).await.unwrap(), 2);

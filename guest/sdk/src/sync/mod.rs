@@ -29,6 +29,6 @@ pub mod state;
 
 pub use engine::SyncEngine;
 pub use remote::{
-    CasOutcome, Fingerprint, HashingReader, HashingWriter, RemoteObject, RemoteStore, Sent,
-    Transfer, Versioned,
+    CasOutcome, ContentHash, Fingerprint, HashingReader, HashingWriter, RemoteObject, RemoteStore,
+    Sent, Transfer, Versioned,
 };

@@ -28,9 +28,38 @@ pub struct Sent {
 impl Sent {
     /// The hash and length of `bytes`.
     pub fn of(bytes: &[u8]) -> Sent {
+        let mut h = ContentHash::default();
+        h.update(bytes);
+        h.finish()
+    }
+}
+
+/// A [`Sent`] in the making: SHA-256 and length of the bytes fed so far.
+#[derive(Clone, Default)]
+pub struct ContentHash {
+    hash: Sha256,
+    size: u64,
+}
+
+impl ContentHash {
+    /// Feed the next bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.hash.update(bytes);
+        self.size += bytes.len() as u64;
+    }
+    /// Bytes fed so far.
+    pub fn len(&self) -> u64 {
+        self.size
+    }
+    /// True when nothing was fed.
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+    /// The hash and length of everything fed.
+    pub fn finish(self) -> Sent {
         Sent {
-            sha256: hex::encode(Sha256::digest(bytes)),
-            size: bytes.len() as u64,
+            sha256: hex::encode(self.hash.finalize()),
+            size: self.size,
         }
     }
 }
@@ -39,8 +68,7 @@ impl Sent {
 /// that stream a download (see [`RemoteStore::get_to_file`]).
 pub struct HashingWriter<W> {
     inner: W,
-    hash: Sha256,
-    size: u64,
+    hash: ContentHash,
 }
 
 impl<W> HashingWriter<W> {
@@ -48,14 +76,12 @@ impl<W> HashingWriter<W> {
     pub fn new(inner: W) -> HashingWriter<W> {
         HashingWriter {
             inner,
-            hash: Sha256::new(),
-            size: 0,
+            hash: ContentHash::default(),
         }
     }
     /// Forget what was written so far (a download that starts over).
     pub fn restart(&mut self) {
-        self.hash = Sha256::new();
-        self.size = 0;
+        self.hash = ContentHash::default();
     }
     /// The wrapped writer.
     pub fn get_mut(&mut self) -> &mut W {
@@ -63,10 +89,7 @@ impl<W> HashingWriter<W> {
     }
     /// What was written so far.
     pub fn written(self) -> Sent {
-        Sent {
-            sha256: hex::encode(self.hash.finalize()),
-            size: self.size,
-        }
+        self.hash.finish()
     }
 }
 
@@ -74,7 +97,6 @@ impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.hash.update(&buf[..n]);
-        self.size += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -86,8 +108,7 @@ impl<W: Write> Write for HashingWriter<W> {
 /// that stream an upload (see [`Sent`]).
 pub struct HashingReader<R> {
     inner: R,
-    hash: Sha256,
-    size: u64,
+    hash: ContentHash,
 }
 
 impl<R: Read> HashingReader<R> {
@@ -95,16 +116,12 @@ impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> HashingReader<R> {
         HashingReader {
             inner,
-            hash: Sha256::new(),
-            size: 0,
+            hash: ContentHash::default(),
         }
     }
     /// What was read so far.
     pub fn sent(self) -> Sent {
-        Sent {
-            sha256: hex::encode(self.hash.finalize()),
-            size: self.size,
-        }
+        self.hash.finish()
     }
 }
 
@@ -112,7 +129,6 @@ impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hash.update(&buf[..n]);
-        self.size += n as u64;
         Ok(n)
     }
 }
