@@ -446,11 +446,17 @@ impl StateFiles {
     pub fn load(&self) -> Result<(Sidecar, Index)> {
         let mut side = self.load_sidecar()?;
         let (base, ok) = self.load_base()?;
+        Self::distrust_unless(&mut side, ok);
+        Ok((side, base))
+    }
+
+    /// What [`StateFiles::load`] does to the sidecar when the base it read
+    /// with it was corrupt (`ok` false): forget the fingerprint, walk all.
+    pub fn distrust_unless(side: &mut Sidecar, ok: bool) {
         if !ok {
             side.set_synced(None);
             side.dirty.mark_bulk();
         }
-        Ok((side, base))
     }
 }
 

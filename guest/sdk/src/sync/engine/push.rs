@@ -17,7 +17,7 @@ use crate::sync::dirty::Walk;
 use crate::sync::index::{Index, IndexEntry};
 use crate::sync::remote::RemoteStore;
 use crate::sync::rules;
-use crate::sync::state::Synced;
+use crate::sync::state::{StateFiles, Synced};
 use crate::types::{PushManifest, PushPreview, SyncOptions};
 
 /// What a push did, and what commit must record. Serialised as the
@@ -87,12 +87,14 @@ impl<R: RemoteStore> SyncEngine<R> {
         if root.files.load_sidecar()?.dirty.walk() == Walk::Clean {
             return Ok(0); // clean: no remote call at all
         }
-        let (side, base) = root.files.load()?;
+        let mut side = root.files.load_sidecar()?;
+        let (base, ok) = root.files.load_base()?;
+        StateFiles::distrust_unless(&mut side, ok);
         let Some(plan) = self.plan(&root, &side, &base, &dl)? else {
             return Ok(0); // clean: no remote call at all
         };
         let (done, state) = self.execute(&root, plan, &dl)?;
-        self.commit(&root, &done, state, &dl)
+        self.commit(&root, &done, state, Some((base, ok)), &dl)
     }
 
     /// prepare-push: upload, leave index, deletions and dirty state alone
@@ -145,7 +147,7 @@ impl<R: RemoteStore> SyncEngine<R> {
                 done.namespace, root.ns
             )));
         }
-        self.commit(&root, &done, None, &dl)
+        self.commit(&root, &done, None, None, &dl)
     }
 
     /// preview-push: the plan's counts, nothing changed.
@@ -182,25 +184,43 @@ impl<R: RemoteStore> SyncEngine<R> {
     ///   index entry without its object.
     ///
     /// `planned`: the remote state the push was planned against, reused as
-    /// the first compare-and-swap attempt.
+    /// the first compare-and-swap attempt. `loaded`: the base as the plan
+    /// read it, when this call read it (push-changed); otherwise (a
+    /// manifest committed later) it is read here. The base is read at most
+    /// once per push: parsing it is what grows with the index (`make
+    /// bench`, figure f), and within one call nothing else writes it.
     fn commit(
         &mut self,
         root: &Root,
         done: &Done,
         planned: Option<RemoteState>,
+        loaded: Option<(Index, bool)>,
         dl: &Deadline,
     ) -> Result<u32> {
         let changed = done.uploaded.len() + done.deleted.len();
+        // The base and whether it was sound when read (what
+        // `StateFiles::load` tells the sidecar); read here if not given.
+        let mut base = loaded;
         let committed = if changed > 0 {
-            let (_, mut base) = root.files.load()?;
-            if forget_changed(&mut base, done) {
-                root.files.save_base(&mut base)?;
+            let (b, ok) = match base.as_mut() {
+                Some(read) => read,
+                None => base.insert(root.files.load_base()?),
+            };
+            if forget_changed(b, done) {
+                root.files.save_base(b)?;
+                *ok = true;
             }
             Some(self.commit_remote(root, planned, &done.uploaded, &done.deleted)?)
         } else {
             None
         };
-        let (mut side, mut base) = root.files.load()?;
+        // Read again for marks made meanwhile.
+        let mut side = root.files.load_sidecar()?;
+        let (mut base, ok) = match base {
+            Some(read) => read,
+            None => root.files.load_base()?,
+        };
+        StateFiles::distrust_unless(&mut side, ok);
         if changed > 0 {
             for (rel, e) in &done.uploaded {
                 base.entries.insert(rel.clone(), e.clone());
