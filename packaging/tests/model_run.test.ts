@@ -98,7 +98,8 @@ function cacheTree(root: string): Files {
       return;
     }
     for (const e of entries) {
-      if (rel === "" && e.name.startsWith(".")) continue;
+      // The sync service's own state: dot-files and `_index/` (never synced).
+      if (rel === "" && (e.name.startsWith(".") || e.name === "_index")) continue;
       const r = rel === "" ? e.name : `${rel}/${e.name}`;
       if (e.isDirectory()) walk(r);
       else out.set(r, new Uint8Array(readFileSync(join(root, r))));

@@ -57,8 +57,8 @@ pub fn copy(from: &Path, to: &Path, rels: &[String]) -> Result<()> {
 }
 
 /// Every regular file under `root`, as forward-slash relative paths,
-/// leaving out dot-files at the top (a sync client's own state: index
-/// copy, sidecar).
+/// leaving out dot-files and `_index/` at the top (a sync client's own
+/// state: index copy, sidecar, the s3-datastore's base index).
 pub fn list(root: &Path) -> Result<BTreeSet<String>> {
     fn walk(dir: &Path, prefix: &str, out: &mut BTreeSet<String>) -> Result<()> {
         for entry in
@@ -66,7 +66,7 @@ pub fn list(root: &Path) -> Result<BTreeSet<String>> {
         {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if prefix.is_empty() && name.starts_with('.') {
+            if prefix.is_empty() && (name.starts_with('.') || name == "_index") {
                 continue;
             }
             let rel = if prefix.is_empty() {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Mutex;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{ResourceAny, ResourceTable};
 use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -263,6 +263,10 @@ pub(crate) struct Instance {
     pub(crate) meters: Arc<Meters>,
     /// Moves this instance's monotonic clock past every deadline.
     pub(crate) abort: CallAbort,
+    /// Guest resources whose last host handle is gone, dropped in the guest
+    /// at the start of the next call (a handle's `Drop` cannot wait for the
+    /// store; see [`Instance::drop_later`]).
+    doomed: std::sync::Mutex<Vec<ResourceAny>>,
 }
 
 /// The body of a call: given the store and the bindings, the guest call.
@@ -317,7 +321,19 @@ impl Instance {
             denied_requests,
             meters,
             abort,
+            doomed: std::sync::Mutex::default(),
         }))
+    }
+
+    /// Drop `resource` in the guest before the next call into this
+    /// instance runs, so a guest object lives no longer than the host's
+    /// handle on it (an instance that is never called again is dropped
+    /// whole, with its store).
+    pub(crate) fn drop_later(&self, resource: ResourceAny) {
+        self.doomed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(resource);
     }
 
     /// Call into the guest with a time budget. `budget` is the call's own
@@ -390,8 +406,21 @@ impl Instance {
         live.store
             .set_epoch_deadline(ticks(budget + self.policy.limits.grace / 2));
         let bindings = live.bindings.clone();
+        let doomed = std::mem::take(&mut *self.doomed.lock().unwrap_or_else(|p| p.into_inner()));
         let task = tokio::spawn(async move {
-            let outcome = f(&mut live.store, &bindings).await;
+            // The guest's destructors run under this call's deadlines; one
+            // that traps stops the instance like any call.
+            let mut outcome = Ok(());
+            for resource in doomed {
+                outcome = resource.resource_drop_async(&mut live.store).await;
+                if outcome.is_err() {
+                    break;
+                }
+            }
+            let outcome = match outcome {
+                Ok(()) => f(&mut live.store, &bindings).await,
+                Err(trap) => Err(trap),
+            };
             outcome.map_err(|trap| describe_trap(&trap, &live.store.data().stderr))
         });
         let cancel = task.abort_handle();

@@ -708,3 +708,36 @@ async fn a_file_call_that_hangs_still_ends_at_the_call_deadline() {
     drop(other_dir);
     unstick.join().unwrap();
 }
+
+/// A verifier lives in its provider's instance, which outlives it: the
+/// guest object must go when the host's handle does, or a long-lived
+/// provider (swamp's `serve`, which verifies on every health check) would
+/// grow by one guest verifier per check until its memory limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn verifiers_made_and_dropped_leave_the_providers_memory_flat() {
+    let host = host();
+    let (_dir, provider) = plain_datastore(&host).await;
+    let make = |n: usize| {
+        let provider = provider.clone();
+        async move {
+            for i in 0..n {
+                let v = provider.create_verifier().await.unwrap();
+                // A clone keeps it alive; the guest object goes with the
+                // last. (Verified once: a verify writes and fsyncs a file.)
+                let again = v.clone();
+                drop(v);
+                if i == 0 {
+                    assert!(again.verify().await.unwrap().healthy);
+                }
+            }
+        }
+    };
+    make(100).await;
+    let before = provider.usage().memory_bytes;
+    make(10_000).await;
+    let after = provider.usage().memory_bytes;
+    assert!(
+        after <= before + 64 * 1024,
+        "10,000 verifiers made and dropped grew the provider's memory from {before} to {after} bytes"
+    );
+}

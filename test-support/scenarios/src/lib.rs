@@ -134,8 +134,9 @@ pub async fn method_run(
     files
 }
 
-/// Every file of a cache but the sync service's own (its dot-files at the
-/// root), with its bytes.
+/// Every file of a cache but the sync service's own (its dot-files and the
+/// never-synced `_index/` at the root, where the base index lives: see
+/// `guest/sdk/src/sync/base.rs`), with its bytes.
 pub fn cache_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -144,7 +145,7 @@ pub fn cache_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
         for e in entries {
             let p = e.unwrap().path();
             let rel = p.strip_prefix(root).unwrap().to_str().unwrap().to_string();
-            if dir == root && rel.starts_with('.') {
+            if dir == root && (rel.starts_with('.') || rel == "_index") {
                 continue;
             }
             if p.is_dir() {

@@ -62,6 +62,10 @@ pub struct Index {
     /// swamp's own reader sees its usual format.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending: BTreeMap<String, Option<IndexEntry>>,
+    /// Local base only: what of the base on disk this index was read from
+    /// (`sync::base`), so that writing it back touches only what changed.
+    #[serde(skip)]
+    pub(crate) loaded: crate::sync::base::Loaded,
 }
 
 /// Drop entries that must never sync or whose key is not a safe relative
@@ -86,6 +90,7 @@ impl Default for Index {
             last_pulled: String::new(),
             entries: BTreeMap::new(),
             pending: BTreeMap::new(),
+            loaded: Default::default(),
         }
     }
 }

@@ -15,6 +15,7 @@
 //!   writer's entries are lost;
 //! * atomic local writes (temp file, fsync, rename).
 
+pub mod base;
 pub mod decide;
 pub mod dirty;
 mod engine;

@@ -58,6 +58,7 @@ use crate::atomic_file;
 use crate::error::Result;
 use crate::iso_time;
 use crate::rel_path::RelPath;
+use crate::sync::base::BaseFiles;
 use crate::sync::dirty::DirtyState;
 use crate::sync::index::Index;
 use crate::sync::remote::Fingerprint;
@@ -386,7 +387,7 @@ fn sorted(v: &[String]) -> Vec<String> {
 #[derive(Debug, Clone)]
 pub struct StateFiles {
     sidecar: PathBuf,
-    base: PathBuf,
+    base: BaseFiles,
 }
 
 impl StateFiles {
@@ -394,7 +395,7 @@ impl StateFiles {
     pub fn at(root: &Path) -> StateFiles {
         StateFiles {
             sidecar: root.join(SIDECAR_FILE),
-            base: root.join(INDEX_FILE),
+            base: BaseFiles::at(root, root.join(INDEX_FILE)),
         }
     }
 
@@ -414,7 +415,7 @@ impl StateFiles {
     pub fn save_sidecar(&self, s: &mut Sidecar) -> Result<()> {
         s.version = SIDECAR_VERSION;
         let mut at = iso_time::now();
-        if let Ok(m) = std::fs::metadata(&self.base).and_then(|m| m.modified()) {
+        if let Ok(m) = std::fs::metadata(self.base.changed_marker()).and_then(|m| m.modified()) {
             let floor = time::OffsetDateTime::from(m) + time::Duration::milliseconds(1);
             if floor > at {
                 at = floor;
@@ -424,21 +425,22 @@ impl StateFiles {
         atomic_file::write_atomic(&self.sidecar, &s.to_json())
     }
 
-    /// Read the base index. Missing ⇒ empty. Corrupt ⇒ empty and `false`
-    /// (the caller then forgets the fingerprint and forces a full walk).
+    /// Read the whole base index. Missing ⇒ empty. Corrupt ⇒ empty and
+    /// `false` (the caller then forgets the fingerprint and forces a full
+    /// walk).
     pub fn load_base(&self) -> Result<(Index, bool)> {
-        let Some(bytes) = atomic_file::read_optional(&self.base)? else {
-            return Ok((Index::default(), true));
-        };
-        match Index::parse(&bytes, &self.base.display().to_string()) {
-            Ok((idx, _)) => Ok((idx, true)),
-            Err(_) => Ok((Index::default(), false)),
-        }
+        self.base.load()
     }
 
-    /// Write the base index atomically (pretty JSON, like swamp's local copy).
+    /// Read the base entries at or below `paths` (and possibly others),
+    /// reading only the partitions that can hold them (`sync::base`).
+    pub fn load_base_for(&self, paths: &[String]) -> Result<(Index, bool)> {
+        self.base.load_for(paths)
+    }
+
+    /// Write the base back: what changed since it was read.
     pub fn save_base(&self, idx: &mut Index) -> Result<()> {
-        atomic_file::write_atomic(&self.base, &idx.to_pretty())
+        self.base.save(idx)
     }
 
     /// Sidecar and base together; a corrupt base also invalidates the

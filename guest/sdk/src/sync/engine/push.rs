@@ -88,7 +88,13 @@ impl<R: RemoteStore> SyncEngine<R> {
             return Ok(0); // clean: no remote call at all
         }
         let mut side = root.files.load_sidecar()?;
-        let (base, ok) = root.files.load_base()?;
+        // After marks of a few paths, only their part of the base is read
+        // (and written back): the push then costs what those paths cost,
+        // whatever the size of the index (`make bench`, figure f).
+        let (base, ok) = match side.dirty.walk() {
+            Walk::Paths(paths) if !side.verify_on_push => root.files.load_base_for(&paths)?,
+            _ => root.files.load_base()?,
+        };
         StateFiles::distrust_unless(&mut side, ok);
         let Some(plan) = self.plan(&root, &side, &base, &dl)? else {
             return Ok(0); // clean: no remote call at all

@@ -181,9 +181,15 @@ fn zero_diff_push_and_pull_cost_no_transfer() {
     }
     // Neither reads the local base index (its size grows with the index):
     // with the base made unreadable, both still answer 0.
-    let base = a.path().join(INDEX_FILE);
-    fs::remove_file(&base).unwrap();
-    fs::create_dir(&base).unwrap();
+    let base = a.path().join(crate::sync::base::BASE_DIR);
+    let mut parts = 0;
+    for f in fs::read_dir(&base).unwrap() {
+        let f = f.unwrap().path();
+        fs::remove_file(&f).unwrap();
+        fs::create_dir(&f).unwrap();
+        parts += 1;
+    }
+    assert!(parts > 0, "the base has partition files");
     assert_eq!(a.push(), 0);
     assert_eq!(a.pull(), 0);
 }
@@ -692,12 +698,15 @@ fn as_the_original_left_it(c: &Cache, remote: &MemoryRemote) {
         "dirtyPathsOverflowed": false,
     });
     fs::write(c.path().join(SIDECAR_FILE), side.to_string()).unwrap();
-    let mut base: serde_json::Value =
-        serde_json::from_slice(&fs::read(c.path().join(INDEX_FILE)).unwrap()).unwrap();
-    for e in base["entries"].as_object_mut().unwrap().values_mut() {
-        e.as_object_mut().unwrap().remove("localMtime");
+    // The original keeps one local index file, and never our partitions.
+    let files = crate::sync::state::StateFiles::at(c.path());
+    let (mut base, ok) = files.load_base().unwrap();
+    assert!(ok);
+    for e in base.entries.values_mut() {
+        e.local_mtime = None;
     }
-    fs::write(c.path().join(INDEX_FILE), base.to_string()).unwrap();
+    fs::remove_dir_all(c.path().join(crate::sync::base::BASE_DIR)).unwrap();
+    fs::write(c.path().join(INDEX_FILE), base.to_pretty()).unwrap();
 }
 
 /// The remote index's ETag, without quotes, as a sidecar records it.
@@ -812,4 +821,46 @@ fn a_download_that_does_not_match_the_index_is_not_kept() {
         b.read("data/t/m/1/raw").as_deref(),
         Some("the bytes the index lists")
     );
+}
+
+#[test]
+fn a_push_after_one_mark_reads_and_writes_only_that_files_partition_of_the_base() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    for m in 0..5 {
+        a.write(&format!("data/t/m{m}/d/1/raw"), &format!("v{m}"));
+    }
+    a.bulk();
+    assert_eq!(a.push(), 5);
+    let dir = a.path().join(crate::sync::base::BASE_DIR);
+    // Another model's partition, made unreadable: a push that read it
+    // would see a corrupt base and walk everything.
+    let other = dir.join("data--t--m3.json");
+    fs::write(&other, b"not json").unwrap();
+    let before = fs::read(dir.join("data--t--m1.json")).unwrap();
+    a.save("data/t/m1/d/1/raw", "edited");
+    remote.reset_counters();
+    assert_eq!(a.push(), 1);
+    assert_eq!(fs::read(&other).unwrap(), b"not json", "left alone");
+    let after = fs::read(dir.join("data--t--m1.json")).unwrap();
+    assert_ne!(before, after, "the edited file's partition was rewritten");
+    let files = crate::sync::state::StateFiles::at(a.path());
+    let (part, ok) = files
+        .load_base_for(&["data/t/m1/d/1/raw".to_string()])
+        .unwrap();
+    assert!(ok);
+    let e = &part.entries["data/t/m1/d/1/raw"];
+    assert_eq!(
+        e.sha256.as_deref(),
+        Some(crate::sync::local::hash_file(&a.path().join("data/t/m1/d/1/raw")).unwrap().0.as_str())
+    );
+    assert_eq!(part.entries.len(), 1, "only that partition was read");
+    // A whole read notices the corrupt partition, and so does a push that
+    // needs it: that push walks everything and writes the base anew.
+    assert!(!files.load_base().unwrap().1);
+    a.save("data/t/m3/d/1/raw", "edited too");
+    assert_eq!(a.push(), 1);
+    let (whole, ok) = files.load_base().unwrap();
+    assert!(ok);
+    assert_eq!(whole.entries.len(), 5);
 }
