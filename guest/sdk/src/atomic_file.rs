@@ -100,6 +100,15 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Remove the file at `path`; one that is already gone is no error.
+pub fn remove_if_present(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path.display(), e)),
+    }
+}
+
 /// Read `path`, `None` when it does not exist.
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     match fs::read(path) {

@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 
 use crate::atomic_file;
 use crate::error::{Error, Result};
-use crate::sync::index::{Index, IndexEntry};
+use crate::sync::index::{self, Index, IndexEntry};
 use crate::sync::shards::{self, Shard};
 
 /// The directory of the partition files, relative to a root.
@@ -184,18 +184,9 @@ impl BaseFiles {
         let pending = self.dir.join(PENDING_FILE);
         if let Some(bytes) = atomic_file::read_optional(&pending)? {
             match serde_json::from_slice::<BTreeMap<String, Option<IndexEntry>>>(&bytes) {
-                Ok(p) => {
-                    // Checked as the monolith's journal is (Index::parse).
-                    let mut check = Index {
-                        pending: p,
-                        ..Index::default()
-                    };
-                    check.pending.retain(|rel, _| {
-                        crate::rel_path::RelPath::parse(rel, "index key")
-                            .is_ok_and(|r| r.as_str() == rel)
-                            && !crate::sync::rules::is_never_synced(rel)
-                    });
-                    idx.pending = check.pending;
+                Ok(mut p) => {
+                    index::scrub_pending(&mut p);
+                    idx.pending = p;
                 }
                 Err(_) => return Ok((Index::unknown_base(), false)),
             }
@@ -231,9 +222,9 @@ impl BaseFiles {
                     .into_iter()
                     .map(str::to_string),
             );
-            // Hashed stems cannot be matched by key: read them too.
-            wanted.extend(stems.iter().filter(|s| s.starts_with("_h")).cloned());
         }
+        // Hashed stems cannot be matched by key: read them too.
+        wanted.extend(stems.iter().filter(|s| s.starts_with("_h")).cloned());
         let mut idx = Index::default();
         idx.loaded.sharded = true;
         let wanted: Vec<String> = wanted.into_iter().collect();
@@ -286,11 +277,7 @@ impl BaseFiles {
             let path = self.file(&stem);
             if entries.is_empty() {
                 if known != Some(0) || whole {
-                    match fs::remove_file(&path) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(Error::io(path.display(), e)),
-                    }
+                    atomic_file::remove_if_present(&path)?;
                 }
                 written.insert(stem, 0);
                 continue;
@@ -309,21 +296,13 @@ impl BaseFiles {
         if whole {
             let pending = self.dir.join(PENDING_FILE);
             if idx.pending.is_empty() {
-                match fs::remove_file(&pending) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Error::io(pending.display(), e)),
-                }
+                atomic_file::remove_if_present(&pending)?;
             } else {
                 let bytes = serde_json::to_vec(&idx.pending).unwrap_or_default();
                 atomic_file::write_atomic(&pending, &bytes)?;
             }
         }
-        match fs::remove_file(&self.legacy) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(self.legacy.display(), e)),
-        }
+        atomic_file::remove_if_present(&self.legacy)?;
         idx.loaded.files = written;
         idx.loaded.sharded = true;
         Ok(())

@@ -68,6 +68,15 @@ pub struct Index {
     pub(crate) loaded: crate::sync::base::Loaded,
 }
 
+/// Drop journal items ([`Index::pending`]) whose key is not a safe
+/// relative path or must never sync: the pull acts on them.
+pub fn scrub_pending(pending: &mut BTreeMap<String, Option<IndexEntry>>) {
+    pending.retain(|rel, _| {
+        RelPath::parse(rel, "index key").is_ok_and(|p| p.as_str() == rel)
+            && !rules::is_never_synced(rel)
+    });
+}
+
 /// Drop entries that must never sync or whose key is not a safe relative
 /// path ("zombies", reference c.3), and make every entry's `key` its rel.
 /// Returns how many were dropped.
@@ -114,10 +123,7 @@ impl Index {
             )));
         }
         let scrubbed = scrub(&mut idx.entries);
-        idx.pending.retain(|rel, _| {
-            RelPath::parse(rel, "index key").is_ok_and(|p| p.as_str() == rel)
-                && !rules::is_never_synced(rel)
-        });
+        scrub_pending(&mut idx.pending);
         Ok((idx, scrubbed))
     }
 

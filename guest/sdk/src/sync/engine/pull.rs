@@ -1,7 +1,6 @@
 //! The pull side: pull-changed and hydrate-file.
 
 use std::collections::BTreeSet;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::remote_index::Need;
@@ -233,11 +232,7 @@ impl<R: RemoteStore> SyncEngine<R> {
         }
         for rel in deletes {
             let path = root.local_path(&rel);
-            match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(path.display(), e)),
-            }
+            crate::atomic_file::remove_if_present(&path)?;
             if let Some(parent) = path.parent() {
                 local::prune_empty_dirs(&root.local, parent);
             }
