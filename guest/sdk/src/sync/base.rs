@@ -234,7 +234,10 @@ impl BaseFiles {
         }
         // Partitions asked for but absent are known to be empty.
         for p in paths {
-            idx.loaded.files.entry(stem_of(&shards::shard_of(p))).or_insert(0);
+            idx.loaded
+                .files
+                .entry(stem_of(&shards::shard_of(p)))
+                .or_insert(0);
         }
         Ok((idx, true))
     }
@@ -360,9 +363,10 @@ mod tests {
     #[test]
     fn a_partial_write_merges_with_partitions_it_did_not_read_and_keeps_the_journal() {
         let (_d, files, mut whole) = base_with(&["data/t/a/d/1/raw", "data/t/b/d/1/raw"]);
-        whole
-            .pending
-            .insert("data/t/a/d/2/raw".into(), Some(entry("data/t/a/d/2/raw", "p")));
+        whole.pending.insert(
+            "data/t/a/d/2/raw".into(),
+            Some(entry("data/t/a/d/2/raw", "p")),
+        );
         files.save(&mut whole).unwrap();
         let (mut part, ok) = files.load_for(&["data/t/a/d/1/raw".to_string()]).unwrap();
         assert!(ok);
@@ -378,7 +382,11 @@ mod tests {
         let keys: Vec<&str> = after.entries.keys().map(String::as_str).collect();
         assert_eq!(keys, vec!["data/t/b/d/1/raw", "data/t/b/d/9/raw"]);
         assert_eq!(after.pending.len(), 1, "the journal survived");
-        assert_eq!(stems(&files), vec!["data--t--b"], "the emptied partition is gone");
+        assert_eq!(
+            stems(&files),
+            vec!["data--t--b"],
+            "the emptied partition is gone"
+        );
     }
 
     #[test]
@@ -396,18 +404,21 @@ mod tests {
         let mtime = || std::fs::metadata(&b).unwrap().modified().unwrap();
         let (mut idx, ok) = files.load().unwrap();
         assert!(ok);
-        idx.entries
-            .get_mut("data/t/a/d/1/raw")
-            .unwrap()
-            .sha256 = Some("c".into());
+        idx.entries.get_mut("data/t/a/d/1/raw").unwrap().sha256 = Some("c".into());
         files.save(&mut idx).unwrap();
         assert_eq!(mtime(), old, "unchanged: not written");
         assert_ne!(
-            std::fs::metadata(files.file("data--t--a")).unwrap().modified().unwrap(),
+            std::fs::metadata(files.file("data--t--a"))
+                .unwrap()
+                .modified()
+                .unwrap(),
             old
         );
         let (again, _) = files.load().unwrap();
-        assert_eq!(again.entries["data/t/a/d/1/raw"].sha256.as_deref(), Some("c"));
+        assert_eq!(
+            again.entries["data/t/a/d/1/raw"].sha256.as_deref(),
+            Some("c")
+        );
     }
 
     #[test]
@@ -433,7 +444,10 @@ mod tests {
         assert!(ok, "a partial read does not read the corrupt partition");
         assert_eq!(part.entries.len(), 1);
         let (_, ok) = files.load_for(&["data/t/a/d/1/raw".to_string()]).unwrap();
-        assert!(!ok, "one that reads it falls back to the whole, which is corrupt");
+        assert!(
+            !ok,
+            "one that reads it falls back to the whole, which is corrupt"
+        );
         idx.entries
             .insert("data/t/c/d/1/raw".into(), entry("data/t/c/d/1/raw", "c"));
         files.save(&mut idx).unwrap();

@@ -852,7 +852,12 @@ fn a_push_after_one_mark_reads_and_writes_only_that_files_partition_of_the_base(
     let e = &part.entries["data/t/m1/d/1/raw"];
     assert_eq!(
         e.sha256.as_deref(),
-        Some(crate::sync::local::hash_file(&a.path().join("data/t/m1/d/1/raw")).unwrap().0.as_str())
+        Some(
+            crate::sync::local::hash_file(&a.path().join("data/t/m1/d/1/raw"))
+                .unwrap()
+                .0
+                .as_str()
+        )
     );
     assert_eq!(part.entries.len(), 1, "only that partition was read");
     // A whole read notices the corrupt partition, and so does a push that
