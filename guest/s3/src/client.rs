@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use swamp_datastore_sdk::sync::{ContentHash, HashingWriter, Sent};
+use swamp_datastore_sdk::write_file::WriteFile;
 use swamp_datastore_sdk::{Error, Result};
 use time::OffsetDateTime;
 
@@ -247,16 +248,15 @@ pub trait Sink: Write {
     fn restart(&mut self) -> std::io::Result<()>;
 }
 
-impl Sink for std::fs::File {
+impl Sink for WriteFile {
     fn restart(&mut self) -> std::io::Result<()> {
-        self.set_len(0)?;
-        self.seek(SeekFrom::Start(0)).map(|_| ())
+        WriteFile::restart(self)
     }
 }
 
 /// A file that also hashes what it receives: the hash of a download is
 /// taken as it is written, not by reading the file back.
-impl Sink for HashingWriter<std::fs::File> {
+impl Sink for HashingWriter<WriteFile> {
     fn restart(&mut self) -> std::io::Result<()> {
         HashingWriter::restart(self);
         self.get_mut().restart()

@@ -20,6 +20,7 @@ use futures::stream::{self, StreamExt};
 use swamp_datastore_sdk::sync::{
     CasOutcome, Fingerprint, HashingWriter, RemoteObject, RemoteStore, Sent, Transfer, Versioned,
 };
+use swamp_datastore_sdk::write_file::WriteFile;
 use swamp_datastore_sdk::{Error, Result};
 
 use crate::client::{
@@ -127,7 +128,7 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
             stream::iter(items.iter().zip(&fulls).enumerate())
                 .map(|(i, (t, full))| async move {
                     let r = async {
-                        let f = std::fs::File::create(&t.path)
+                        let f = WriteFile::create(&t.path)
                             .map_err(|e| Error::io(t.path.display(), e))?;
                         let mut f = HashingWriter::new(f);
                         match client.get_to_file(full, &mut f, deadline).await? {

@@ -2,12 +2,13 @@
 //! never half of either. Temporary files carry a distinctive suffix so
 //! walkers can skip ones a crash left behind.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::nonce;
+use crate::write_file::WriteFile;
 
 /// Suffix of every temporary file this crate writes.
 pub const TMP_SUFFIX: &str = ".swamp-tmp";
@@ -58,14 +59,14 @@ pub fn create_dir_all(dir: &Path) -> Result<()> {
 /// creating missing parent directories. Another writer may remove an empty
 /// parent between our `mkdir` and our create (stores prune directories a
 /// deletion emptied), so a create that finds no directory starts again.
-pub fn create_temp_beside(dest: &Path) -> Result<(PathBuf, File)> {
+pub fn create_temp_beside(dest: &Path) -> Result<(PathBuf, WriteFile)> {
     let mut attempt = 0u64;
     loop {
         if let Some(parent) = dest.parent() {
             create_dir_all(parent)?;
         }
         let tmp = temp_path_for(dest);
-        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        match WriteFile::create_new(&tmp) {
             Ok(f) => return Ok((tmp, f)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => {
                 attempt += 1;

@@ -65,6 +65,7 @@ pub mod rel_path;
 pub mod sync;
 mod traits;
 mod types;
+pub mod write_file;
 
 pub use error::{Error, Result};
 #[doc(hidden)]

@@ -92,6 +92,11 @@ impl Host {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        // For profiling with `perf`: guest functions get their names in
+        // /tmp/perf-<pid>.map (an operator's switch, off by default).
+        if std::env::var_os("SWAMP_HOST_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| HostError::Load {
             component: "(engine)".into(),
             reason: format!("{e:#}"),

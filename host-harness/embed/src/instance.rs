@@ -147,6 +147,12 @@ impl GuestState {
         // explain a trap); nothing else is shared.
         let stderr = GuestStderr::default();
         wasi.stderr(stderr.clone());
+        // Before the mounts: wasmtime-wasi copies this setting into each
+        // preopened directory when it is added, so set after them it would
+        // reach only files opened later, and every directory operation
+        // (open, stat, mkdir, rename, unlink) would still hop to tokio's
+        // blocking pool and back.
+        wasi.allow_blocking_current_thread(policy.limits.file_io_on_caller_thread);
         let perms = if policy.limits.read_only_mounts {
             FsPerms::ReadOnly
         } else {
@@ -161,7 +167,6 @@ impl GuestState {
         }
         wasi.envs(&policy.env);
         wasi.monotonic_clock(abort.clock());
-        wasi.allow_blocking_current_thread(policy.limits.file_io_on_caller_thread);
         if policy.limits.wall_clock_skew_ms != 0 {
             wasi.wall_clock(SkewedClock(policy.limits.wall_clock_skew_ms));
         }

@@ -741,3 +741,64 @@ async fn verifiers_made_and_dropped_leave_the_providers_memory_flat() {
         "10,000 verifiers made and dropped grew the provider's memory from {before} to {after} bytes"
     );
 }
+
+/// Blocking-pool threads started while `calls` run on a fresh
+/// current-thread runtime (its idle pool threads expire after 1 ms, so any
+/// file call handed to the pool starts one).
+fn pool_threads_started_by(file_io_on_caller_thread: bool) -> usize {
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = started.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_keep_alive(Duration::from_millis(1))
+        .on_thread_start(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let host = Host::new(HostOptions {
+            cache_dir: None,
+            limits: swamp_host::Limits {
+                file_io_on_caller_thread,
+                ..swamp_host::Limits::default()
+            },
+            ..HostOptions::default()
+        })
+        .unwrap();
+        let (dir, provider) = plain_datastore(&host).await;
+        let lock = provider
+            .create_lock(s(dir.path()), fast("k"))
+            .await
+            .unwrap();
+        let verifier = provider.create_verifier().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let before = started.load(Ordering::SeqCst);
+        for _ in 0..3 {
+            lock.acquire().await.unwrap();
+            assert!(lock.inspect().await.unwrap().is_some());
+            lock.release().await.unwrap();
+            assert!(verifier.verify().await.unwrap().healthy);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        started.load(Ordering::SeqCst) - before
+    })
+}
+
+/// `Limits::file_io_on_caller_thread` reaches every file call, directory
+/// operations on the mounts included (open, stat, create, rename, unlink):
+/// none hops to tokio's blocking pool, whose two thread wake-ups per call
+/// dominated lock calls and a pull's per-file work. Handed to the pool
+/// instead, the same calls start pool threads (so this check can fail).
+#[test]
+fn file_calls_on_the_callers_thread_never_use_the_blocking_pool() {
+    assert_eq!(
+        pool_threads_started_by(true),
+        0,
+        "a file call was handed to the blocking pool"
+    );
+    assert!(
+        pool_threads_started_by(false) > 0,
+        "the pool variant starts pool threads"
+    );
+}

@@ -9,10 +9,11 @@
 //!   win — then compare, and put it back on a mismatch), so a stale-lock
 //!   takeover or a release never deletes a successor's fresh lock.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::Path;
 
+use swamp_datastore_sdk::write_file::WriteFile;
 use swamp_datastore_sdk::{Error, Result, atomic_file};
 
 /// Publish the finished temporary file `tmp` at `dest` unless `dest`
@@ -33,7 +34,7 @@ pub fn publish_exclusive(tmp: &Path, dest: &Path, bytes: &[u8]) -> Result<bool> 
 
 /// Create `dest` exclusively and write `bytes` into it.
 pub fn create_new_with(dest: &Path, bytes: &[u8]) -> Result<bool> {
-    match OpenOptions::new().write(true).create_new(true).open(dest) {
+    match WriteFile::create_new(dest) {
         Ok(mut f) => {
             f.write_all(bytes)
                 .and_then(|_| f.sync_all())

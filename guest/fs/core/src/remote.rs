@@ -19,6 +19,7 @@ use swamp_datastore_sdk::sync::local::{self, sha256_hex};
 use swamp_datastore_sdk::sync::{
     CasOutcome, Fingerprint, HashingReader, HashingWriter, RemoteObject, RemoteStore, Sent,
 };
+use swamp_datastore_sdk::write_file::WriteFile;
 use swamp_datastore_sdk::{Error, Result, atomic_file, iso_time, nonce};
 
 use crate::claim;
@@ -264,7 +265,7 @@ impl RemoteStore for FsRemote {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(p.display(), e)),
         };
-        let out = fs::File::create(dest).map_err(|e| Error::io(dest.display(), e))?;
+        let out = WriteFile::create(dest).map_err(|e| Error::io(dest.display(), e))?;
         let mut out = HashingWriter::new(out);
         std::io::copy(&mut src, &mut out).map_err(|e| Error::io(p.display(), e))?;
         Ok(Some(out.written()))

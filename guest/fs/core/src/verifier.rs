@@ -1,11 +1,12 @@
 //! The health probe (reference e): stat the directory, then write, read back
 //! and delete a probe file, timing the round trip on the monotonic clock.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use swamp_datastore_sdk::write_file::WriteFile;
 use swamp_datastore_sdk::{HealthResult, Result, Verifier, nonce};
 
 /// Probes one datastore directory.
@@ -40,10 +41,7 @@ impl FsVerifier {
             .path
             .join(format!(".swamp-health-check-{}", nonce::new_nonce()));
         let token = nonce::new_nonce();
-        let written = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&probe)
+        let written = WriteFile::create_new(&probe)
             .and_then(|mut f| f.write_all(token.as_bytes()).and_then(|_| f.sync_all()));
         if let Err(e) = written {
             let _ = fs::remove_file(&probe);

@@ -242,7 +242,8 @@ pub trait RemoteStore {
         let Some(bytes) = self.get(key)? else {
             return Ok(None);
         };
-        let mut f = fs::File::create(dest).map_err(|e| Error::io(dest.display(), e))?;
+        let mut f =
+            crate::write_file::WriteFile::create(dest).map_err(|e| Error::io(dest.display(), e))?;
         f.write_all(&bytes)
             .map_err(|e| Error::io(dest.display(), e))?;
         Ok(Some(Sent::of(&bytes)))

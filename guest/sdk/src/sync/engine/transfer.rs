@@ -3,13 +3,14 @@
 //! into place (atomic for readers, weakness i.6); uploads go by path, so a
 //! store can stream them. The store decides how many run at once.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{Deadline, SyncEngine};
 use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::sync::remote::{RemoteStore, Sent, Transfer};
+use crate::write_file::WriteFile;
 
 /// Transfers handed to the store at once. Large enough that a concurrent
 /// store keeps its pipeline full; the deadline is checked between chunks
@@ -62,9 +63,7 @@ impl Staged {
 /// Flush a freshly written file to disk (its hash was taken as it was
 /// written: [`RemoteStore::download_many`]).
 fn seal(tmp: &Path) -> Result<()> {
-    OpenOptions::new()
-        .write(true)
-        .open(tmp)
+    WriteFile::open_existing(tmp)
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::io(tmp.display(), e))
 }

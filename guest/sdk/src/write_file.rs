@@ -1,0 +1,317 @@
+//! A file opened for writing whose writes run on the guest's own thread.
+//!
+//! Inside a component, std writes a file through wasi-libc, which sends the
+//! bytes down a `wasi:io/streams` output stream; wasmtime-wasi performs
+//! every such stream write on tokio's blocking pool, whatever the host says
+//! about blocking its own thread, so each write costs two thread wake-ups
+//! (measured: they were most of a lock acquire's time, and one per body
+//! frame of every download). `wasi:filesystem`'s positional `write` runs
+//! where the host lets file calls run, which for swamp-host is the guest's
+//! own thread (`host-harness/embed/src/sandbox.rs`, `Limits::file_io_on_caller_thread`).
+//! So the files the SDK writes (temporary files, downloads, lock files) are
+//! opened here: through the mount that holds the path, as wasi-libc would
+//! resolve it, and written at an offset this type keeps. A path under no
+//! mount is opened by std, so its error (and its hint about mounts) is the
+//! one std gives.
+//!
+//! Natively (unit tests, benchmarks of the logic) this is std's `File`.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+/// How [`WriteFile::open_with`] treats what is already at the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Create; fail when something is there (`O_CREAT | O_EXCL`).
+    CreateNew,
+    /// Create or truncate (`File::create`).
+    Create,
+    /// Open what is there, unchanged (for a flush to disk).
+    Existing,
+}
+
+/// A file open for writing, written from offset 0 onwards.
+pub struct WriteFile {
+    inner: imp::Inner,
+}
+
+impl WriteFile {
+    /// Create a new file; an error of kind `AlreadyExists` when the path
+    /// exists (the atomic "create if absent" of lock files and claims).
+    pub fn create_new(path: &Path) -> io::Result<WriteFile> {
+        Self::open_with(path, Mode::CreateNew)
+    }
+
+    /// Create the file, or empty it when it exists.
+    pub fn create(path: &Path) -> io::Result<WriteFile> {
+        Self::open_with(path, Mode::Create)
+    }
+
+    /// Open an existing file without changing it (to flush it to disk).
+    pub fn open_existing(path: &Path) -> io::Result<WriteFile> {
+        Self::open_with(path, Mode::Existing)
+    }
+
+    fn open_with(path: &Path, mode: Mode) -> io::Result<WriteFile> {
+        Ok(WriteFile {
+            inner: imp::Inner::open(path, mode)?,
+        })
+    }
+
+    /// Empty the file and write from its start again (a download that
+    /// starts over).
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.inner.restart()
+    }
+
+    /// Flush data and metadata to disk.
+    pub fn sync_all(&self) -> io::Result<()> {
+        self.inner.sync_all()
+    }
+}
+
+impl Write for WriteFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `path` relative to `mount` when the mount holds it (at a component
+/// boundary), as wasi-libc resolves an absolute path; the caller picks the
+/// longest mount that does.
+#[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
+fn relative_to<'p>(mount: &str, path: &'p str) -> Option<&'p str> {
+    let m = mount.trim_end_matches('/');
+    if m.is_empty() {
+        return path
+            .strip_prefix('/')
+            .map(|r| if r.is_empty() { "." } else { r });
+    }
+    let rest = path.strip_prefix(m)?;
+    if rest.is_empty() {
+        Some(".")
+    } else {
+        rest.strip_prefix('/')
+    }
+}
+
+#[cfg(target_os = "wasi")]
+mod imp {
+    use super::{Mode, relative_to};
+    use crate::io_error::wasi_errno_of;
+    use std::io;
+    use std::path::Path;
+    use wasip2::filesystem::preopens::get_directories;
+    use wasip2::filesystem::types::{Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags};
+
+    thread_local! {
+        /// The guest's mounts, read once: the host's table entries for
+        /// them live as long as the instance.
+        static MOUNTS: Vec<(String, Descriptor)> = get_directories()
+            .into_iter()
+            .map(|(d, p)| (p, d))
+            .collect();
+    }
+
+    pub(super) enum Inner {
+        Direct { file: Descriptor, offset: u64 },
+        Std(super::std_file::StdFile),
+    }
+
+    fn open_direct(path: &Path, mode: Mode) -> Option<io::Result<Descriptor>> {
+        let path = path.to_str()?;
+        if !path.starts_with('/') {
+            return None;
+        }
+        let open = match mode {
+            Mode::CreateNew => OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
+            Mode::Create => OpenFlags::CREATE | OpenFlags::TRUNCATE,
+            Mode::Existing => OpenFlags::empty(),
+        };
+        MOUNTS.with(|mounts| {
+            let (dir, rel) = mounts
+                .iter()
+                .filter_map(|(m, d)| relative_to(m, path).map(|r| (m.len(), d, r)))
+                .max_by_key(|(len, _, _)| *len)
+                .map(|(_, d, r)| (d, r))?;
+            Some(
+                dir.open_at(PathFlags::SYMLINK_FOLLOW, rel, open, DescriptorFlags::WRITE)
+                    .map_err(to_io),
+            )
+        })
+    }
+
+    /// The WASI error as std reports one: its `errno` number, so messages
+    /// name it as for any other file call (`crate::io_error`).
+    fn to_io(e: ErrorCode) -> io::Error {
+        let name = match e {
+            ErrorCode::Access => "EACCES",
+            ErrorCode::WouldBlock => "EAGAIN",
+            ErrorCode::Already => "EALREADY",
+            ErrorCode::BadDescriptor => "EBADF",
+            ErrorCode::Busy => "EBUSY",
+            ErrorCode::Deadlock => "EDEADLK",
+            ErrorCode::Quota => "EDQUOT",
+            ErrorCode::Exist => "EEXIST",
+            ErrorCode::FileTooLarge => "EFBIG",
+            ErrorCode::IllegalByteSequence => "EILSEQ",
+            ErrorCode::InProgress => "EINPROGRESS",
+            ErrorCode::Interrupted => "EINTR",
+            ErrorCode::Invalid => "EINVAL",
+            ErrorCode::Io => "EIO",
+            ErrorCode::IsDirectory => "EISDIR",
+            ErrorCode::Loop => "ELOOP",
+            ErrorCode::TooManyLinks => "EMLINK",
+            ErrorCode::MessageSize => "EMSGSIZE",
+            ErrorCode::NameTooLong => "ENAMETOOLONG",
+            ErrorCode::NoDevice => "ENODEV",
+            ErrorCode::NoEntry => "ENOENT",
+            ErrorCode::NoLock => "ENOLCK",
+            ErrorCode::InsufficientMemory => "ENOMEM",
+            ErrorCode::InsufficientSpace => "ENOSPC",
+            ErrorCode::NotDirectory => "ENOTDIR",
+            ErrorCode::NotEmpty => "ENOTEMPTY",
+            ErrorCode::NotRecoverable => "ENOTRECOVERABLE",
+            ErrorCode::Unsupported => "ENOTSUP",
+            ErrorCode::NoTty => "ENOTTY",
+            ErrorCode::NoSuchDevice => "ENXIO",
+            ErrorCode::Overflow => "EOVERFLOW",
+            ErrorCode::NotPermitted => "EPERM",
+            ErrorCode::Pipe => "EPIPE",
+            ErrorCode::ReadOnly => "EROFS",
+            ErrorCode::InvalidSeek => "ESPIPE",
+            ErrorCode::TextFileBusy => "ETXTBSY",
+            ErrorCode::CrossDevice => "EXDEV",
+        };
+        match wasi_errno_of(name) {
+            Some(n) => io::Error::from_raw_os_error(n),
+            None => io::Error::other(format!("{e:?}")),
+        }
+    }
+
+    impl Inner {
+        pub(super) fn open(path: &Path, mode: Mode) -> io::Result<Inner> {
+            match open_direct(path, mode) {
+                Some(file) => Ok(Inner::Direct {
+                    file: file?,
+                    offset: 0,
+                }),
+                None => super::std_file::StdFile::open(path, mode).map(Inner::Std),
+            }
+        }
+
+        pub(super) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            match self {
+                Inner::Direct { file, offset } => {
+                    let n = file.write(buf, *offset).map_err(to_io)?;
+                    *offset += n;
+                    Ok(usize::try_from(n).unwrap_or(buf.len()))
+                }
+                Inner::Std(f) => f.write(buf),
+            }
+        }
+
+        pub(super) fn restart(&mut self) -> io::Result<()> {
+            match self {
+                Inner::Direct { file, offset } => {
+                    file.set_size(0).map_err(to_io)?;
+                    *offset = 0;
+                    Ok(())
+                }
+                Inner::Std(f) => f.restart(),
+            }
+        }
+
+        pub(super) fn sync_all(&self) -> io::Result<()> {
+            match self {
+                Inner::Direct { file, .. } => file.sync().map_err(to_io),
+                Inner::Std(f) => f.sync_all(),
+            }
+        }
+    }
+}
+
+#[cfg(not(target_os = "wasi"))]
+mod imp {
+    pub(super) use super::std_file::StdFile as Inner;
+}
+
+/// std's file, as the fall-back inside a component and the whole
+/// implementation natively.
+mod std_file {
+    use super::Mode;
+    use std::fs::{File, OpenOptions};
+    use std::io::{self, Seek, Write};
+    use std::path::Path;
+
+    pub(crate) struct StdFile(File);
+
+    impl StdFile {
+        pub(crate) fn open(path: &Path, mode: Mode) -> io::Result<StdFile> {
+            let mut o = OpenOptions::new();
+            o.write(true);
+            match mode {
+                Mode::CreateNew => o.create_new(true),
+                Mode::Create => o.create(true).truncate(true),
+                Mode::Existing => &mut o,
+            };
+            o.open(path).map(StdFile)
+        }
+        pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.write(buf)
+        }
+        pub(crate) fn restart(&mut self) -> io::Result<()> {
+            self.0.set_len(0)?;
+            self.0.rewind()
+        }
+        pub(crate) fn sync_all(&self) -> io::Result<()> {
+            self.0.sync_all()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_writes_restarts_and_refuses_a_second_create_new() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        let mut f = WriteFile::create_new(&p).unwrap();
+        f.write_all(b"hello world").unwrap();
+        f.restart().unwrap();
+        f.write_all(b"bye").unwrap();
+        f.sync_all().unwrap();
+        drop(f);
+        assert_eq!(std::fs::read(&p).unwrap(), b"bye");
+        let e = WriteFile::create_new(&p).err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        let mut f = WriteFile::create(&p).unwrap();
+        f.write_all(b"x").unwrap();
+        drop(f);
+        assert_eq!(std::fs::read(&p).unwrap(), b"x");
+        WriteFile::open_existing(&p).unwrap().sync_all().unwrap();
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            b"x",
+            "opened for a flush, unchanged"
+        );
+        let gone = d.path().join("missing");
+        let e = WriteFile::open_existing(&gone).err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn paths_resolve_against_mounts_at_component_boundaries() {
+        assert_eq!(relative_to("/srv/share", "/srv/share/a/b"), Some("a/b"));
+        assert_eq!(relative_to("/srv/share/", "/srv/share/a"), Some("a"));
+        assert_eq!(relative_to("/srv/share", "/srv/share"), Some("."));
+        assert_eq!(relative_to("/srv/share", "/srv/shared/a"), None);
+        assert_eq!(relative_to("/", "/a/b"), Some("a/b"));
+        assert_eq!(relative_to("/srv/share", "relative/a"), None);
+    }
+}
