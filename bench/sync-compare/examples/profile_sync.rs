@@ -3,7 +3,8 @@
 //! id, so `perf record -p <pid>` (or `strace -f -p`) can watch one phase.
 //! `SWAMP_PROFILE_FILES` (default 2000), `SWAMP_PROFILE_WAIT_S` (seconds
 //! to wait before each phase, default 0), `SWAMP_PROFILE_CONCURRENCY`
-//! (default 25). With `SWAMP_HOST_PERFMAP=1` guest functions are named.
+//! (default 25), `SWAMP_PROFILE_EDITS` (pushes and pulls of one edited
+//! file afterwards, default 0). With `SWAMP_HOST_PERFMAP=1` guest functions are named.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,6 +74,29 @@ async fn main() -> Result<()> {
     let n = sb.pull_changed(&opts).await?;
     eprintln!("pull: {n} files in {:?}", t.elapsed());
     tree::verify("profile", &a, &b, &rels)?;
+    let edits = env_num("SWAMP_PROFILE_EDITS", 0) as usize;
+    if edits > 0 {
+        eprintln!("pid {pid}: {edits} edit pushes and pulls in {wait:?}");
+        tokio::time::sleep(wait).await;
+    }
+    for i in 0..edits {
+        let rel = &rels[(i * 7919) % rels.len()];
+        let path = a.join(rel);
+        let mut bytes = std::fs::read(&path)?;
+        bytes.iter_mut().for_each(|b| *b ^= 0x5a);
+        std::fs::write(&path, &bytes)?;
+        let t = Instant::now();
+        sa.mark_dirty(&SyncOptions {
+            rel_path: Some(rel.clone()),
+            ..opts.clone()
+        })
+        .await?;
+        let n = sa.push_changed(&opts).await?;
+        let push = t.elapsed();
+        let t = Instant::now();
+        let m = sb.pull_changed(&opts).await?;
+        eprintln!("edit {i}: push {n} in {push:?}, pull {m} in {:?}", t.elapsed());
+    }
     eprintln!("connections opened: {}", host.http_connections_opened());
     Ok(())
 }

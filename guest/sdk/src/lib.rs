@@ -59,6 +59,7 @@ pub mod host;
 pub mod io_error;
 pub mod iso_time;
 pub mod lock_info;
+pub mod memcmp;
 pub mod namespace;
 pub mod nonce;
 pub mod rel_path;
