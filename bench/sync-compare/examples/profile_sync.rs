@@ -95,7 +95,10 @@ async fn main() -> Result<()> {
         let push = t.elapsed();
         let t = Instant::now();
         let m = sb.pull_changed(&opts).await?;
-        eprintln!("edit {i}: push {n} in {push:?}, pull {m} in {:?}", t.elapsed());
+        eprintln!(
+            "edit {i}: push {n} in {push:?}, pull {m} in {:?}",
+            t.elapsed()
+        );
     }
     eprintln!("connections opened: {}", host.http_connections_opened());
     Ok(())

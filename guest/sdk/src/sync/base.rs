@@ -13,7 +13,10 @@
 //!   hash of it). `_index/` is internal to swamp's clients, so neither
 //!   ours nor the original ever syncs these files.
 //! * `_index/.local-base/_pending.json`: the pull's journal
-//!   ([`Index::pending`]), written only by calls that read the whole base.
+//!   ([`Index::pending`]), written only by calls that read it.
+//! * `_index/.local-base/_summary.json`: a digest per partition
+//!   (`sync::base_summary`), so a pull reads only the partitions where the
+//!   remote index differs from the base ([`BaseFiles::load_changed`]).
 //! * The legacy single file `.datastore-index.json` is read when the
 //!   directory does not exist yet, and removed by the first write.
 //!
@@ -36,6 +39,7 @@ use sha2::{Digest, Sha256};
 
 use crate::atomic_file;
 use crate::error::{Error, Result};
+use crate::sync::base_summary::{Summary, digest_entries};
 use crate::sync::index::{self, Index, IndexEntry};
 use crate::sync::shards::{self, Shard};
 
@@ -43,6 +47,8 @@ use crate::sync::shards::{self, Shard};
 pub const BASE_DIR: &str = "_index/.local-base";
 /// The pull's journal, inside [`BASE_DIR`].
 const PENDING_FILE: &str = "_pending.json";
+/// The partition digests, inside [`BASE_DIR`].
+const SUMMARY_FILE: &str = "_summary.json";
 /// Longest partition key kept as its own file name (file names stop at
 /// 255 bytes; keys are rel segments joined by `--`).
 const MAX_PLAIN_KEY: usize = 200;
@@ -58,6 +64,8 @@ pub struct Loaded {
     full: bool,
     /// Read from the sharded directory (not the legacy file or nothing).
     sharded: bool,
+    /// The journal was read with it (so a write writes it back).
+    journal: bool,
 }
 
 /// Never part of an index's value: two indexes with equal entries are
@@ -83,6 +91,48 @@ fn digest(bytes: &[u8]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
     h.finish()
+}
+
+/// The file stem of the partition holding `rel`.
+pub(crate) fn stem_of_rel(rel: &str) -> String {
+    stem_of(&shards::shard_of(rel))
+}
+
+/// The digest of the entries of each partition (by file stem) of
+/// `entries`, as [`Summary`] records them for the base.
+pub fn digests_by_stem(entries: &BTreeMap<String, IndexEntry>) -> BTreeMap<String, Option<u64>> {
+    let mut groups: BTreeMap<String, Vec<(&String, &IndexEntry)>> = BTreeMap::new();
+    for (rel, e) in entries {
+        groups.entry(stem_of_rel(rel)).or_default().push((rel, e));
+    }
+    groups
+        .into_iter()
+        .map(|(stem, mut list)| {
+            // Keys of one stem arrive in key order already, except those
+            // of hashed stems (several partitions share none: still sort).
+            list.sort_by(|a, b| a.0.cmp(b.0));
+            (stem, digest_entries(list))
+        })
+        .collect()
+}
+
+/// The partitions a read covered: all, or these stems.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Covered {
+    /// Every partition.
+    All,
+    /// Only these (by file stem); the others agree with the remote index.
+    Stems(BTreeSet<String>),
+}
+
+impl Covered {
+    /// True when the partition holding `rel` was read.
+    pub fn holds(&self, rel: &str) -> bool {
+        match self {
+            Covered::All => true,
+            Covered::Stems(s) => s.contains(&stem_of_rel(rel)),
+        }
+    }
 }
 
 /// The file stem a partition is stored under.
@@ -139,6 +189,7 @@ impl BaseFiles {
             let Some(name) = name.to_str() else { continue };
             if let Some(stem) = name.strip_suffix(".json")
                 && name != PENDING_FILE
+                && name != SUMMARY_FILE
                 && !atomic_file::is_temp_name(name)
             {
                 out.push(stem.to_string());
@@ -181,6 +232,15 @@ impl BaseFiles {
         if !self.read_into(&mut idx, &self.stems()?)? {
             return Ok((idx, false));
         }
+        if !self.read_journal(&mut idx)? {
+            return Ok((Index::unknown_base(), false));
+        }
+        Ok((idx, true))
+    }
+
+    /// Read the pull's journal into `idx`; false when it is corrupt.
+    fn read_journal(&self, idx: &mut Index) -> Result<bool> {
+        idx.loaded.journal = true;
         let pending = self.dir.join(PENDING_FILE);
         if let Some(bytes) = atomic_file::read_optional(&pending)? {
             match serde_json::from_slice::<BTreeMap<String, Option<IndexEntry>>>(&bytes) {
@@ -188,10 +248,56 @@ impl BaseFiles {
                     index::scrub_pending(&mut p);
                     idx.pending = p;
                 }
-                Err(_) => return Ok((Index::unknown_base(), false)),
+                Err(_) => return Ok(false),
             }
         }
-        Ok((idx, true))
+        Ok(true)
+    }
+
+    /// The base as a pull needs it: the journal, and the partitions where
+    /// the base may disagree with `remote` (the remote index's entries):
+    /// those whose digest in the summary differs from the digest of
+    /// `remote`'s entries of that partition, those without a digest, and
+    /// those holding a journalled path. Without a summary, the whole base.
+    /// Also says which partitions were read: entries of the others agree
+    /// with `remote` (same paths, hashes and sizes).
+    pub fn load_changed(
+        &self,
+        remote: &BTreeMap<String, IndexEntry>,
+    ) -> Result<(Index, bool, Covered)> {
+        let whole = |r: (Index, bool)| (r.0, r.1, Covered::All);
+        if !self.dir.is_dir() {
+            return self.load_legacy().map(whole);
+        }
+        let Some(summary) = Summary::read(&self.dir.join(SUMMARY_FILE))? else {
+            return self.load().map(whole);
+        };
+        let mut idx = Index::default();
+        idx.loaded.sharded = true;
+        if !self.read_journal(&mut idx)? {
+            return self.load().map(whole);
+        }
+        let remote_digests = digests_by_stem(remote);
+        let mut wanted: BTreeSet<String> = self
+            .stems()?
+            .into_iter()
+            .chain(remote_digests.keys().cloned())
+            .filter(|stem| {
+                let base = summary.get(stem);
+                base.is_none() || remote_digests.get(stem).copied().flatten() != base
+            })
+            .collect();
+        wanted.extend(idx.pending.keys().map(|rel| stem_of_rel(rel)));
+        let stems: Vec<String> = wanted.iter().cloned().collect();
+        if !self.read_into(&mut idx, &stems)? {
+            // A corrupt partition: read (and later rewrite) the whole base.
+            return self.load().map(whole);
+        }
+        // Partitions asked for but absent are known to be empty.
+        for stem in &stems {
+            idx.loaded.files.entry(stem.clone()).or_insert(0);
+        }
+        Ok((idx, true, Covered::Stems(wanted)))
     }
 
     fn load_legacy(&self) -> Result<(Index, bool)> {
@@ -243,13 +349,14 @@ impl BaseFiles {
     }
 
     /// Write `idx` back: only the partitions that changed since it was
-    /// read, partitions first, then the journal (whole reads only), then
-    /// the legacy file goes.
+    /// read, partitions first, then the journal (when it was read), then
+    /// the legacy file goes. The summary's digests of the partitions about
+    /// to change are dropped before they are written and set after.
     pub fn save(&self, idx: &mut Index) -> Result<()> {
         let mut groups: BTreeMap<String, BTreeMap<String, IndexEntry>> = BTreeMap::new();
         for (rel, e) in &idx.entries {
             groups
-                .entry(stem_of(&shards::shard_of(rel)))
+                .entry(stem_of_rel(rel))
                 .or_default()
                 .insert(rel.clone(), e.clone());
         }
@@ -262,6 +369,9 @@ impl BaseFiles {
             stems.extend(self.stems()?);
         }
         atomic_file::create_dir_all(&self.dir)?;
+        // What each stem's file becomes: `None` removed, else its bytes
+        // (`None` inside: unchanged, left as it is).
+        let mut plan: Vec<(String, Option<Option<Vec<u8>>>, Option<u64>)> = Vec::new();
         let mut written = BTreeMap::new();
         for stem in stems {
             let mut entries = groups.remove(&stem).unwrap_or_default();
@@ -277,26 +387,50 @@ impl BaseFiles {
                     }
                 }
             }
-            let path = self.file(&stem);
             if entries.is_empty() {
-                if known != Some(0) || whole {
-                    atomic_file::remove_if_present(&path)?;
-                }
+                let change = (known != Some(0) || whole).then_some(None);
+                plan.push((stem.clone(), change, None));
                 written.insert(stem, 0);
                 continue;
             }
+            let sum = digest_entries(&entries);
             let bytes = Shard {
                 entries,
                 ..Shard::default()
             }
             .to_compact();
             let d = digest(&bytes);
-            if known != Some(d) || !idx.loaded.sharded {
-                atomic_file::write_atomic(&path, &bytes)?;
-            }
+            let change = (known != Some(d) || !idx.loaded.sharded).then_some(Some(bytes));
+            plan.push((stem.clone(), change, sum));
             written.insert(stem, d);
         }
-        if whole {
+        let summary_path = self.dir.join(SUMMARY_FILE);
+        let mut summary = if whole {
+            Summary::default()
+        } else {
+            Summary::read(&summary_path)?.unwrap_or_default()
+        };
+        let changing: Vec<&String> = plan
+            .iter()
+            .filter(|(_, change, _)| change.is_some())
+            .map(|(stem, _, _)| stem)
+            .collect();
+        if !whole && changing.iter().any(|s| summary.has(s)) {
+            for stem in &changing {
+                summary.set(stem, None);
+            }
+            summary.write(&summary_path)?;
+        }
+        for (stem, change, sum) in &plan {
+            let path = self.file(stem);
+            match change {
+                Some(Some(bytes)) => atomic_file::write_atomic(&path, bytes)?,
+                Some(None) => atomic_file::remove_if_present(&path)?,
+                None => {}
+            }
+            summary.set(stem, *sum);
+        }
+        if idx.loaded.journal || whole {
             let pending = self.dir.join(PENDING_FILE);
             if idx.pending.is_empty() {
                 atomic_file::remove_if_present(&pending)?;
@@ -305,6 +439,7 @@ impl BaseFiles {
                 atomic_file::write_atomic(&pending, &bytes)?;
             }
         }
+        summary.write(&summary_path)?;
         atomic_file::remove_if_present(&self.legacy)?;
         idx.loaded.files = written;
         idx.loaded.sharded = true;
@@ -453,5 +588,59 @@ mod tests {
         files.save(&mut idx).unwrap();
         assert_eq!(stems(&files), vec!["data--t--c"]);
         assert!(files.load().unwrap().1);
+    }
+
+    #[test]
+    fn a_changed_partition_loses_its_digest_before_it_is_rewritten() {
+        let (_d, files, _) = base_with(&["data/t/a/d/1/raw", "data/t/b/d/1/raw"]);
+        let summary = || {
+            Summary::read(&files.dir.join(SUMMARY_FILE))
+                .unwrap()
+                .unwrap()
+        };
+        assert!(summary().has("data--t--a") && summary().has("data--t--b"));
+        let (mut part, _) = files.load_for(&["data/t/a/d/1/raw".to_string()]).unwrap();
+        part.entries.get_mut("data/t/a/d/1/raw").unwrap().sha256 = Some("changed".into());
+        // The partition cannot be replaced (a directory is in the way of
+        // the rename): the write fails after the digests were updated for
+        // what it was about to do, and never vouches for the old contents.
+        let a = files.file("data--t--a");
+        std::fs::remove_file(&a).unwrap();
+        std::fs::create_dir(&a).unwrap();
+        std::fs::write(a.join("x"), b"x").unwrap();
+        assert!(files.save(&mut part).is_err());
+        assert!(!summary().has("data--t--a"), "digest dropped first");
+        assert!(summary().has("data--t--b"), "others kept");
+        std::fs::remove_dir_all(&a).unwrap();
+        files.save(&mut part).unwrap();
+        let want = digest_entries(&part.entries);
+        assert_eq!(summary().get("data--t--a"), want, "set after the write");
+    }
+
+    #[test]
+    fn load_changed_reads_the_partitions_whose_digest_differs_and_the_journalled_ones() {
+        let rels = ["data/t/a/d/1/raw", "data/t/b/d/1/raw", "data/t/c/d/1/raw"];
+        let (_d, files, mut whole) = base_with(&rels);
+        whole.pending.insert(
+            "data/t/c/d/2/raw".into(),
+            Some(entry("data/t/c/d/2/raw", "p")),
+        );
+        files.save(&mut whole).unwrap();
+        let mut remote = whole.entries.clone();
+        remote.get_mut("data/t/a/d/1/raw").unwrap().sha256 = Some("new".into());
+        remote.insert("data/t/d/d/1/raw".into(), entry("data/t/d/d/1/raw", "d"));
+        let (idx, ok, covered) = files.load_changed(&remote).unwrap();
+        assert!(ok);
+        let read: Vec<&str> = idx.entries.keys().map(String::as_str).collect();
+        assert_eq!(read, vec!["data/t/a/d/1/raw", "data/t/c/d/1/raw"]);
+        assert_eq!(idx.pending.len(), 1, "the journal is read");
+        assert!(covered.holds("data/t/a/d/9/raw"));
+        assert!(covered.holds("data/t/d/d/1/raw"), "new remotely");
+        assert!(!covered.holds("data/t/b/d/1/raw"), "agrees");
+        // A partition on disk that the remote index lacks is read too.
+        let mut fewer = whole.entries.clone();
+        fewer.remove("data/t/b/d/1/raw");
+        let (_, _, covered) = files.load_changed(&fewer).unwrap();
+        assert!(covered.holds("data/t/b/d/1/raw"));
     }
 }

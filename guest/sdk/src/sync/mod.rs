@@ -16,6 +16,7 @@
 //! * atomic local writes (temp file, fsync, rename).
 
 pub mod base;
+pub mod base_summary;
 pub mod decide;
 pub mod dirty;
 mod engine;

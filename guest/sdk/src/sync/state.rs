@@ -438,6 +438,15 @@ impl StateFiles {
         self.base.load_for(paths)
     }
 
+    /// Read the journal and the base partitions where the base may
+    /// disagree with the remote entries `remote` (`BaseFiles::load_changed`).
+    pub fn load_base_changed(
+        &self,
+        remote: &std::collections::BTreeMap<String, crate::sync::index::IndexEntry>,
+    ) -> Result<(Index, bool, crate::sync::base::Covered)> {
+        self.base.load_changed(remote)
+    }
+
     /// Write the base back: what changed since it was read.
     pub fn save_base(&self, idx: &mut Index) -> Result<()> {
         self.base.save(idx)

@@ -14,7 +14,7 @@ use crate::sync::index::{Index, IndexEntry};
 use crate::sync::local::{self, LocalKind};
 use crate::sync::remote::RemoteStore;
 use crate::sync::rules::{self, ModelScope};
-use crate::sync::state::Synced;
+use crate::sync::state::{StateFiles, Synced};
 use crate::types::SyncOptions;
 
 /// Adopt the journalled file changes of a pull (or hydrate) that did
@@ -115,16 +115,25 @@ impl<R: RemoteStore> SyncEngine<R> {
                 return Ok(0);
             }
         }
-        let (side, mut base) = root.files.load()?;
-        let mut base_changed = settle_pending(&root, &mut base)?;
-
         let need = match &scope {
             Some(s) => Need::Paths(s.dirs()),
             None => Need::All,
         };
         let state = self.load_state(&root, meta, need)?;
         let remote_idx = &state.index;
-        let mut rels: BTreeSet<String> = remote_idx.entries.keys().cloned().collect();
+        // Only the base partitions that may disagree with the remote index
+        // are read (`sync::base_summary`): in the others every file has the
+        // base's hash and size remotely, which the loop below would skip.
+        let (mut base, base_ok, covered) = root.files.load_base_changed(&remote_idx.entries)?;
+        let mut side = quick;
+        StateFiles::distrust_unless(&mut side, base_ok);
+        let mut base_changed = settle_pending(&root, &mut base)?;
+        let mut rels: BTreeSet<String> = remote_idx
+            .entries
+            .keys()
+            .filter(|r| covered.holds(r))
+            .cloned()
+            .collect();
         rels.extend(base.entries.keys().cloned());
         if let Some(s) = &scope {
             rels.retain(|r| s.contains(r));

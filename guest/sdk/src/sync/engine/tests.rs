@@ -869,3 +869,52 @@ fn a_push_after_one_mark_reads_and_writes_only_that_files_partition_of_the_base(
     assert!(ok);
     assert_eq!(whole.entries.len(), 5);
 }
+
+#[test]
+fn a_pull_reads_and_writes_only_the_partitions_where_the_remote_index_changed() {
+    let remote = MemoryRemote::default();
+    let mut a = Cache::new(&remote);
+    for m in 0..5 {
+        a.write(&format!("data/t/m{m}/d/1/raw"), &format!("v{m}"));
+    }
+    a.bulk();
+    assert_eq!(a.push(), 5);
+    let mut b = Cache::new(&remote);
+    assert_eq!(b.pull(), 5);
+    let dir = b.path().join(crate::sync::base::BASE_DIR);
+    // Another model's partition of b's base, made unreadable: a pull that
+    // read it would see a corrupt base and rewrite it whole.
+    let other = dir.join("data--t--m3.json");
+    fs::write(&other, b"not json").unwrap();
+    a.save("data/t/m1/d/1/raw", "edited");
+    a.write("data/t/m5/d/1/raw", "new model");
+    a.mark("data/t/m5/d/1/raw");
+    assert_eq!(a.push(), 2);
+    assert_eq!(b.pull(), 2);
+    assert_eq!(b.read("data/t/m1/d/1/raw").as_deref(), Some("edited"));
+    assert_eq!(b.read("data/t/m5/d/1/raw").as_deref(), Some("new model"));
+    assert_eq!(fs::read(&other).unwrap(), b"not json", "left alone");
+    // The changed partitions are recorded: nothing more to pull, and a
+    // remote deletion of a whole partition still reaches b.
+    assert_eq!(b.pull(), 0);
+    a.rm("data/t/m4/d/1/raw");
+    a.mark("data/t/m4/d/1/raw");
+    assert_eq!(a.push(), 1);
+    assert_eq!(b.pull(), 0);
+    assert_eq!(b.read("data/t/m4/d/1/raw"), None, "the deletion arrived");
+    assert_eq!(fs::read(&other).unwrap(), b"not json", "still left alone");
+    // Without the summary, a pull reads the whole base again, and so finds
+    // the corrupt partition (history unknown: local files are kept, not
+    // overwritten) and writes the base anew.
+    fs::remove_file(dir.join("_summary.json")).unwrap();
+    a.save("data/t/m0/d/1/raw", "edited too");
+    assert_eq!(a.push(), 1);
+    b.pull();
+    assert_ne!(fs::read(&other).unwrap(), b"not json", "rewritten");
+    let (whole, ok) = crate::sync::state::StateFiles::at(b.path())
+        .load_base()
+        .unwrap();
+    assert!(ok);
+    assert!(whole.entries.contains_key("data/t/m3/d/1/raw"));
+    assert!(dir.join("_summary.json").exists(), "and the summary");
+}
