@@ -116,6 +116,12 @@ pub fn digests_by_stem(entries: &BTreeMap<String, IndexEntry>) -> BTreeMap<Strin
         .collect()
 }
 
+/// What a write does to one partition file that changed.
+enum FileChange {
+    Write(Vec<u8>),
+    Remove,
+}
+
 /// The partitions a read covered: all, or these stems.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Covered {
@@ -369,9 +375,7 @@ impl BaseFiles {
             stems.extend(self.stems()?);
         }
         atomic_file::create_dir_all(&self.dir)?;
-        // What each stem's file becomes: `None` removed, else its bytes
-        // (`None` inside: unchanged, left as it is).
-        let mut plan: Vec<(String, Option<Option<Vec<u8>>>, Option<u64>)> = Vec::new();
+        let mut plan: Vec<(String, Option<FileChange>, Option<u64>)> = Vec::new();
         let mut written = BTreeMap::new();
         for stem in stems {
             let mut entries = groups.remove(&stem).unwrap_or_default();
@@ -388,7 +392,7 @@ impl BaseFiles {
                 }
             }
             if entries.is_empty() {
-                let change = (known != Some(0) || whole).then_some(None);
+                let change = (known != Some(0) || whole).then_some(FileChange::Remove);
                 plan.push((stem.clone(), change, None));
                 written.insert(stem, 0);
                 continue;
@@ -400,7 +404,8 @@ impl BaseFiles {
             }
             .to_compact();
             let d = digest(&bytes);
-            let change = (known != Some(d) || !idx.loaded.sharded).then_some(Some(bytes));
+            let change =
+                (known != Some(d) || !idx.loaded.sharded).then_some(FileChange::Write(bytes));
             plan.push((stem.clone(), change, sum));
             written.insert(stem, d);
         }
@@ -424,8 +429,8 @@ impl BaseFiles {
         for (stem, change, sum) in &plan {
             let path = self.file(stem);
             match change {
-                Some(Some(bytes)) => atomic_file::write_atomic(&path, bytes)?,
-                Some(None) => atomic_file::remove_if_present(&path)?,
+                Some(FileChange::Write(bytes)) => atomic_file::write_atomic(&path, bytes)?,
+                Some(FileChange::Remove) => atomic_file::remove_if_present(&path)?,
                 None => {}
             }
             summary.set(stem, *sum);
