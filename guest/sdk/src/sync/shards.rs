@@ -204,20 +204,6 @@ pub fn shards_touching<'a>(path: &str, listed: &'a [String]) -> Vec<&'a str> {
         .collect()
 }
 
-/// Entries grouped by swamp's partition key; entries it cannot place are
-/// left out (the v1 dual write mirrors swamp's writer exactly).
-pub fn group_partitioned<'a>(
-    entries: impl IntoIterator<Item = &'a IndexEntry>,
-) -> BTreeMap<String, BTreeMap<String, IndexEntry>> {
-    let mut out: BTreeMap<String, BTreeMap<String, IndexEntry>> = BTreeMap::new();
-    for e in entries {
-        if let Some(pk) = rules::partition_key(&e.key) {
-            out.entry(pk).or_default().insert(e.key.clone(), e.clone());
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,25 +326,5 @@ mod tests {
                 assert_eq!(shards_touching(dir, &all), vec![pk.as_str()], "{rel} {dir}");
             }
         }
-    }
-
-    #[test]
-    fn grouping_skips_what_swamp_cannot_place() {
-        let e = |k: &str| IndexEntry {
-            key: k.into(),
-            size: 1,
-            last_modified: String::new(),
-            local_mtime: None,
-            sha256: None,
-        };
-        let es = [
-            e("a"),
-            e("data/t/m/n/1/raw"),
-            e("data/t/m/n/2/raw"),
-            e("config/x"),
-        ];
-        let g = group_partitioned(es.iter());
-        assert_eq!(g.keys().collect::<Vec<_>>(), vec!["_root", "data--t--m"]);
-        assert_eq!(g["data--t--m"].len(), 2);
     }
 }

@@ -189,14 +189,31 @@ impl<R: RemoteStore> SyncEngine<R> {
         {
             return Some((m.clone(), fp.clone()));
         }
-        let groups = shards::group_partitioned(merged.entries.values());
+        // Every partition of the index goes into the meta; only the touched
+        // ones are written, so only their entries are copied.
         let dirty: BTreeSet<String> = rels.filter_map(rules::partition_key).collect();
+        let mut all: BTreeSet<String> = BTreeSet::new();
+        let mut touched: BTreeMap<&str, BTreeMap<String, IndexEntry>> = BTreeMap::new();
+        let mut last: Option<String> = None;
+        for e in merged.entries.values() {
+            let Some(pk) = rules::partition_key(&e.key) else {
+                continue;
+            };
+            if let Some(d) = dirty.get(&pk) {
+                touched
+                    .entry(d.as_str())
+                    .or_default()
+                    .insert(e.key.clone(), shared(e));
+            }
+            // Consecutive entries mostly share a partition (key order).
+            if last.as_deref() != Some(pk.as_str()) {
+                all.insert(pk.clone());
+                last = Some(pk);
+            }
+        }
         for pk in &dirty {
             let shard = Shard {
-                entries: groups
-                    .get(pk)
-                    .map(|g| g.values().map(|e| (e.key.clone(), shared(e))).collect())
-                    .unwrap_or_default(),
+                entries: touched.remove(pk.as_str()).unwrap_or_default(),
                 ..Shard::default()
             };
             // The monolith is authoritative; a failed mirror write is only
@@ -210,7 +227,7 @@ impl<R: RemoteStore> SyncEngine<R> {
                 None => BTreeSet::new(),
             };
             let mut want = have.clone();
-            want.extend(groups.keys().cloned());
+            want.extend(all.iter().cloned());
             if want == have && (current.is_some() || want.is_empty()) {
                 return None;
             }
