@@ -1069,6 +1069,58 @@ mod tests {
     }
 
     #[test]
+    fn large_put_bodies_are_bound_by_a_signed_content_md5_instead_of_their_sha256() {
+        let c = client(time::Duration::ZERO);
+        let header = |r: &HttpRequest, name: &str| {
+            r.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        for (size, unsigned) in [
+            (4096, false),
+            (SIGNED_PAYLOAD_MAX, false),
+            (SIGNED_PAYLOAD_MAX + 1, true),
+        ] {
+            let call = Call {
+                method: "PUT",
+                key: Some("k"),
+                query: vec![],
+                headers: vec![],
+                body: vec![7u8; size],
+                retry: true,
+            };
+            let r = c.build(&call).unwrap();
+            let payload = header(&r, "x-amz-content-sha256").unwrap();
+            if unsigned {
+                assert_eq!(payload, sigv4::UNSIGNED_PAYLOAD, "{size}");
+            } else {
+                assert_eq!(payload, sigv4::sha256_hex(&call.body), "{size}");
+            }
+            assert!(header(&r, "content-md5").is_some(), "{size}");
+            let auth = header(&r, "authorization").unwrap();
+            assert!(
+                auth.contains("content-md5"),
+                "Content-MD5 is signed: {auth}"
+            );
+        }
+        // Only PUTs carry a Content-MD5: a large POST keeps its hash.
+        let call = Call {
+            method: "POST",
+            key: Some("k"),
+            query: vec![],
+            headers: vec![],
+            body: vec![7u8; SIGNED_PAYLOAD_MAX + 1],
+            retry: true,
+        };
+        let r = c.build(&call).unwrap();
+        assert_eq!(
+            header(&r, "x-amz-content-sha256").unwrap(),
+            sigv4::sha256_hex(&call.body)
+        );
+    }
+
+    #[test]
     fn a_right_clock_is_left_alone_and_a_403_is_not_retried() {
         let c = client(time::Duration::seconds(30));
         futures::executor::block_on(c.get("k", Deadline::NONE))
