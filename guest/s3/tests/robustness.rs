@@ -3,7 +3,8 @@
 //! staleness is judged on the server's clock), and a flaky network between
 //! guest and bucket (a proxy that answers 503, 403 or resets the
 //! connection, and counts what it saw); an object altered in the bucket
-//! behind the index's back (the bucket side of `sync.download-verified`).
+//! behind the index's back (the bucket side of `sync.download-verified`);
+//! a guest with many requests in flight, bounded by the host per authority.
 
 mod support;
 
@@ -311,5 +312,73 @@ async fn an_ambiguous_lock_create_is_settled_by_the_nonce() {
         s3.get_object(BUCKET, "ambiguous/amb.lock")
             .unwrap()
             .is_none()
+    );
+}
+
+/// Push and pull `files` files with 50 requests in flight on a host that
+/// allows `per_authority` per authority; the TCP connections it opened.
+async fn connections_for(
+    s3: &seaweedfs_fixture::SeaweedFs,
+    per_authority: usize,
+    files: usize,
+) -> u64 {
+    let host = swamp_host::Host::new(swamp_host::HostOptions {
+        cache_dir: None,
+        env_source: std::sync::Arc::new(|_| None),
+        limits: swamp_host::Limits {
+            http_requests_per_authority: per_authority,
+            ..swamp_host::Limits::default()
+        },
+        ..swamp_host::HostOptions::default()
+    })
+    .unwrap();
+    let plugin = plugin(&host).await;
+    let mut cfg = config(s3, BUCKET, &format!("bounded-{per_authority}"));
+    cfg["pushConcurrency"] = 50.into();
+    cfg["pullConcurrency"] = 50.into();
+    let provider = open(&plugin, cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cb) = (dir.path().join("a"), dir.path().join("b"));
+    let a = sync(&provider, &ca).await;
+    for i in 0..files {
+        write(
+            &ca,
+            &format!("data/t/m{}/out/{i}/raw", i % 3),
+            format!("file {i}").as_bytes(),
+        );
+    }
+    a.mark_dirty(&SyncOptions::default()).await.unwrap();
+    assert_eq!(
+        a.push_changed(&SyncOptions::default()).await.unwrap() as usize,
+        files
+    );
+    let b = sync(&provider, &cb).await;
+    assert_eq!(
+        b.pull_changed(&SyncOptions::default()).await.unwrap() as usize,
+        files
+    );
+    for i in 0..files {
+        let got = std::fs::read(cb.join(format!("data/t/m{}/out/{i}/raw", i % 3))).unwrap();
+        assert_eq!(got, format!("file {i}").as_bytes());
+    }
+    host.http_connections_opened()
+}
+
+/// However many requests a guest keeps in flight, the host opens no more
+/// connections to one authority than its bound: the extra requests wait
+/// for a slot, and every file still arrives. With the default bound the
+/// same guest opens many more (so the bound is what holds it).
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_in_flight_per_authority_are_bounded_by_the_host() {
+    let s3 = server(BUCKET);
+    let bounded = connections_for(&s3, 3, 120).await;
+    assert!(
+        (1..=3).contains(&bounded),
+        "{bounded} connections with a bound of 3"
+    );
+    let unbounded = connections_for(&s3, 64, 120).await;
+    assert!(
+        unbounded > 3,
+        "with 50 in flight and the default bound: {unbounded} connections"
     );
 }

@@ -136,7 +136,10 @@ impl Host {
                 component: "(epoch ticker)".into(),
                 reason: e.to_string(),
             })?;
-        let http = GuestHttpClient::new(options.limits.http_timeout);
+        let http = GuestHttpClient::new(
+            options.limits.http_timeout,
+            options.limits.http_requests_per_authority,
+        );
         Ok(Self {
             inner: Arc::new(HostInner {
                 engine,

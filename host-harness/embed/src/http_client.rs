@@ -8,11 +8,15 @@
 //! (`sandbox::HttpPolicy`), so the pool only ever holds connections to
 //! authorities some guest was allowed to reach; a connection carries no
 //! state of one request into the next (HTTP/1.1, no cookies, each request
-//! signs itself). TLS is rustls with the webpki roots, as in wasmtime.
+//! signs itself). Requests in flight per authority are bounded (a
+//! semaphore per authority, its permit held until the response body is
+//! done or dropped), so a guest, or many, cannot open connections without
+//! end. TLS is rustls with the webpki roots, as in wasmtime.
 
+use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -23,6 +27,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
 /// Idle connections kept per authority: at least the concurrency a sync
@@ -31,16 +36,21 @@ const IDLE_PER_AUTHORITY: usize = 64;
 /// How long an idle connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The pooled client and its counter of connections opened.
+/// The pooled client, its bound per authority and its counter of
+/// connections opened.
 #[derive(Clone)]
 pub(crate) struct GuestHttpClient {
     client: Client<Connector, WasiBody>,
     opened: Arc<AtomicU64>,
+    /// Requests in flight per authority (`scheme://host:port`).
+    slots: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    per_authority: usize,
 }
 
 impl GuestHttpClient {
-    /// A client whose connection attempts give up after `connect_timeout`.
-    pub(crate) fn new(connect_timeout: Duration) -> Self {
+    /// A client whose connection attempts give up after `connect_timeout`,
+    /// with at most `per_authority` requests in flight to one authority.
+    pub(crate) fn new(connect_timeout: Duration, per_authority: usize) -> Self {
         let opened = Arc::new(AtomicU64::new(0));
         let tls = rustls::ClientConfig::builder()
             .with_root_certificates(rustls::RootCertStore {
@@ -56,7 +66,29 @@ impl GuestHttpClient {
             .pool_idle_timeout(IDLE_TIMEOUT)
             .pool_max_idle_per_host(IDLE_PER_AUTHORITY)
             .build(connector);
-        Self { client, opened }
+        Self {
+            client,
+            opened,
+            slots: Arc::default(),
+            per_authority: per_authority.max(1),
+        }
+    }
+
+    /// The semaphore of the authority `uri` names.
+    fn slots_for(&self, uri: &Uri) -> Arc<Semaphore> {
+        let https = uri.scheme() == Some(&Scheme::HTTPS);
+        let key = format!(
+            "{}://{}:{}",
+            uri.scheme_str().unwrap_or("http"),
+            uri.host().unwrap_or_default(),
+            uri.port_u16().unwrap_or(if https { 443 } else { 80 })
+        );
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_authority)))
+            .clone()
     }
 
     /// TCP connections opened so far (the bench reports it).
@@ -78,14 +110,25 @@ impl GuestHttpClient {
             .between_bytes_timeout
             .unwrap_or(Duration::from_secs(600))
             .max(Duration::from_nanos(1));
-        let response = tokio::time::timeout(first_byte, self.client.request(request))
-            .await
-            .map_err(|_| Error::ConnectionReadTimeout)?
-            .map_err(legacy_error)?;
+        let slots = self.slots_for(request.uri());
+        // Waiting for a free slot counts against the first-byte timeout.
+        let (slot, response) = tokio::time::timeout(first_byte, async {
+            let slot = slots.acquire_owned().await;
+            (slot, self.client.request(request).await)
+        })
+        .await
+        .map_err(|_| Error::ConnectionReadTimeout)?;
+        let slot = slot.map_err(|_| Error::ConnectionRefused)?;
+        let response = response.map_err(legacy_error)?;
         Ok(response.map(|incoming| {
             let mut timeout = tokio::time::interval(between);
             timeout.reset();
-            TimedBody { incoming, timeout }.boxed_unsync()
+            TimedBody {
+                incoming,
+                timeout,
+                _slot: slot,
+            }
+            .boxed_unsync()
         }))
     }
 }
@@ -109,10 +152,12 @@ fn legacy_error(e: hyper_util::client::legacy::Error) -> Error {
 }
 
 /// A response body that fails when no bytes arrive for a while, as
-/// wasmtime's own does (`between-bytes-timeout`).
+/// wasmtime's own does (`between-bytes-timeout`), and holds its request's
+/// slot of the authority until it is read to the end or dropped.
 struct TimedBody {
     incoming: hyper::body::Incoming,
     timeout: tokio::time::Interval,
+    _slot: OwnedSemaphorePermit,
 }
 
 impl http_body::Body for TimedBody {

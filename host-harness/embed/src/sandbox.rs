@@ -38,6 +38,12 @@ pub struct Limits {
     /// Longest wait for a connection and for the first byte of an HTTP
     /// response (the wasi:http default is 600 s).
     pub http_timeout: Duration,
+    /// Most HTTP requests in flight to one authority (scheme, host, port),
+    /// over every guest of a host, and so most connections the host opens
+    /// to it: a request beyond waits for one to finish (within
+    /// `http_timeout`). Read once, from [`crate::HostOptions::limits`], by
+    /// `Host::new`; the host's connections are shared by its instances.
+    pub http_requests_per_authority: usize,
     /// Milliseconds added to the wall clock the guest sees (negative: behind).
     /// Zero in production; tests skew a guest's clock to prove that lock
     /// staleness is judged by the server's clock, not the client's.
@@ -72,6 +78,7 @@ impl Default for Limits {
             call_timeout: Duration::from_secs(60),
             grace: Duration::from_secs(10),
             http_timeout: Duration::from_secs(30),
+            http_requests_per_authority: 64,
             wall_clock_skew_ms: 0,
             file_io_on_caller_thread: true,
             read_only_mounts: false,
