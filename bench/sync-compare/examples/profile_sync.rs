@@ -4,7 +4,8 @@
 //! `SWAMP_PROFILE_FILES` (default 2000), `SWAMP_PROFILE_WAIT_S` (seconds
 //! to wait before each phase, default 0), `SWAMP_PROFILE_CONCURRENCY`
 //! (default 25), `SWAMP_PROFILE_EDITS` (pushes and pulls of one edited
-//! file afterwards, default 0). With `SWAMP_HOST_PERFMAP=1` guest functions are named.
+//! file afterwards, default 0). `RUST_LOG=swamp_host::http_client=debug`
+//! prints each request's time to its response headers (the server's share). With `SWAMP_HOST_PERFMAP=1` guest functions are named.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +25,10 @@ fn env_num(name: &str, default: u64) -> u64 {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let files = env_num("SWAMP_PROFILE_FILES", 2000) as usize;
     let wait = Duration::from_secs(env_num("SWAMP_PROFILE_WAIT_S", 0));
     let concurrency = env_num("SWAMP_PROFILE_CONCURRENCY", 25);

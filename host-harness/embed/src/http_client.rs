@@ -111,6 +111,8 @@ impl GuestHttpClient {
             .unwrap_or(Duration::from_secs(600))
             .max(Duration::from_nanos(1));
         let slots = self.slots_for(request.uri());
+        let (method, uri) = (request.method().clone(), request.uri().clone());
+        let start = std::time::Instant::now();
         // Waiting for a free slot counts against the first-byte timeout.
         let (slot, response) = tokio::time::timeout(first_byte, async {
             let slot = slots.acquire_owned().await;
@@ -120,6 +122,9 @@ impl GuestHttpClient {
         .map_err(|_| Error::ConnectionReadTimeout)?;
         let slot = slot.map_err(|_| Error::ConnectionRefused)?;
         let response = response.map_err(legacy_error)?;
+        // Where a sync's time goes, request by request (the server's share).
+        tracing::debug!(%method, %uri, status = response.status().as_u16(),
+            ms = start.elapsed().as_secs_f64() * 1000.0, "guest HTTP response headers");
         Ok(response.map(|incoming| {
             let mut timeout = tokio::time::interval(between);
             timeout.reset();
