@@ -823,15 +823,21 @@ fn a_download_that_does_not_match_the_index_is_not_kept() {
     );
 }
 
-#[test]
-fn a_push_after_one_mark_reads_and_writes_only_that_files_partition_of_the_base() {
-    let remote = MemoryRemote::default();
-    let mut a = Cache::new(&remote);
+/// A cache that has pushed one file in each of five models' partitions.
+fn five_models_pushed(remote: &MemoryRemote) -> Cache {
+    let mut a = Cache::new(remote);
     for m in 0..5 {
         a.write(&format!("data/t/m{m}/d/1/raw"), &format!("v{m}"));
     }
     a.bulk();
     assert_eq!(a.push(), 5);
+    a
+}
+
+#[test]
+fn a_push_after_one_mark_reads_and_writes_only_that_files_partition_of_the_base() {
+    let remote = MemoryRemote::default();
+    let mut a = five_models_pushed(&remote);
     let dir = a.path().join(crate::sync::base::BASE_DIR);
     // Another model's partition, made unreadable: a push that read it
     // would see a corrupt base and walk everything.
@@ -873,12 +879,7 @@ fn a_push_after_one_mark_reads_and_writes_only_that_files_partition_of_the_base(
 #[test]
 fn a_pull_reads_and_writes_only_the_partitions_where_the_remote_index_changed() {
     let remote = MemoryRemote::default();
-    let mut a = Cache::new(&remote);
-    for m in 0..5 {
-        a.write(&format!("data/t/m{m}/d/1/raw"), &format!("v{m}"));
-    }
-    a.bulk();
-    assert_eq!(a.push(), 5);
+    let mut a = five_models_pushed(&remote);
     let mut b = Cache::new(&remote);
     assert_eq!(b.pull(), 5);
     let dir = b.path().join(crate::sync::base::BASE_DIR);
