@@ -49,7 +49,8 @@ lint: wasm-target
 clean:
 	cargo clean
 
-## bench: the benchmarks of issue 6 (release build; the run takes minutes):
+## bench: the benchmarks shown in README.md's Benchmarks section (release
+## build; the run takes minutes):
 ## figures a,b,c,e,f,g (bench, which builds the two components it loads),
 ## then d (bench-sync-compare) and h (inside swamp: the packaged extension
 ## under Deno against a plain Deno fetch script, and swamp-host), then merge

@@ -1,5 +1,6 @@
-//! `make bench`: the benchmarks of issue 6 (figures a, b, c, e, f, g; d is
-//! `bench-sync-compare`) and the report that merges every figure.
+//! `make bench`: the benchmarks (figures a, b, c, e, f, g of README.md's
+//! Benchmarks section; d and h are in `bench/sync-compare`) and the report
+//! that merges every figure.
 //!
 //! ```text
 //! bench run [--quick] [--only a,b,c,e,f,g]   # write bench/results/parts/<figure>.json

@@ -1,7 +1,7 @@
 //! The conformance suite for swamp datastore components.
 //!
 //! Every check of swamp's own testing kit (`@systeminit/swamp-testing`,
-//! reference section f) is here as a named check, plus behavioural checks
+//! docs/contract.md §9) is here as a named check, plus behavioural checks
 //! of config validation, locking, health checks and sync. Checks are grouped
 //! in suites (export, config, lock, verifier, sync); each has a stable id, a
 //! one-line description, and a result: pass, fail with the reason, or

@@ -43,7 +43,7 @@ export function tempDir(label: string): string {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The export shape of seed + reference f.1, on a provider from `config`. */
+/** swamp's export shape as its conformance kit checks it (docs/contract.md §1.1, §9.1), on a provider from `config`. */
 export function checkExportShape(datastore: Any, config: Record<string, unknown>) {
   assert.match(datastore.type, /^@?[a-z][a-z0-9_-]*\/[a-z0-9][a-z0-9_-]*$/);
   assert.ok(datastore.name.length > 0);
@@ -119,7 +119,7 @@ export async function checkAgreesWithComponent(root: string, stem: string, confi
   }
 }
 
-/** Reference f.2, in order, on one reusable lock; plus Promise returns. */
+/** swamp's lock checks (docs/contract.md §9.2), in order, on one reusable lock; plus Promise returns. */
 export async function checkLockLifecycle(lock: Any) {
   const p = lock.inspect();
   assert.ok(p instanceof Promise, "inspect returns a Promise");

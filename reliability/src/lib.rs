@@ -1,5 +1,5 @@
 //! Reliability scenarios for the datastore components, on both backends
-//! (issue 5, points 1–3):
+//! (what `RELIABILITY.md` §1–3 report):
 //!
 //! * [`contention`]: N host threads, each with its own host and lock
 //!   instance, run M critical sections on a shared counter that only the

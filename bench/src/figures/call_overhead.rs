@@ -15,10 +15,9 @@ use serde_json::json;
 use swamp_datastore_sdk::{self as sdk, Provider as _};
 use swamp_host::Limits;
 
-/// The bound on component ÷ native for these calls on tmpfs (issue 15 of
-/// the tracker; it replaced the 1.3 of the first benchmark issue, which
-/// the measurements showed to be beyond a call that crosses into a
-/// sandbox and back).
+/// The bound on component ÷ native for these calls on tmpfs. It replaced
+/// an earlier bound of 1.3, which the measurements showed to be beyond a
+/// call that crosses into a sandbox and back.
 const TARGET: f64 = 3.0;
 
 const OPS: [&str; 3] = ["lock acquire+release", "inspect (held lock)", "verify"];

@@ -1,4 +1,6 @@
-//! One file per figure of issue 6 (d lives in `bench/sync-compare`).
+//! One file per figure of `make bench` (the figures and their targets are
+//! listed in README.md's Benchmarks section; d and h live in
+//! `bench/sync-compare`).
 
 pub mod big_file;
 pub mod call_overhead;

@@ -1,5 +1,5 @@
 //! The export: identity, schema and the provider factory (swamp's kit,
-//! reference f.1, plus what the WIT contract adds).
+//! docs/contract.md §9.1, plus what the WIT contract adds).
 
 use crate::framework::{Check, Ctx, OrFail, Outcome, Suite, check, ensure, fail, skip};
 use swamp_host::{DatastoreError, HostError, LockOptions};

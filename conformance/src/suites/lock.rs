@@ -1,6 +1,7 @@
-//! Locks: swamp's kit in order (reference f.2, one check per step), then the
-//! behaviour a distributed lock must have between separate handles (each
-//! `create-lock` is a guest instance of its own, as two processes would be).
+//! Locks: swamp's kit in order (docs/contract.md §9.2, one check per step),
+//! then the behaviour a distributed lock must have between separate handles
+//! (each `create-lock` is a guest instance of its own, as two processes
+//! would be).
 
 use crate::framework::{Check, Ctx, OrFail, Outcome, Status, Suite, check, ensure, fail};
 use std::sync::Arc;

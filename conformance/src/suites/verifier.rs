@@ -1,5 +1,6 @@
-//! Health checks (reference f.3 and e): well-formed results, healthy on a
-//! good datastore, unhealthy with a reason on a missing or unwritable one.
+//! Health checks (docs/contract.md §9.3 and §3): well-formed results,
+//! healthy on a good datastore, unhealthy with a reason on a missing or
+//! unwritable one.
 
 use crate::framework::{
     Check, Ctx, OrFail, Outcome, Status, Suite, check, ensure, skip, skip_for_input,

@@ -1,4 +1,4 @@
-//! The config of `@swamp/s3-datastore` (reference d.1), same fields and
+//! The config of `@swamp/s3-datastore` (docs/contract.md §8), same fields and
 //! rules, plus optional inline credentials.
 //!
 //! Unknown keys are **rejected**, not stripped as the original does: the

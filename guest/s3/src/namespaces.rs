@@ -1,4 +1,4 @@
-//! Namespace claims in the bucket (reference c.13): the manifest
+//! Namespace claims in the bucket (docs/contract.md §5.8): the manifest
 //! `{prefix}/{ns}/.namespace.json` holding `{namespace, repoId,
 //! registeredAt}` as pretty JSON, the same object the original writes.
 //!

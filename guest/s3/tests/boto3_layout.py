@@ -7,14 +7,14 @@
     boto3_layout.py get    '<json>'   read raw objects {"keys": [key...]}
 
 Keys of `put` and `get` are below "prefix" (as the original's control
-records, catalog exports and namespace manifests are: reference c.1).
+records, catalog exports and namespace manifests are: docs/contract.md §5.1).
 
 The JSON names the server and what to expect or write:
 {"endpoint", "accessKey", "secretKey", "bucket", "prefix", "namespace"?,
  "files": {"rel": "hex content"}, "noSha256": ["rel"...]}.
 
 `check` prints a JSON summary on success and exits 1 with the reason on the
-first violation of the shared layout (reference c.1, c.3, c.4, c.19).
+first violation of the shared layout (docs/contract.md §5.1–§5.5, §7).
 """
 
 import datetime
@@ -58,7 +58,7 @@ def internal(rel):
 
 
 def partition(rel):
-    """The original's partition function (reference c.4), byte for byte."""
+    """The original's partition function (docs/contract.md §5.5), byte for byte."""
     segs = rel.split("/")
     if len(segs) == 1:
         return "_root" if segs[0] else None

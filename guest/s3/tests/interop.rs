@@ -176,7 +176,7 @@ async fn pulls_what_boto3_wrote_in_the_originals_v1_layout() {
     let summary = boto3_run("check", &write_spec);
     assert_ne!(
         summary["layout"], "sharded",
-        "a v1 bucket must stay readable by the original (c.19.2: maintain the monolith)"
+        "a v1 bucket must stay readable by the original (docs/contract.md §7 item 2: keep the monolith)"
     );
     let entries = remote_entries(&s3, BUCKET, "shared/");
     assert_eq!(entries.len(), files.len());

@@ -1,6 +1,8 @@
 //! The lock handle: acquire/release/inspect/force-release through the guest,
 //! plus what cannot cross the component boundary and so lives here: the
-//! heartbeat scheduler (design decision 5) and `with_lock` (decision 4).
+//! heartbeat scheduler (a guest has no thread of its own, so the host
+//! extends each held lock every ttl/3) and `with_lock` (a closure cannot
+//! cross the boundary); see docs/contract.md §2.8.
 
 use crate::error::{DatastoreError, HostError, HostResult};
 use crate::instance::Instance;

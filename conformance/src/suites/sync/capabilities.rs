@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use swamp_host::{DatastoreError, ModelRef, PushPreview, SyncOptions};
 
 // ---------------------------------------------------------------------------
-// swamp's kit (f.4).
+// swamp's kit (docs/contract.md §9.4).
 
 pub(super) async fn callable(cx: Ctx) -> Outcome {
     let env = Env::new(&cx).await?;

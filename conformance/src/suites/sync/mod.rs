@@ -1,6 +1,7 @@
-//! Sync between a cache and the remote store (reference f.4, a.5, c.3,
-//! c.14): swamp's kit, then round trips between two caches, exact counts,
-//! the eight markDirty rules, and every advertised capability exercised.
+//! Sync between a cache and the remote store (docs/contract.md §9.4, §4,
+//! §5.2, §5.6): swamp's kit, then round trips between two caches, exact
+//! counts, the eight markDirty rules, and every advertised capability
+//! exercised.
 //!
 //! Every check is skipped when the provider has no sync service.
 //!

@@ -43,7 +43,7 @@ pub(super) fn base_tree() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// Files that never cross the sync boundary (reference c.3) and
+/// Files that never cross the sync boundary (docs/contract.md §5.2) and
 /// guest-private sidecars.
 pub(crate) fn is_internal(rel: &str) -> bool {
     let base = rel.rsplit('/').next().unwrap_or(rel);
@@ -65,7 +65,7 @@ pub(crate) fn is_internal(rel: &str) -> bool {
 }
 
 /// Content files of lazy hydration: under `data/`, at least 3 segments,
-/// basename `raw` (reference c.14).
+/// basename `raw` (docs/contract.md §5.6).
 pub(super) fn is_content(rel: &str) -> bool {
     rel.starts_with("data/") && rel.split('/').count() >= 3 && rel.ends_with("/raw")
 }

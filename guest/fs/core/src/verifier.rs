@@ -1,5 +1,6 @@
-//! The health probe (reference e): stat the directory, then write, read back
-//! and delete a probe file, timing the round trip on the monotonic clock.
+//! The health probe (docs/contract.md §3.2): stat the directory, then
+//! write, read back and delete a probe file, timing the round trip on the
+//! monotonic clock.
 
 use std::fs;
 use std::io::{ErrorKind, Write};

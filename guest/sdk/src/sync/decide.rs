@@ -34,7 +34,8 @@ pub enum PushAction {
 
 /// Decide push for one file. `explicit_delete` is set when the file lies
 /// under a path recorded by mark-dirty that no longer exists locally
-/// (rule 2: the recorded subtree is deleted remotely).
+/// (markDirty rule 2, docs/contract.md §4.2: the recorded subtree is
+/// deleted remotely).
 pub fn push(
     local: &Local,
     base: Option<&IndexEntry>,
@@ -179,7 +180,7 @@ mod tests {
         assert_eq!(push(&Local::Absent, Some(&a), Some(&a), false), Delete);
         // Deleted here but the remote changed since: keep the remote edit…
         assert_eq!(push(&Local::Absent, Some(&a), Some(&b), false), Skip);
-        // …unless the deletion was recorded explicitly (rule 2).
+        // …unless the deletion was recorded explicitly (markDirty rule 2).
         assert_eq!(push(&Local::Absent, Some(&a), Some(&b), true), Delete);
         // Never had it (lazy content not hydrated, or not pulled yet).
         assert_eq!(push(&Local::Absent, None, Some(&a), false), Skip);

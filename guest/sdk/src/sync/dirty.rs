@@ -1,4 +1,6 @@
 //! Dirty tracking: the eight `mark-dirty` rules as a small state machine.
+//! Rule numbers are those of `mark-dirty` in `wit/sync.wit` and of
+//! docs/contract.md §4.2.
 //!
 //! * A per-path set records the paths announced before a write (rules 1, 5,
 //!   7); a path already covered (itself or an ancestor) is a no-op, so the
@@ -6,7 +8,8 @@
 //! * No path, or a set grown past [`MAX_DIRTY_PATHS`], means bulk: the next
 //!   push walks everything (rules 3, 6). While bulk is pending, per-path
 //!   signals add nothing (rule 8); recorded paths are kept, since they still
-//!   say which subtrees were deleted on purpose (rule 2; reference i.4).
+//!   say which subtrees were deleted on purpose (rule 2; the original loses
+//!   them: docs/contract.md §10.4).
 //! * The state is persisted by the caller in the sidecar (rule 4); a
 //!   missing sidecar starts as [`DirtyState::unknown`], i.e. bulk. In the
 //!   sidecar the path set and the bulk flag are swamp's own `dirtyPaths` /

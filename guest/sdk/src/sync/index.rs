@@ -78,7 +78,8 @@ pub fn scrub_pending(pending: &mut BTreeMap<String, Option<IndexEntry>>) {
 }
 
 /// Drop entries that must never sync or whose key is not a safe relative
-/// path ("zombies", reference c.3), and make every entry's `key` its rel.
+/// path ("zombies", docs/contract.md §5.2), and make every entry's `key`
+/// its rel.
 /// Returns how many were dropped.
 pub fn scrub(entries: &mut BTreeMap<String, IndexEntry>) -> usize {
     let before = entries.len();

@@ -1,7 +1,8 @@
 //! Path rules shared by every sync backend, reproduced from swamp's S3
 //! datastore so indexes and buckets stay interoperable: which files never
-//! cross the sync boundary (reference c.3), which are lazily hydrated
-//! content (c.14), the shard partition key (c.4), and model scopes.
+//! cross the sync boundary (docs/contract.md §5.2), which are lazily
+//! hydrated content (§5.6), the shard partition key (§5.5), and model
+//! scopes.
 
 use std::collections::BTreeSet;
 
@@ -50,7 +51,7 @@ pub fn is_lazy_content(rel: &str) -> bool {
 }
 
 /// The shard an index entry belongs to, exactly as swamp computes it (the
-/// function is depth-based; see reference c.4 for its known quirks).
+/// function is depth-based; docs/contract.md §5.5 has its known quirks).
 pub fn partition_key(rel: &str) -> Option<String> {
     if rel.is_empty() {
         return None;
@@ -88,7 +89,7 @@ const MODEL_DIRS: [&str; 3] = ["data", "outputs", "definitions-evaluated"];
 /// file swamp's partition function assigns to one of those models' shards.
 /// Directory prefixes are the primary rule because they keep a model's
 /// `latest` markers with its versions, which the depth-based shard key
-/// does not (reference c.4, i.8).
+/// does not (docs/contract.md §5.5, §10.7).
 #[derive(Debug, Clone, Default)]
 pub struct ModelScope {
     dirs: Vec<String>,
@@ -184,6 +185,7 @@ mod tests {
 
     #[test]
     fn partition_key_reference_examples() {
+        // The examples of docs/contract.md §5.5.
         let pk = |r: &str| partition_key(r);
         assert_eq!(
             pk("data/aws/ec2/vpc/abc-123/state-main/1/raw").as_deref(),
@@ -211,7 +213,7 @@ mod tests {
             Some("data--t--id--name")
         ); // 5: drop 1
         assert_eq!(pk("data/t/id/name/1/raw").as_deref(), Some("data--t--id")); // 6: drop 3
-        // The quirk the reference warns about: a 3-segment type's latest
+        // The quirk of docs/contract.md §5.5: a 3-segment type's latest
         // marker lands in another shard than its versions.
         assert_eq!(
             pk("data/aws/ec2/vpc/abc/state-main/latest").as_deref(),

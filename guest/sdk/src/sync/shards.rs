@@ -1,7 +1,8 @@
-//! The shard-first index layout of swamp's S3 datastore (reference c.4):
-//! `[{ns}/]_index/_meta.json` says which layout is authoritative, and in
-//! the v2 ("shard-first") layout the index is split into shard objects
-//! `[{ns}/]_index/{partitionKey}.json`, one per partition key.
+//! The shard-first index layout of swamp's S3 datastore
+//! (docs/contract.md §5.4): `[{ns}/]_index/_meta.json` says which layout is
+//! authoritative, and in the v2 ("shard-first") layout the index is split
+//! into shard objects `[{ns}/]_index/{partitionKey}.json`, one per
+//! partition key.
 //!
 //! * meta absent or `version: 1` ⇒ the monolith `.datastore-index.json` is
 //!   authoritative; v1 writers also keep shards and a v1 meta up to date

@@ -8,10 +8,12 @@
 //!
 //! Both only cache knowledge that a full walk can rebuild, so a missing or
 //! corrupt file is never an error: it is read as "history unknown", which
-//! makes the next push walk everything (rule 4) and the next pull compare
-//! every file. Nothing is lost by that; it only costs time.
+//! makes the next push walk everything (markDirty rule 4) and the next
+//! pull compare every file. Nothing is lost by that; it only costs time.
 //!
-//! # Sidecar format (shared with swamp's TypeScript client, reference c.5)
+//! # Sidecar format (shared with swamp's TypeScript client)
+//!
+//! The original's format is described in docs/contract.md §5.7.
 //!
 //! We write the original's version 2 shape, with the original's field names
 //! and types, plus one key of our own that it ignores:

@@ -1,7 +1,7 @@
 //! Recording a push in the remote index, in whichever layout is
 //! authoritative, by compare-and-swap with re-read and merge on conflict,
-//! so no other writer's entries are ever lost (reference c.10 step 8,
-//! c.11, c.19, h.2; weakness i.2).
+//! so no other writer's entries are ever lost (docs/contract.md §6.4
+//! step 6, §6.5, §6.7, §7; the original's unconditional writes: §10.2).
 //!
 //! * v1 (meta absent or v1): merge into the monolith; then, as swamp's
 //!   writer does, best-effort rewrite the touched shards from the merged
@@ -42,8 +42,8 @@ fn seq(m: &Meta) -> u64 {
 }
 
 /// The entry as the shared index records it: per-machine data stays local
-/// (reference i.12; swamp's readers never need our `localMtime`, because
-/// every entry we write carries `sha256`).
+/// (docs/contract.md §10.8; swamp's readers never need our `localMtime`,
+/// because every entry we write carries `sha256`).
 fn shared(e: &IndexEntry) -> IndexEntry {
     let mut e = e.clone();
     e.local_mtime = None;

@@ -164,7 +164,8 @@ impl<R: RemoteStore> SyncEngine<R> {
 
     /// Resolve a cache-relative path given with `options` into its root and
     /// its bare rel. swamp passes namespaced paths with the namespace as the
-    /// first segment; those are stripped once (never twice: reference i.7).
+    /// first segment; those are stripped once (the original strips none and
+    /// prefixes twice: docs/contract.md §10.6).
     /// `None` as the rel means the whole root.
     fn locate(&self, rel: &str, ns: Option<&str>, what: &str) -> Result<(Root, Option<RelPath>)> {
         let p = RelPath::parse(rel, what)?;

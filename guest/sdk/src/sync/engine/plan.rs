@@ -87,7 +87,7 @@ impl<R: RemoteStore> SyncEngine<R> {
         });
 
         // Candidate files from the local side and the base; recorded paths
-        // that are gone (rule 2: their remote subtree is deleted).
+        // that are gone (markDirty rule 2: their remote subtree is deleted).
         let mut cands: BTreeSet<String> = BTreeSet::new();
         let mut gone: Vec<String> = Vec::new();
         if full {

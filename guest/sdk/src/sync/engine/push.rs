@@ -55,7 +55,8 @@ fn count(n: usize) -> u32 {
 }
 
 impl<R: RemoteStore> SyncEngine<R> {
-    /// mark-dirty: record, never act (rule 1); persist only on change.
+    /// mark-dirty: record, never act (markDirty rule 1, docs/contract.md
+    /// §4.2); persist only on change.
     pub(super) fn mark(&mut self, options: &SyncOptions) -> Result<()> {
         let ns = options.namespace.as_deref();
         let (root, rel) = match &options.rel_path {

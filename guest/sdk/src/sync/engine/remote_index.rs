@@ -1,6 +1,6 @@
 //! Reading the remote index in whichever layout `_meta.json` says is
-//! authoritative (reference c.4), and discovery of a bucket without one
-//! (c.8). Writes live in `commit.rs`.
+//! authoritative (docs/contract.md §5.4), and discovery of a bucket without
+//! one (§6.1). Writes live in `commit.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -176,7 +176,7 @@ impl<R: RemoteStore> SyncEngine<R> {
 
     /// Read the monolith with the fingerprint of exactly those bytes.
     /// A missing index over existing data is discovered from a listing and
-    /// written (never taken as "empty": reference c.8, c.19 #8).
+    /// written (never taken as "empty": docs/contract.md §6.1, §7 item 8).
     pub(super) fn load_remote_index(
         &mut self,
         root: &Root,

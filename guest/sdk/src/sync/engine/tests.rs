@@ -106,7 +106,7 @@ fn push_then_pull_round_trip_with_hashes_in_the_index() {
     let mut a = Cache::new(&remote);
     a.write("data/t/m1/state/1/raw", "hello");
     a.write("workflows-evaluated/w.yaml", "w: 1");
-    // No sidecar yet: the first push walks everything (rule 4).
+    // No sidecar yet: the first push walks everything (markDirty rule 4).
     assert_eq!(a.push(), 2);
     let v: serde_json::Value = serde_json::from_str(&remote.text(INDEX_FILE).unwrap()).unwrap();
     assert_eq!(v["version"], 1);
@@ -248,14 +248,15 @@ fn deletions_propagate_per_path_and_behind_a_bulk_signal() {
     }
     a.push();
     b.pull();
-    // Per-path: mark then delete (rule 2: absence means delete).
+    // Per-path: mark then delete (markDirty rule 2: absence means delete).
     a.mark("data/t/m/x/1");
     a.rm("data/t/m/x/1");
     assert_eq!(a.push(), 1);
-    // Behind a bulk signal (reference i.4): still propagated.
+    // Behind a bulk signal (lost by the original, docs/contract.md §10.4):
+    // still propagated.
     a.bulk();
     a.rm("data/t/m/y/1");
-    a.mark("data/t/m/x/2"); // ignored under bulk (rule 8), harmless
+    a.mark("data/t/m/x/2"); // ignored under bulk (markDirty rule 8), harmless
     assert_eq!(a.push(), 1);
     assert_eq!(index_keys(&remote, INDEX_FILE), vec!["data/t/m/x/2"]);
     assert_eq!(b.pull(), 0);

@@ -1,7 +1,7 @@
-//! The shard-first index (reference c.4, c.7, c.10–c.12, c.19): buckets
-//! written by swamp's own datastore in the v1 and v2 layouts (JSON fixtures
-//! written by hand from the reference), CAS conflicts, interleaved writers,
-//! and how many requests a sync costs.
+//! The shard-first index (docs/contract.md §5.4, §6.2, §6.4–§6.6, §7):
+//! buckets written by swamp's own datastore in the v1 and v2 layouts (JSON
+//! fixtures written by hand from docs/contract.md §5), CAS conflicts,
+//! interleaved writers, and how many requests a sync costs.
 
 use serde_json::json;
 

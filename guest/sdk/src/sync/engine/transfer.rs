@@ -1,7 +1,8 @@
 //! File transfers in batches: downloads land in a temporary file beside
 //! their destination, are hashed and made durable, and only then renamed
-//! into place (atomic for readers, weakness i.6); uploads go by path, so a
-//! store can stream them. The store decides how many run at once.
+//! into place (atomic for readers, unlike the original's: docs/contract.md
+//! §10.5); uploads go by path, so a store can stream them. The store
+//! decides how many run at once.
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Test-only guest, broken on purpose: a per-path mark replaces a pending bulk mark (rule 8 inverted).
+//! Test-only guest, broken on purpose: a per-path mark replaces a pending bulk mark (markDirty rule 8 inverted).
 //! Everything else is fs-datastore.
 
 #![allow(clippy::result_large_err)]
