@@ -410,21 +410,27 @@ impl BaseFiles {
             written.insert(stem, d);
         }
         let summary_path = self.dir.join(SUMMARY_FILE);
+        // What the summary on disk says now, and what it will say.
+        let mut on_disk = Summary::read(&summary_path)?;
         let mut summary = if whole {
             Summary::default()
         } else {
-            Summary::read(&summary_path)?.unwrap_or_default()
+            on_disk.clone().unwrap_or_default()
         };
         let changing: Vec<&String> = plan
             .iter()
             .filter(|(_, change, _)| change.is_some())
             .map(|(stem, _, _)| stem)
             .collect();
-        if !whole && changing.iter().any(|s| summary.has(s)) {
+        if let Some(disk) = &on_disk
+            && changing.iter().any(|s| disk.has(s))
+        {
+            let mut dropped = disk.clone();
             for stem in &changing {
-                summary.set(stem, None);
+                dropped.set(stem, None);
             }
-            summary.write(&summary_path)?;
+            dropped.write(&summary_path)?;
+            on_disk = Some(dropped);
         }
         for (stem, change, sum) in &plan {
             let path = self.file(stem);
@@ -444,7 +450,9 @@ impl BaseFiles {
                 atomic_file::write_atomic(&pending, &bytes)?;
             }
         }
-        summary.write(&summary_path)?;
+        if on_disk.as_ref() != Some(&summary) {
+            summary.write(&summary_path)?;
+        }
         atomic_file::remove_if_present(&self.legacy)?;
         idx.loaded.files = written;
         idx.loaded.sharded = true;
@@ -647,5 +655,34 @@ mod tests {
         fewer.remove("data/t/b/d/1/raw");
         let (_, _, covered) = files.load_changed(&fewer).unwrap();
         assert!(covered.holds("data/t/b/d/1/raw"));
+    }
+
+    #[test]
+    fn a_whole_write_also_drops_the_digest_first_and_an_unchanged_one_writes_nothing() {
+        let (_d, files, _) = base_with(&["data/t/a/d/1/raw", "data/t/b/d/1/raw"]);
+        let path = files.dir.join(SUMMARY_FILE);
+        let summary = || Summary::read(&path).unwrap().unwrap();
+        // Nothing changed: neither partitions nor the summary are written.
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let (mut whole, ok) = files.load().unwrap();
+        assert!(ok);
+        files.save(&mut whole).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), old);
+        // A whole write that fails on a partition it changes leaves that
+        // partition without a digest.
+        whole.entries.get_mut("data/t/a/d/1/raw").unwrap().sha256 = Some("changed".into());
+        let a = files.file("data--t--a");
+        std::fs::remove_file(&a).unwrap();
+        std::fs::create_dir(&a).unwrap();
+        std::fs::write(a.join("x"), b"x").unwrap();
+        assert!(files.save(&mut whole).is_err());
+        assert!(!summary().has("data--t--a"));
+        assert!(summary().has("data--t--b"));
     }
 }

@@ -48,11 +48,20 @@ pub fn digest_entries<'a>(
 }
 
 /// The digests on disk, by partition file stem.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     version: u32,
     /// Hex digest by stem.
     partitions: BTreeMap<String, String>,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary {
+            version: 1,
+            partitions: BTreeMap::new(),
+        }
+    }
 }
 
 impl Summary {
@@ -89,8 +98,7 @@ impl Summary {
     }
 
     /// Write to `path` atomically.
-    pub fn write(&mut self, path: &Path) -> Result<()> {
-        self.version = 1;
+    pub fn write(&self, path: &Path) -> Result<()> {
         let bytes = serde_json::to_vec(self).unwrap_or_default();
         atomic_file::write_atomic(path, &bytes)
     }
