@@ -1,8 +1,8 @@
 // Recipes of the hostile corpus (hostile/README.md): a case file named
 // `*.recipe.json` is expanded at run time, so the repository stays small.
-// Included with `include!` by hostile/corpus.rs (the test drivers) and by
-// the conformance suite (conformance/src/suites/hostile.rs), so both build
-// the same bytes from a recipe.
+// Included with `include!` by test-support/hostile-corpus (the test
+// drivers) and by the conformance suite (conformance/src/suites/hostile.rs),
+// so both build the same bytes from a recipe.
 
 /// What a case puts in place.
 #[derive(Debug, Clone)]
@@ -52,4 +52,3 @@ pub fn expand(raw: &[u8], name: &str) -> Content {
     out.extend_from_slice(s("suffix").as_bytes());
     Content::Bytes(out)
 }
-

@@ -14,8 +14,6 @@
 //! (`{bucket}.{host}`) otherwise. Without an `endpoint` the region's AWS
 //! endpoint `https://s3.{region}.amazonaws.com` is used.
 
-#![allow(clippy::result_large_err)]
-
 pub mod client;
 pub mod config;
 pub mod http;

@@ -11,12 +11,9 @@
 
 mod support;
 
-#[path = "../../../hostile/corpus.rs"]
-mod corpus;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use corpus::{
+use hostile_corpus::{
     Case, Content, GOOD, GOOD_REL, LOCAL, LOCAL_REL, NEW_REL, Outcome, Report, Sentinel, alive,
     brief, config_case, load, place, same_file,
 };
@@ -30,7 +27,7 @@ const BACKEND: &str = "s3";
 const BUCKET: &str = "hostile";
 
 fn expect_op(r: &mut Report, case: &Case, op: &str, got: &Outcome) {
-    corpus::expect_op(r, case, BACKEND, op, got)
+    hostile_corpus::expect_op(r, case, BACKEND, op, got)
 }
 
 /// A case the S3 backend cannot represent (a symlink lock object), with

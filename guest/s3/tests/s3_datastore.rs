@@ -6,10 +6,10 @@
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use scenarios::s;
 use seaweedfs_fixture::SeaweedFs;
 
 mod support;
@@ -57,10 +57,6 @@ fn fast(key: &str, ttl: u64) -> LockOptions {
         .ttl_ms(ttl)
         .retry_interval_ms(100)
         .max_wait_ms(1500)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,6 +2,7 @@
 //! every WIT function once, and the host-side lock machinery (heartbeats,
 //! `with_lock`, the compiled-component cache).
 
+use scenarios::s;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,10 +13,6 @@ use swamp_host::{
     DatastoreError, Host, HostError, HostOptions, LockOptions, OpenOptions, Plugin, SyncOptions,
     WithLockError,
 };
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 async fn fs_plugin(host: &Host) -> Plugin {
     let wasm = swamp_host::artifacts::guest("fs-datastore").unwrap();

@@ -8,15 +8,13 @@
 //! (sentinel files planted where `..` escapes would land); the stored good
 //! data is byte-identical, and a refused input is left as it was.
 
-#[path = "../../../hostile/corpus.rs"]
-mod corpus;
-
 use std::path::Path;
 
-use corpus::{
+use hostile_corpus::{
     Case, Content, GOOD, GOOD_REL, LOCAL, LOCAL_REL, NEW_REL, Outcome, Report, Sentinel, alive,
     brief, config_case, load, place, same_file, untouched,
 };
+use scenarios::s;
 use serde_json::{Value, json};
 use swamp_host::{
     Host, HostError, HostOptions, LockOptions, OpenOptions, Plugin, Provider, SyncOptions,
@@ -24,10 +22,6 @@ use swamp_host::{
 };
 
 const BACKEND: &str = "fs";
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 async fn fs_plugin() -> Plugin {
     let host = Host::new(HostOptions {
@@ -62,7 +56,7 @@ async fn cached(
 }
 
 fn expect_op(r: &mut Report, case: &Case, op: &str, got: &Outcome) {
-    corpus::expect_op(r, case, BACKEND, op, got)
+    hostile_corpus::expect_op(r, case, BACKEND, op, got)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -310,7 +304,7 @@ async fn hostile_files_in_the_share_stay_inside() {
 fn remote_file(share: &Path, case: &Case) {
     use std::os::unix::ffi::OsStrExt;
     let recipe: Value = serde_json::from_slice(
-        &std::fs::read(corpus::root().join(&case.folder).join(&case.name)).unwrap(),
+        &std::fs::read(hostile_corpus::root().join(&case.folder).join(&case.name)).unwrap(),
     )
     .unwrap();
     if let Some(bytes) = recipe.get("file_bytes").and_then(Value::as_array) {

@@ -182,7 +182,9 @@ pub trait Store {
     fn holds_files(&self, files: &BTreeMap<String, Vec<u8>>);
 }
 
-fn s(p: &Path) -> &str {
+/// A path as the `&str` the host's calls take (test paths are UTF-8); the
+/// one copy every component test uses.
+pub fn s(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
 }
 

@@ -12,11 +12,6 @@
 //! it (one export line), so test guests can wrap this library in components
 //! of their own without exporting two worlds.
 
-// `Error` mirrors the WIT variant, whose lock-timeout case carries the
-// holder's LockInfo inline; errors are rare and the shape is the contract's,
-// so the size of the `Err` variant is accepted.
-#![allow(clippy::result_large_err)]
-
 mod claim;
 pub mod config;
 pub mod lock;

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
+use scenarios::s;
 use seaweedfs_fixture::SeaweedFs;
 use serde_json::{Value, json};
 use swamp_host::{Host, HostOptions, Limits, OpenOptions, Plugin, Provider, SyncService};
@@ -60,10 +61,6 @@ pub fn config(s3: &SeaweedFs, bucket: &str, prefix: &str) -> Value {
 
 pub async fn open(plugin: &Plugin, config: Value) -> Provider {
     plugin.open(config, OpenOptions::default()).await.unwrap()
-}
-
-pub fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// A sync service on the cache directory `cache` (created).

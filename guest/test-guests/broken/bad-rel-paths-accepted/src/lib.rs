@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: mark-dirty accepts invalid rel-paths (absolute, `..`, NUL, backslash) silently.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: a downloaded file keeps only its first MiB, as a read loop that stops after its first buffer would leave it.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 const KEPT: u64 = 1024 * 1024;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: a bulk mark-dirty is turned into a mark of every file the cache has now, so files deleted before it are never deleted remotely.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: a per-path mark replaces a pending bulk mark (markDirty rule 8 inverted).
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 fn flush(s: &mut SyncCx) -> Result<()> {

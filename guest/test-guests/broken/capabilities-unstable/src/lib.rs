@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: capabilities change from one call to the next.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: export-catalog writes the export on every call, even when the rows are unchanged (a write per push for nothing).
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

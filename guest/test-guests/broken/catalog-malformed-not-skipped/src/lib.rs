@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: pull-foreign-catalogs fails when one namespace's export is malformed instead of leaving it out, so one broken export hides every other namespace's catalog.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

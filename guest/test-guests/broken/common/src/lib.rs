@@ -6,8 +6,6 @@
 //! with [`export_broken!`]. The wrappers below call the hooks; the hooks
 //! reach fs-datastore through the SDK's trait objects.
 
-#![allow(clippy::result_large_err)]
-
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::path::PathBuf;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: create-lock creates a directory in the datastore.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: every control call works in the root's control prefix whatever namespace it names, so two namespaced serve instances overwrite each other's records.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

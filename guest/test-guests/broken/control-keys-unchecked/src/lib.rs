@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: control records are files joined to the control directory without checking the key, so `../x` writes beside the control records and an absolute key is tried as an absolute path.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: control-list returns the keys with the control prefix still on them (`_control/...`), so swamp cannot get or delete what it listed.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: put-if-absent checks for the record, then writes it: two racers both see it absent and both answer true (a cron fire recorded twice).
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: a pull that finds the remote index corrupt deletes it and rebuilds it from a listing, so whatever history and hashes it held are thrown away instead of being reported as corrupt-data for an operator.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: a lock file that does not parse is deleted by the next acquire and shown by inspect as no lock.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: resolve-datastore-path returns "" for a repository directory it cannot see.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

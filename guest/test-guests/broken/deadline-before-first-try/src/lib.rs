@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: acquire checks its deadline before its first attempt, so with max-wait 0 it never takes even a free lock.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 use std::time::{Duration, Instant};

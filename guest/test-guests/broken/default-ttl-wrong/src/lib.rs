@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: a lock made with default options has a 60 s TTL instead of swamp's 30 s.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: when a download does not match the index's sha256, the pull trusts the server and copies the file into the cache anyway.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 use std::path::Path;
 

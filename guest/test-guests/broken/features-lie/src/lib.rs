@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: its features advertise sync although it has no sync service without a cache.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

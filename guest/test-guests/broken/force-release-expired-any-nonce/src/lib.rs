@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: force-release deletes an expired lock whatever nonce it is given.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: force-release never frees the lock, even with the holder's nonce.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

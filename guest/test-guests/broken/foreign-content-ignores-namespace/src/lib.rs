@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: fetch-foreign-content reads the rel-path from the root of the store, not from the namespace it names.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

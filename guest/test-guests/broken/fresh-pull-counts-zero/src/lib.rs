@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: a pull into an empty cache returns 0 (it counts only files it replaced).
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: heartbeat checks ownership but does not extend the lease.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: heartbeat rewrites the lock file even when the stored nonce is not its own.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

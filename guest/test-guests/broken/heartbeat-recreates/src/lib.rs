@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: a heartbeat that finds its lock gone (force-released) writes it back instead of failing with lock-lost.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: hydrate-file returns true even for a file the remote does not have.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: hydrate-file writes the new content into the existing file in place.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -7,8 +7,6 @@
 //! and are not this cache's own files are dropped. The read happens a
 //! moment before the push, so racing writers all read first.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 use std::collections::BTreeSet;
 

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: inspect reports acquired-at as Unix milliseconds, not ISO-8601.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

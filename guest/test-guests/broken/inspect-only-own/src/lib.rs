@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: inspect shows only the lock this handle holds, none when another handle holds it.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: inspect on a handle that never acquired shows a lock of its own that does not exist.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

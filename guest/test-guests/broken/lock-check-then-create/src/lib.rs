@@ -4,8 +4,6 @@
 //! touching a lock it cannot parse, fenced heartbeats), so that only the
 //! race shows.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 use broken_common::sdk::{atomic_file, nonce};
 use std::time::{Duration, Instant};

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: lock files live under {datastore}/.wasm-locks/ instead of where swamp's own filesystem lock puts them, so the two never exclude each other.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

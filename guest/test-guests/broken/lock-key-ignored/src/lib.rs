@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: create-lock ignores the lock key: every lock is the global one.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

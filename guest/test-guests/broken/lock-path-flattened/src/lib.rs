@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: create-lock replaces every `/` of the lock key with `_` to name the lock file (and still reports the key it was given), so data/aws/vpc_m1/.lock and data/aws_vpc/m1/.lock are one lock.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

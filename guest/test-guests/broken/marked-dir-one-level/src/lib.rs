@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: a marked directory covers only the files directly inside it when the push runs; files two or more levels below are never pushed.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: marks are kept in memory until the next push or pull, so a restart loses them.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 fn flush(s: &mut SyncCx) -> Result<()> {

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: it advertises lazy-hydration but a metadata-only pull brings content too.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: register-namespace replaces an existing claim, so a second repository silently takes over a namespace another one holds.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

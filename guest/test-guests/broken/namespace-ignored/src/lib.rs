@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: it advertises namespaced-sync but ignores the namespace.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: every acquire of a handle stores the nonce of its first acquire.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: preview-push works but is not advertised (an unadvertised call must be unsupported).
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: create-provider requires the optional `cache` field, which the schema does not.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: pull keeps a local file whose size equals the remote one (compares sizes, not content).
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: pull returns the number of files in the cache, not the number downloaded.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: pull fails with not-found when nothing was ever pushed, instead of returning 0.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

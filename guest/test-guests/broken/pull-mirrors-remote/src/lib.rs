@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: after a pull, the cache mirrors the remote: local files the remote does not have are deleted (unpushed new files are lost).
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

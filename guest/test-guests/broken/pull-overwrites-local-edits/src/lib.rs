@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: pull replaces every local file that differs from the remote copy, unpushed edits included.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

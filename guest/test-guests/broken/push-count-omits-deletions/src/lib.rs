@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: push returns the files uploaded but not the remote deletions.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: after a bulk mark, push returns the number of files it walked, not uploaded.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

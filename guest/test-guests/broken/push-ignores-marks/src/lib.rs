@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: mark-dirty drops per-path marks (only bulk marks reach the engine).
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: push never deletes remote files (nor their index entries); its store deletes nothing at all.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 use broken_common::fs_datastore_core::remote::FsRemote;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: push and pull given a rel-path use it as a filter (and find nothing under it).
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

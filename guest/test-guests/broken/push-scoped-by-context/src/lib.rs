@@ -5,8 +5,6 @@
 //! fs-datastore when a push or prepare is in scope for them, or at any
 //! pull; so only the scoped push differs.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 use broken_common::sdk::sync::rules::ModelScope;
 

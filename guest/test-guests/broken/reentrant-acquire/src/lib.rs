@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: acquire on a handle that already holds the lock succeeds instead of failing with conflict.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: release deletes the lock file without checking that it still holds its nonce.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: a dry run of repair-namespace-contamination deletes the foreign objects too, and reports that it deleted none.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

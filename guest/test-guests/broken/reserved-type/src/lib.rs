@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: its type uses the reserved collective `swamp`.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: its config schema accepts anything: it is a draft-07 schema whose `$ref` to an empty definition makes validators ignore every sibling keyword (`required`, `properties`, `additionalProperties`).
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: it advertises scoped-sync but ignores the context models.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: acquire judges a held lock stale by its own TTL instead of the TTL the holder stored, and takes it over.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 use std::time::{Duration, Instant};

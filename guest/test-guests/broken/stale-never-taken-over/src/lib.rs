@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: acquire waits for any existing lock to disappear, never taking over an expired one.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: push and pull ignore timeout-ms and run until they are done (or the host stops them).
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: acquire overwrites another holder's lock instead of creating it exclusively.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -1,8 +1,6 @@
 //! Test-only guest, broken on purpose: the verifier calls the datastore healthy when its directory exists, without trying a write.
 //! Everything else is fs-datastore.
 
-#![allow(clippy::result_large_err)]
-
 use broken_common::prelude::*;
 
 struct B;

@@ -2,11 +2,9 @@
 //! checks every driver applies to a case: outcome against expectation, and
 //! "nothing written outside" by snapshotting a sentinel tree.
 //!
-//! Included by the fs driver (`host-harness/embed/tests/hostile_corpus.rs`)
-//! and the S3 driver (`guest/s3/tests/hostile_corpus.rs`) with `#[path]`:
-//! a module beside the data it reads, shared without a crate of its own.
-
-#![allow(dead_code)]
+//! Used by the fs driver (`host-harness/embed/tests/hostile_corpus.rs`)
+//! and the S3 driver (`guest/s3/tests/hostile_corpus.rs`); the cases stay
+//! in `hostile/`, read at run time.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -32,12 +30,12 @@ pub fn brief(key: &str) -> swamp_host::LockOptions {
         .max_wait_ms(300)
 }
 
-/// The corpus folder (both drivers' crates sit two levels below the root).
+/// The corpus folder (this crate sits two levels below the root).
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hostile")
 }
 
-include!("recipe.rs");
+include!("../../../hostile/recipe.rs");
 
 /// One case: its file, its content (recipes expanded) and its expectation.
 #[derive(Debug, Clone)]
