@@ -485,6 +485,16 @@ mod tests {
         (d, files, idx)
     }
 
+    /// Put a non-empty directory where partition `stem`'s file is, so that
+    /// replacing it fails; its path.
+    fn block(files: &BaseFiles, stem: &str) -> PathBuf {
+        let p = files.file(stem);
+        std::fs::remove_file(&p).unwrap();
+        std::fs::create_dir(&p).unwrap();
+        std::fs::write(p.join("x"), b"x").unwrap();
+        p
+    }
+
     fn stems(files: &BaseFiles) -> Vec<String> {
         files.stems().unwrap()
     }
@@ -617,10 +627,7 @@ mod tests {
         // The partition cannot be replaced (a directory is in the way of
         // the rename): the write fails after the digests were updated for
         // what it was about to do, and never vouches for the old contents.
-        let a = files.file("data--t--a");
-        std::fs::remove_file(&a).unwrap();
-        std::fs::create_dir(&a).unwrap();
-        std::fs::write(a.join("x"), b"x").unwrap();
+        let a = block(&files, "data--t--a");
         assert!(files.save(&mut part).is_err());
         assert!(!summary().has("data--t--a"), "digest dropped first");
         assert!(summary().has("data--t--b"), "others kept");
@@ -677,10 +684,7 @@ mod tests {
         // A whole write that fails on a partition it changes leaves that
         // partition without a digest.
         whole.entries.get_mut("data/t/a/d/1/raw").unwrap().sha256 = Some("changed".into());
-        let a = files.file("data--t--a");
-        std::fs::remove_file(&a).unwrap();
-        std::fs::create_dir(&a).unwrap();
-        std::fs::write(a.join("x"), b"x").unwrap();
+        let a = block(&files, "data--t--a");
         assert!(files.save(&mut whole).is_err());
         assert!(!summary().has("data--t--a"));
         assert!(summary().has("data--t--b"));
