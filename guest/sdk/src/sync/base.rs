@@ -684,7 +684,7 @@ mod tests {
         // A whole write that fails on a partition it changes leaves that
         // partition without a digest.
         whole.entries.get_mut("data/t/a/d/1/raw").unwrap().sha256 = Some("changed".into());
-        let a = block(&files, "data--t--a");
+        block(&files, "data--t--a");
         assert!(files.save(&mut whole).is_err());
         assert!(!summary().has("data--t--a"));
         assert!(summary().has("data--t--b"));
