@@ -6,13 +6,13 @@ use std::rc::Rc;
 
 use swamp_datastore_sdk::sync::SyncEngine;
 use swamp_datastore_sdk::{
-    Error, HealthResult, HolderIdentity, Lock, LockInfo, LockOptions, Provider, ProviderFeatures,
-    Result, SyncService, Verifier,
+    Error, HealthResult, HolderIdentity, Lock, LockOptions, Provider, ProviderFeatures, Result,
+    SyncService, Verifier,
 };
 
 use crate::client::S3Client;
 use crate::http::{Transport, block_on};
-use crate::lock::S3Lock;
+use crate::lock;
 use crate::namespaces;
 use crate::remote::S3Remote;
 use crate::verifier::S3Verifier;
@@ -48,7 +48,7 @@ impl<T: Transport + 'static> Provider for S3Provider<T> {
     }
 
     fn create_lock(&self, _datastore_path: &str, options: LockOptions) -> Result<Box<dyn Lock>> {
-        Ok(Box::new(S3Lock::new(
+        Ok(Box::new(lock::open(
             self.client.clone(),
             &options,
             (self.identity)(),
@@ -96,30 +96,6 @@ impl<T: Transport + 'static> Provider for S3Provider<T> {
 
     fn list_namespaces(&self, _datastore_path: &str) -> Result<Vec<String>> {
         block_on(namespaces::list(&self.client))
-    }
-}
-
-impl<T: Transport + 'static> Lock for S3Lock<T> {
-    fn acquire(&mut self) -> Result<()> {
-        block_on(S3Lock::acquire(self))
-    }
-    fn release(&mut self) -> Result<()> {
-        block_on(S3Lock::release(self))
-    }
-    fn inspect(&self) -> Result<Option<LockInfo>> {
-        block_on(S3Lock::inspect(self))
-    }
-    fn force_release(&mut self, expected_nonce: &str) -> Result<bool> {
-        block_on(S3Lock::force_release(self, expected_nonce))
-    }
-    fn heartbeat(&mut self) -> Result<()> {
-        block_on(S3Lock::heartbeat(self))
-    }
-    fn lock_key(&self) -> String {
-        self.key().to_string()
-    }
-    fn ttl_ms(&self) -> u64 {
-        self.ttl()
     }
 }
 

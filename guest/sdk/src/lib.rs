@@ -1,8 +1,10 @@
 //! Write a swamp datastore as a WebAssembly component in plain Rust.
 //!
 //! An author implements [`Datastore`] (identity, config schema, provider
-//! factory), [`Provider`], [`Lock`], [`Verifier`] and optionally
-//! [`SyncService`], then writes one line:
+//! factory), [`Provider`], [`Lock`] (or only the four store operations of
+//! a [`lock_engine::LockStore`], with [`lock_engine::EngineLock`] doing the
+//! rest), [`Verifier`] and optionally [`SyncService`], then writes one
+//! line:
 //!
 //! ```no_run
 //! use swamp_datastore_sdk::*;
@@ -40,8 +42,10 @@
 //! bridge it carries the pure logic datastores share, all testable natively:
 //! [`rel_path`] validation, the [`lock_info`] JSON, [`config`] checking,
 //! [`namespace`] slugs, ISO-8601 time ([`iso_time`]), nonces, atomic local
-//! writes ([`atomic_file`]) and a complete [`sync`] engine (dirty tracking,
-//! index diff, hashing) over a small [`sync::RemoteStore`] trait.
+//! writes ([`atomic_file`]), a complete [`sync`] engine (dirty tracking,
+//! index diff, hashing) over a small [`sync::RemoteStore`] trait, and the
+//! whole lock protocol ([`lock_engine`]) over a smaller
+//! [`lock_engine::LockStore`].
 
 // `Error` mirrors the WIT variant, whose lock-timeout case carries the
 // holder's LockInfo inline; errors are rare and the shape is the contract's,
@@ -58,6 +62,7 @@ mod export;
 pub mod host;
 pub mod io_error;
 pub mod iso_time;
+pub mod lock_engine;
 pub mod lock_info;
 pub mod memcmp;
 pub mod namespace;

@@ -1,282 +1,164 @@
-//! The file lock (reference b.2, with the b.7 fixes): a lock file at
-//! `{datastore}/{key}` holding swamp's `LockInfo` JSON.
+//! The file lock: a lock file at `{datastore}/{key}` holding swamp's
+//! `LockInfo` JSON, so swamp's own filesystem datastore and this one
+//! exclude each other. The protocol (retries, staleness, fencing, nonces)
+//! is the SDK's lock engine (`guest/sdk/src/lock_engine/`); this file is
+//! only the directory as its store:
 //!
 //! * Create: the body is written to a temporary file and hard-linked into
 //!   place, so the lock appears atomically with its full content and only
-//!   if absent.
-//! * Every destructive step (stale takeover, release, force-release,
-//!   heartbeat) first reads the lock, decides on what it read, and then
-//!   removes the file only if it still holds those exact bytes
-//!   ([`claim::remove_if_same`]): a successor's fresh lock is never deleted
-//!   or overwritten.
-//! * Staleness compares the holder's `acquiredAt` with our wall clock, as
-//!   swamp does; no pid probing (a pid from another host means nothing).
-//! * Timing of waits uses the monotonic clock.
+//!   if absent (`publish_exclusive`, `guest/fs/core/src/claim.rs`).
+//! * A directory has no versions: a lock's version is its bytes. Replace
+//!   and delete act only while the file still holds those exact bytes
+//!   (`remove_if_same`, same file), so a successor's fresh lock is never
+//!   deleted or overwritten.
+//! * No clock of its own: staleness compares the holder's `acquiredAt`
+//!   with our wall clock, as swamp does (no pid probing: a pid from
+//!   another host means nothing). A file that cannot be parsed ages by its
+//!   mtime.
 
 use std::fs;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
+use swamp_datastore_sdk::lock_engine::{Cas, EngineLock, LockStore, Pacing, Stored};
 use swamp_datastore_sdk::{
-    Error, HolderIdentity, Lock, LockInfo, LockOptions, RelPath, Result, atomic_file, iso_time,
-    nonce,
+    Error, HolderIdentity, LockInfo, LockOptions, RelPath, Result, atomic_file, iso_time,
 };
 
 use crate::claim;
 
-/// What the lock file holds right now.
-enum Current {
-    Absent,
-    Valid(LockInfo, Vec<u8>),
-    /// Unparseable, with the age of the file by its mtime.
-    Corrupt(Vec<u8>, u64, Error),
-}
-
 /// A lock on one key of one datastore directory.
-pub struct FileLock {
-    key: RelPath,
-    path: PathBuf,
-    ttl_ms: u64,
-    retry_ms: u64,
-    max_wait_ms: u64,
-    who: HolderIdentity,
-    /// The nonce of the lock this handle holds.
-    held: Option<String>,
+pub type FileLock = EngineLock<LockDir>;
+
+/// A lock on `options.lock_key` below `datastore_path`. No I/O.
+pub fn open(datastore_path: &str, options: &LockOptions, who: HolderIdentity) -> Result<FileLock> {
+    EngineLock::new(LockDir::new(datastore_path)?, options, who)
 }
 
-impl FileLock {
-    /// A lock on `options.lock_key` below `datastore_path`. No I/O.
-    pub fn new(
-        datastore_path: &str,
-        options: &LockOptions,
-        who: HolderIdentity,
-    ) -> Result<FileLock> {
+/// A datastore directory as the store of its lock files.
+pub struct LockDir {
+    root: PathBuf,
+}
+
+impl LockDir {
+    /// The lock files below `datastore_path`, which must be absolute.
+    pub fn new(datastore_path: &str) -> Result<LockDir> {
         if !datastore_path.starts_with('/') {
             return Err(Error::InvalidArgument(format!(
                 "datastore path {datastore_path:?} must be absolute"
             )));
         }
-        let key = RelPath::parse(options.key(), "lock key")?;
-        Ok(FileLock {
-            path: key.under(&PathBuf::from(datastore_path)),
-            key,
-            ttl_ms: options.ttl(),
-            retry_ms: options.retry_interval(),
-            max_wait_ms: options.max_wait(),
-            who,
-            held: None,
+        Ok(LockDir {
+            root: PathBuf::from(datastore_path),
         })
     }
 
-    fn describe(&self) -> String {
-        self.path.display().to_string()
-    }
-
-    fn read(&self) -> Result<Current> {
-        let Some(bytes) = atomic_file::read_optional(&self.path)? else {
-            return Ok(Current::Absent);
-        };
-        match LockInfo::parse(&bytes, &self.describe()) {
-            Ok(info) => Ok(Current::Valid(info, bytes)),
-            Err(e) => {
-                let age = fs::metadata(&self.path)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| SystemTime::now().duration_since(t).ok())
-                    .map(|d| d.as_millis() as u64)
-                    .unwrap_or(0);
-                Ok(Current::Corrupt(bytes, age, e))
-            }
-        }
-    }
-
-    /// Write a new lock for `nonce` if none exists.
-    fn try_create(&self, nonce: &str) -> Result<bool> {
-        let body = LockInfo::new(&self.who, self.ttl_ms, nonce).to_json();
-        let tmp = atomic_file::write_temp(&self.path, body.as_bytes())?;
-        claim::publish_exclusive(&tmp, &self.path, body.as_bytes())
-    }
-
-    /// Pause before the next attempt: the retry interval ±25 %, never past
-    /// the deadline.
-    fn pause(&self, remaining_ms: u64) {
-        let base = self.retry_ms.max(1);
-        let jitter = base / 2;
-        let ms = (base - base / 4).saturating_add(nonce::random_below(jitter.saturating_add(1)));
-        std::thread::sleep(Duration::from_millis(ms.min(remaining_ms).max(1)));
-    }
-
-    fn holder_now(&self) -> Option<LockInfo> {
-        match self.read() {
-            Ok(Current::Valid(info, _)) => Some(info),
-            _ => None,
-        }
+    fn path(&self, key: &RelPath) -> PathBuf {
+        key.under(&self.root)
     }
 }
 
-impl Lock for FileLock {
-    fn acquire(&mut self) -> Result<()> {
-        if self.held.is_some() {
-            return Err(Error::Conflict(format!(
-                "lock {} is already held by this handle; release it first",
-                self.key
-            )));
-        }
-        let nonce = nonce::new_nonce();
-        let start = Instant::now();
-        let mut first = true;
-        loop {
-            let waited = start.elapsed().as_millis() as u64;
-            // The deadline is checked at the top of every iteration after
-            // the first attempt (a zero max-wait still tries once).
-            if !first && waited >= self.max_wait_ms {
-                return Err(Error::LockTimeout {
-                    lock_key: self.key.to_string(),
-                    holder: self.holder_now(),
-                    waited_ms: waited,
-                });
-            }
-            first = false;
-            if self.try_create(&nonce)? {
-                self.held = Some(nonce);
-                return Ok(());
-            }
-            match self.read()? {
-                // Released between our create and our read: try again now.
-                Current::Absent => continue,
-                Current::Valid(info, bytes) => {
-                    if info.is_stale(iso_time::now()) {
-                        claim::remove_if_same(&self.path, &bytes)?;
-                        continue;
-                    }
-                }
-                // A lock nobody can parse is treated as held until the file
-                // itself is older than this handle's TTL: it may be a body
-                // still being written by a client without atomic publish, and
-                // deleting it early would break that holder's lock. It is
-                // never overwritten in place; once old, it is removed only if
-                // still byte-identical.
-                Current::Corrupt(bytes, age_ms, _) => {
-                    if age_ms > self.ttl_ms {
-                        claim::remove_if_same(&self.path, &bytes)?;
-                        continue;
-                    }
-                }
-            }
-            let remaining = self
-                .max_wait_ms
-                .saturating_sub(start.elapsed().as_millis() as u64);
-            self.pause(remaining);
-        }
+/// Whether the lock `bytes` is in the first half of its lease by our
+/// clock.
+fn early_in_lease(bytes: &[u8]) -> bool {
+    LockInfo::parse(bytes, "lock")
+        .is_ok_and(|info| info.age_ms(iso_time::now()).saturating_mul(2) <= info.ttl_ms)
+}
+
+impl LockStore for LockDir {
+    /// The file's exact bytes.
+    type Version = Vec<u8>;
+
+    fn create(&mut self, key: &RelPath, bytes: &[u8]) -> Result<Cas<Vec<u8>>> {
+        let path = self.path(key);
+        let tmp = atomic_file::write_temp(&path, bytes)?;
+        Ok(if claim::publish_exclusive(&tmp, &path, bytes)? {
+            Cas::Done(bytes.to_vec())
+        } else {
+            Cas::Refused
+        })
     }
 
-    fn release(&mut self) -> Result<()> {
-        let Some(nonce) = self.held.take() else {
-            return Ok(()); // not held: nothing to do
-        };
-        if let Current::Valid(info, bytes) = self.read()?
-            && info.nonce.as_deref() == Some(nonce.as_str())
-        {
-            claim::remove_if_same(&self.path, &bytes)?;
-        }
-        // Anything else is a successor's lock (or none): left alone.
-        Ok(())
+    fn read(&mut self, key: &RelPath) -> Result<Option<Stored<Vec<u8>>>> {
+        Ok(
+            atomic_file::read_optional(&self.path(key))?.map(|bytes| Stored {
+                version: bytes.clone(),
+                bytes,
+            }),
+        )
     }
 
-    fn inspect(&self) -> Result<Option<LockInfo>> {
-        match self.read()? {
-            Current::Absent => Ok(None),
-            Current::Valid(info, _) => Ok(Some(info)),
-            Current::Corrupt(_, _, e) => Err(e),
+    fn replace(&mut self, key: &RelPath, version: &Vec<u8>, bytes: &[u8]) -> Result<Cas<Vec<u8>>> {
+        let path = self.path(key);
+        if atomic_file::read_optional(&path)?.as_ref() != Some(version) {
+            return Ok(Cas::Refused);
         }
-    }
-
-    fn force_release(&mut self, expected_nonce: &str) -> Result<bool> {
-        let Current::Valid(info, bytes) = self.read()? else {
-            return Ok(false);
-        };
-        if info.nonce.as_deref() != Some(expected_nonce) {
-            return Ok(false);
-        }
-        let removed = claim::remove_if_same(&self.path, &bytes)?;
-        if removed && self.held.as_deref() == Some(expected_nonce) {
-            self.held = None;
-        }
-        Ok(removed)
-    }
-
-    fn heartbeat(&mut self) -> Result<()> {
-        let Some(nonce) = self.held.clone() else {
-            return Err(Error::LockLost(format!(
-                "lock {} is not held by this handle",
-                self.key
-            )));
-        };
-        let (info, bytes) = match self.read()? {
-            Current::Valid(info, bytes) if info.nonce.as_deref() == Some(nonce.as_str()) => {
-                (info, bytes)
-            }
-            Current::Valid(info, _) => {
-                self.held = None;
-                return Err(Error::LockLost(format!(
-                    "lock {} was taken over by {} (pid {})",
-                    self.key, info.holder, info.pid
-                )));
-            }
-            _ => {
-                self.held = None;
-                return Err(Error::LockLost(format!(
-                    "lock file {} is gone or unreadable",
-                    self.describe()
-                )));
-            }
-        };
-        let age_ms = info.age_ms(iso_time::now());
-        let mut renewed = info;
-        renewed.acquired_at = iso_time::now_millis();
-        renewed.ttl_ms = self.ttl_ms;
-        let body = renewed.to_json();
-        if age_ms.saturating_mul(2) <= self.ttl_ms {
+        // A directory has no compare-and-swap: the check above and the
+        // write below are two steps.
+        if early_in_lease(version) {
             // Well inside the lease nobody may take the lock over, so a
             // rename over the file is safe, and the lock file never
             // disappears: contenders keep failing their exclusive create.
-            return atomic_file::write_atomic(&self.path, body.as_bytes());
+            atomic_file::write_atomic(&path, bytes)?;
+            return Ok(Cas::Done(bytes.to_vec()));
         }
         // Late in the lease (or past it) a contender may be taking the lock
-        // over right now. Then replace the file only if it still holds the
-        // bytes we read, and publish the renewal exclusively: we may lose
-        // the lock to a racing contender, but two holders never coexist.
-        let tmp = atomic_file::write_temp(&self.path, body.as_bytes())?;
-        if !claim::remove_if_same(&self.path, &bytes)? {
+        // over right now. Then remove the file only if it still holds the
+        // bytes of `version`, and publish the renewal exclusively: we may
+        // lose the lock to a racing contender, but two holders never
+        // coexist.
+        let tmp = atomic_file::write_temp(&path, bytes)?;
+        if !claim::remove_if_same(&path, version)? {
             let _ = fs::remove_file(&tmp);
-            self.held = None;
-            return Err(Error::LockLost(format!(
-                "lock {} changed hands during the heartbeat",
-                self.key
-            )));
+            return Ok(Cas::Refused);
         }
-        if !claim::publish_exclusive(&tmp, &self.path, body.as_bytes())? {
-            self.held = None;
-            return Err(Error::LockLost(format!(
-                "lock {} was taken by another process during the heartbeat",
-                self.key
-            )));
-        }
-        Ok(())
+        Ok(if claim::publish_exclusive(&tmp, &path, bytes)? {
+            Cas::Done(bytes.to_vec())
+        } else {
+            Cas::Refused
+        })
     }
 
-    fn lock_key(&self) -> String {
-        self.key.to_string()
+    fn delete(&mut self, key: &RelPath, version: &Vec<u8>) -> Result<Cas<()>> {
+        let path = self.path(key);
+        // Look before moving anything: `remove_if_same` takes the file away
+        // while it compares, and a contender's exclusive create can win
+        // that moment. On a successor's lock (the release of a holder that
+        // lost it) that would let a third holder in beside the successor.
+        if atomic_file::read_optional(&path)?.as_ref() != Some(version) {
+            return Ok(Cas::Refused);
+        }
+        Ok(if claim::remove_if_same(&path, version)? {
+            Cas::Done(())
+        } else {
+            Cas::Refused
+        })
     }
 
-    fn ttl_ms(&self) -> u64 {
-        self.ttl_ms
+    fn describe(&self, key: &RelPath) -> String {
+        self.path(key).display().to_string()
+    }
+
+    /// The file's age by its mtime (asked only of a file that does not
+    /// parse).
+    fn age_ms(&mut self, key: &RelPath, _version: &Vec<u8>) -> Option<u64> {
+        let modified = fs::metadata(self.path(key))
+            .and_then(|m| m.modified())
+            .ok()?;
+        let age = SystemTime::now().duration_since(modified).ok()?;
+        Some(age.as_millis() as u64)
+    }
+
+    fn pacing(&self) -> Pacing {
+        Pacing::LOCAL
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+    use swamp_datastore_sdk::Lock;
 
     fn who(n: &str) -> HolderIdentity {
         HolderIdentity {
@@ -296,7 +178,7 @@ mod tests {
     }
 
     fn lock(dir: &std::path::Path, o: &LockOptions, name: &str) -> FileLock {
-        FileLock::new(dir.to_str().unwrap(), o, who(name)).unwrap()
+        open(dir.to_str().unwrap(), o, who(name)).unwrap()
     }
 
     #[test]
@@ -395,6 +277,25 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_holders_release_never_moves_the_successors_file() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(".datastore.lock");
+        let mut a = lock(d.path(), &opts(50, 100), "ann");
+        a.acquire().unwrap();
+        std::thread::sleep(Duration::from_millis(80));
+        let mut b = lock(d.path(), &opts(30_000, 1_000), "bob");
+        b.acquire().unwrap();
+        // A rename away and back would change the file's ctime.
+        let changed = |m: &fs::Metadata| (m.ctime(), m.ctime_nsec());
+        let before = changed(&fs::metadata(&p).unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+        a.release().unwrap();
+        assert_eq!(changed(&fs::metadata(&p).unwrap()), before);
+        assert_eq!(b.inspect().unwrap().unwrap().holder, "bob@box");
+    }
+
+    #[test]
     fn force_release_only_on_matching_nonce() {
         let d = tempfile::tempdir().unwrap();
         let mut a = lock(d.path(), &opts(30_000, 100), "ann");
@@ -445,15 +346,12 @@ mod tests {
         for bad in ["../x", "/abs", "a\\b", ""] {
             o.lock_key = Some(bad.into());
             assert!(
-                matches!(
-                    FileLock::new("/d", &o, who("a")),
-                    Err(Error::InvalidArgument(_))
-                ),
+                matches!(open("/d", &o, who("a")), Err(Error::InvalidArgument(_))),
                 "{bad}"
             );
         }
         assert!(matches!(
-            FileLock::new("rel", &opts(1, 1), who("a")),
+            open("rel", &opts(1, 1), who("a")),
             Err(Error::InvalidArgument(_))
         ));
     }

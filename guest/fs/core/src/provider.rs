@@ -11,7 +11,7 @@ use swamp_datastore_sdk::{
 };
 
 use crate::config::FsConfig;
-use crate::lock::FileLock;
+use crate::lock;
 use crate::namespaces;
 use crate::remote::FsRemote;
 use crate::verifier::FsVerifier;
@@ -54,7 +54,7 @@ impl Provider for FsProvider {
     }
 
     fn create_lock(&self, datastore_path: &str, options: LockOptions) -> Result<Box<dyn Lock>> {
-        Ok(Box::new(FileLock::new(
+        Ok(Box::new(lock::open(
             datastore_path,
             &options,
             (self.identity)(),
