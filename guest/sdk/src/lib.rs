@@ -47,11 +47,6 @@
 //! whole lock protocol ([`lock_engine`]) over a smaller
 //! [`lock_engine::LockStore`].
 
-// `Error` mirrors the WIT variant, whose lock-timeout case carries the
-// holder's LockInfo inline; errors are rare and the shape is the contract's,
-// so the size of the `Err` variant is accepted.
-#![allow(clippy::result_large_err)]
-
 #[doc(hidden)]
 pub mod bindings;
 
