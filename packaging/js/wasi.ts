@@ -13,7 +13,8 @@
 import * as shim from "../vendor/preview2-shim/dist/nodejs/index.js";
 import process from "node:process";
 import { hostname, userInfo } from "node:os";
-import { existsSync, statSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, realpathSync, statSync } from "node:fs";
+import { isAbsolute, relative, sep } from "node:path";
 
 /** What one instance may reach. */
 export interface Grants {
@@ -57,6 +58,42 @@ function identity() {
     }
   }
   return { user: user || "unknown", hostname: hostname(), pid: process.pid };
+}
+
+/**
+ * `host-info.flush-files` (wit/host-info.wit): each file flushed to disk,
+ * one by one (a synchronous import has no way to wait for several). A path
+ * must resolve, links followed, inside a mount, as the shim's own opens do.
+ */
+function flushFiles(mounts: string[]) {
+  const roots = mounts.flatMap((m) => {
+    try {
+      return [realpathSync(m)];
+    } catch {
+      return [];
+    }
+  });
+  const inside = (real: string) =>
+    roots.some((root) => {
+      const rel = relative(root, real);
+      return rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel);
+    });
+  return (paths: string[]) =>
+    paths.map((path) => {
+      try {
+        if (!isAbsolute(path)) throw new Error("not an absolute path");
+        if (!inside(realpathSync(path))) throw new Error("not inside a mounted directory");
+        const fd = openSync(path, "r");
+        try {
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        return { tag: "ok", val: undefined };
+      } catch (e) {
+        return { tag: "err", val: `${path}: ${e instanceof Error ? e.message : e}` };
+      }
+    });
 }
 
 /** `scheme://host[:port]` of a URL, with the default port left out. */
@@ -118,7 +155,7 @@ export function wasiImports(grants: Grants, abortFlag?: Int32Array): Record<stri
   const http = shim.http;
   const cli = shim.cli;
   return {
-    "swamp:datastore/host-info": { identity },
+    "swamp:datastore/host-info": { identity, flushFiles: flushFiles(Object.keys(preopens)) },
     "wasi:cli/environment": {
       getEnvironment: () => env,
       getArguments: () => [],

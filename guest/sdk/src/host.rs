@@ -1,6 +1,10 @@
 //! What the guest may ask of its host beyond WASI.
 
+use std::io;
+use std::path::Path;
+
 use crate::types::HolderIdentity;
+use crate::write_file::WriteFile;
 
 /// The identity to write into lock files (`{user}@{hostname}`, pid),
 /// constant for the life of the host process. Only callable inside a
@@ -13,4 +17,45 @@ pub fn identity() -> HolderIdentity {
         hostname: h.hostname,
         pid: h.pid,
     }
+}
+
+/// Flush every file in `paths` to stable storage (as `fsync`), one result
+/// per path, in order. Inside a component the host flushes absolute paths
+/// all at once (`host-info.flush-files`, wit/host-info.wit): a guest's own
+/// WASI `sync` calls run one after another, a millisecond or so each on an
+/// ordinary disk. Relative paths, and every path natively, are flushed
+/// here, one by one.
+pub fn flush_files(paths: &[&Path]) -> Vec<io::Result<()>> {
+    let mut out: Vec<Option<io::Result<()>>> = paths.iter().map(|_| None).collect();
+    #[cfg(target_os = "wasi")]
+    {
+        let mut at = Vec::new();
+        let mut absolute = Vec::new();
+        for (i, p) in paths.iter().enumerate() {
+            if let (true, Some(s)) = (p.is_absolute(), p.to_str()) {
+                at.push(i);
+                absolute.push(s.to_string());
+            }
+        }
+        if !absolute.is_empty() {
+            let results = crate::bindings::swamp::datastore::host_info::flush_files(&absolute);
+            for ((i, path), r) in at.into_iter().zip(&absolute).zip(results) {
+                out[i] = Some(r.map_err(|message| {
+                    // The host's message starts with the path; the caller
+                    // names the path itself.
+                    let message = message
+                        .strip_prefix(path.as_str())
+                        .and_then(|m| m.strip_prefix(": "))
+                        .unwrap_or(&message);
+                    io::Error::other(message.to_string())
+                }));
+            }
+        }
+    }
+    out.into_iter()
+        .zip(paths)
+        .map(|(done, path)| {
+            done.unwrap_or_else(|| WriteFile::open_existing(path).and_then(|f| f.sync_all()))
+        })
+        .collect()
 }

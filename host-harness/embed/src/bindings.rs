@@ -14,7 +14,11 @@ use wasmtime::component::InstancePre;
 wasmtime::component::bindgen!({
     path: "../../wit",
     world: "datastore-provider",
-    imports: { default: trappable },
+    imports: {
+        // Flushes run on the blocking pool, side by side (crate::flush).
+        "swamp:datastore/host-info.flush-files": async | trappable,
+        default: trappable,
+    },
     exports: { default: async },
 });
 

@@ -10,6 +10,7 @@
 use crate::abort::CallAbort;
 use crate::bindings::{Exports, ExportsPre};
 use crate::error::{DatastoreError, HostError, HostResult};
+use crate::flush::MountDirs;
 use crate::guest_stderr::GuestStderr;
 use crate::host::EPOCH_TICK;
 use crate::http_client::GuestHttpClient;
@@ -35,6 +36,8 @@ pub(crate) struct GuestState {
     pub(crate) identity: HolderIdentity,
     /// The guest's stderr (its tail explains a trap).
     stderr: GuestStderr,
+    /// The mounts' capability handles, for `flush-files`.
+    mount_dirs: Arc<MountDirs>,
 }
 
 /// What one instance has used so far, counted by the host (the guest
@@ -46,6 +49,8 @@ pub(crate) struct Meters {
     pub(crate) memory_bytes: AtomicUsize,
     /// HTTP requests the sandbox let through.
     pub(crate) http_requests: AtomicU64,
+    /// Files the host flushed to disk for the guest (`flush-files`).
+    pub(crate) files_flushed: AtomicU64,
 }
 
 /// A snapshot of an instance's [`Meters`].
@@ -55,6 +60,9 @@ pub struct InstanceUsage {
     pub memory_bytes: usize,
     /// HTTP requests the guest sent (and the sandbox allowed).
     pub http_requests: u64,
+    /// Files the host flushed to disk at the guest's request, all at once
+    /// (`host-info.flush-files` in wit/host-info.wit).
+    pub files_flushed: u64,
 }
 
 impl Meters {
@@ -62,6 +70,7 @@ impl Meters {
         InstanceUsage {
             memory_bytes: self.memory_bytes.load(Ordering::Relaxed),
             http_requests: self.http_requests.load(Ordering::Relaxed),
+            files_flushed: self.files_flushed.load(Ordering::Relaxed),
         }
     }
 }
@@ -194,6 +203,7 @@ impl GuestState {
             limits,
             identity,
             stderr,
+            mount_dirs: Arc::new(MountDirs::open(policy.mounted())),
         })
     }
 }
@@ -245,6 +255,18 @@ impl crate::bindings::swamp::datastore::host_info::Host for GuestState {
             hostname: self.identity.hostname.clone(),
             pid: self.identity.pid,
         })
+    }
+    async fn flush_files(
+        &mut self,
+        paths: Vec<String>,
+    ) -> wasmtime::Result<Vec<Result<(), String>>> {
+        let results = self.mount_dirs.clone().flush(paths).await;
+        let flushed = results.iter().filter(|r| r.is_ok()).count() as u64;
+        self.limits
+            .meters
+            .files_flushed
+            .fetch_add(flushed, Ordering::Relaxed);
+        Ok(results)
     }
 }
 

@@ -227,8 +227,14 @@ async fn sync_functions_in_cache_mode() {
         0,
         "zero-diff push"
     );
+    let flushed = b.usage().files_flushed;
     assert_eq!(b.pull_changed(&SyncOptions::default()).await.unwrap(), 2);
     assert_eq!(std::fs::read(cache_b.join(rel)).unwrap(), b"content");
+    assert_eq!(
+        b.usage().files_flushed,
+        flushed + 2,
+        "both downloads were flushed by the host, together"
+    );
     assert_eq!(
         b.pull_changed(&SyncOptions::default()).await.unwrap(),
         0,

@@ -79,7 +79,11 @@ async fn run(op: &str, req: Value) -> Reply {
                 Handle::Sync(s) => s.usage(),
                 _ => return Err(Failure::Request("only an instance has a usage".into())),
             };
-            Ok(json!({ "memoryBytes": usage.memory_bytes, "httpRequests": usage.http_requests }))
+            Ok(json!({
+                "memoryBytes": usage.memory_bytes,
+                "httpRequests": usage.http_requests,
+                "filesFlushed": usage.files_flushed,
+            }))
         }
         op if op.starts_with("provider.") => provider_op(op, req).await,
         op if op.starts_with("lock.") => lock_op(op, req).await,

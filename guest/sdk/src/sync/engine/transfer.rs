@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use super::{Deadline, SyncEngine};
 use crate::atomic_file;
 use crate::error::{Error, Result};
+use crate::host;
 use crate::sync::remote::{RemoteStore, Sent, Transfer};
-use crate::write_file::WriteFile;
 
 /// Transfers handed to the store at once. Large enough that a concurrent
 /// store keeps its pipeline full; the deadline is checked between chunks
@@ -59,14 +59,6 @@ impl Staged {
             _ => Ok(self),
         }
     }
-}
-
-/// Flush a freshly written file to disk (its hash was taken as it was
-/// written: [`RemoteStore::download_many`]).
-fn seal(tmp: &Path) -> Result<()> {
-    WriteFile::open_existing(tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io(tmp.display(), e))
 }
 
 /// The message of `e` with `more` appended.
@@ -120,9 +112,22 @@ impl<R: RemoteStore> SyncEngine<R> {
                 });
             }
             let results = self.remote.download_many(&transfers);
+            // Each download is flushed to disk before it may be recorded as
+            // synced; the host flushes a whole chunk at once (its hash was
+            // taken as it was written: [`RemoteStore::download_many`]).
+            let written: Vec<&Path> = transfers
+                .iter()
+                .zip(&results)
+                .filter(|(_, r)| matches!(r, Ok(Some(_))))
+                .map(|(t, _)| t.path.as_path())
+                .collect();
+            let mut flushed = host::flush_files(&written).into_iter();
             for (t, r) in transfers.into_iter().zip(results) {
                 out.push(match r {
-                    Ok(Some(sent)) => match seal(&t.path) {
+                    Ok(Some(sent)) => match flushed
+                        .next()
+                        .unwrap_or_else(|| Err(std::io::Error::other("not flushed")))
+                    {
                         Ok(()) => Ok(Some(Staged {
                             tmp: t.path,
                             sha256: sent.sha256,
@@ -130,7 +135,7 @@ impl<R: RemoteStore> SyncEngine<R> {
                         })),
                         Err(e) => {
                             let _ = fs::remove_file(&t.path);
-                            Err(e)
+                            Err(Error::io(t.path.display(), e))
                         }
                     },
                     Ok(None) => {

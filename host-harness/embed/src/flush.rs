@@ -1,0 +1,151 @@
+//! `host-info.flush-files` (wit/host-info.wit): many guest files made
+//! durable at once. A guest has one thread, so its own WASI `sync` calls
+//! wait for one disk flush after another (about a millisecond each on an
+//! ordinary disk); flushed here, side by side on tokio's blocking pool, the
+//! disk commits them together and a pull of thousands of files no longer
+//! spends most of its time in serial flushes.
+//!
+//! The sandbox holds as for WASI: a path is opened through the mounted
+//! directory's capability handle (`cap-std`, what wasmtime-wasi itself
+//! uses), so `..`, absolute symlinks and links leading out of a mount are
+//! refused exactly as the guest's own opens would be.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use futures::StreamExt;
+
+/// Flushes in flight at once: enough for the disk to batch its journal
+/// commits, few enough not to crowd tokio's blocking pool.
+const IN_FLIGHT: usize = 32;
+
+/// The mounted directories, each with a capability handle opened once.
+#[derive(Default)]
+pub(crate) struct MountDirs {
+    dirs: Vec<(PathBuf, Arc<Dir>)>,
+}
+
+impl MountDirs {
+    /// Handles for the mounts that exist; one that cannot be opened is left
+    /// out (the guest's own preopen of it fails with a message already).
+    pub(crate) fn open<'a>(mounts: impl Iterator<Item = &'a Path>) -> Self {
+        let dirs = mounts
+            .filter_map(|m| {
+                Dir::open_ambient_dir(m, ambient_authority())
+                    .ok()
+                    .map(|d| (m.to_path_buf(), Arc::new(d)))
+            })
+            .collect();
+        Self { dirs }
+    }
+
+    /// The mount holding `path` (the deepest one) and the path inside it.
+    fn locate(&self, path: &Path) -> Option<(Arc<Dir>, PathBuf)> {
+        self.dirs
+            .iter()
+            .filter_map(|(mount, dir)| {
+                let rel = path.strip_prefix(mount).ok()?;
+                Some((mount.components().count(), dir, rel))
+            })
+            .max_by_key(|(depth, _, _)| *depth)
+            .filter(|(_, _, rel)| !rel.as_os_str().is_empty())
+            .map(|(_, dir, rel)| (dir.clone(), rel.to_path_buf()))
+    }
+
+    /// Flush every path, [`IN_FLIGHT`] at a time; one result per path, in
+    /// order.
+    pub(crate) async fn flush(self: Arc<Self>, paths: Vec<String>) -> Vec<Result<(), String>> {
+        futures::stream::iter(paths)
+            .map(|path| {
+                let mounts = self.clone();
+                async move {
+                    let shown = path.clone();
+                    tokio::task::spawn_blocking(move || mounts.flush_one(&path))
+                        .await
+                        .unwrap_or_else(|e| Err(format!("{shown}: the host failed: {e}")))
+                }
+            })
+            .buffered(IN_FLIGHT)
+            .collect()
+            .await
+    }
+
+    fn flush_one(&self, path: &str) -> Result<(), String> {
+        let p = Path::new(path);
+        if !p.is_absolute() {
+            return Err(format!("{path}: not an absolute path"));
+        }
+        let (dir, rel) = self
+            .locate(p)
+            .ok_or_else(|| format!("{path}: not inside a mounted directory"))?;
+        dir.open(&rel)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| format!("{path}: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mounts(dirs: &[&Path]) -> Arc<MountDirs> {
+        Arc::new(MountDirs::open(dirs.iter().copied()))
+    }
+
+    #[tokio::test]
+    async fn flushes_files_inside_mounts_and_refuses_the_rest_by_name() {
+        let root = tempfile::tempdir().unwrap();
+        let mount = root.path().join("mount");
+        std::fs::create_dir_all(mount.join("deep")).unwrap();
+        std::fs::write(mount.join("deep/a"), b"a").unwrap();
+        std::fs::write(root.path().join("outside"), b"o").unwrap();
+        std::os::unix::fs::symlink(root.path().join("outside"), mount.join("link-out")).unwrap();
+        let m = |p: &str| mount.join(p).display().to_string();
+        let paths = vec![
+            m("deep/a"),
+            m("missing"),
+            root.path().join("outside").display().to_string(),
+            m("deep/../../outside"),
+            m("link-out"),
+            "relative/a".to_string(),
+        ];
+        let out = mounts(&[&mount]).flush(paths.clone()).await;
+        assert_eq!(out.len(), paths.len());
+        assert_eq!(out[0], Ok(()));
+        for (i, r) in out.iter().enumerate().skip(1) {
+            let e = r.as_ref().expect_err(&paths[i]);
+            assert!(e.starts_with(&paths[i]), "{e}");
+        }
+        assert!(
+            out[2]
+                .as_ref()
+                .unwrap_err()
+                .contains("not inside a mounted directory")
+        );
+        assert!(
+            out[5]
+                .as_ref()
+                .unwrap_err()
+                .contains("not an absolute path")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_deepest_mount_holding_a_path_opens_it() {
+        let root = tempfile::tempdir().unwrap();
+        let inner = root.path().join("inner");
+        std::fs::create_dir_all(&inner).unwrap();
+        std::fs::write(inner.join("f"), b"f").unwrap();
+        let both = mounts(&[root.path(), &inner]);
+        let (_, rel) = both.locate(&inner.join("f")).unwrap();
+        assert_eq!(rel, Path::new("f"));
+        // A mount itself is a directory, not a file of it.
+        assert!(both.locate(&inner).is_none());
+        let out = both
+            .flush(vec![inner.join("f").display().to_string()])
+            .await;
+        assert_eq!(out, vec![Ok(())]);
+    }
+}
