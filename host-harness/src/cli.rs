@@ -206,6 +206,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
 /// `new`: write the crate, then say what to do next.
 fn new_crate(args: NewArgs) -> Result<ExitCode> {
     use host_harness::scaffold::{self, NewCrate, Sdk};
+    // Before the name becomes a path.
+    scaffold::validate_name(&args.name)?;
     let sdk = match (args.sdk_path, args.sdk_git) {
         (Some(path), _) => Sdk::Path(std::path::absolute(&path)?),
         (None, Some(url)) => Sdk::Git {
