@@ -1,4 +1,5 @@
-//! Command-line interface: `inspect`, `check`, and the default run.
+//! Command-line interface: `inspect`, `check`, `list-checks`, `package`,
+//! `new` (in `cli/new.rs`), and the default run.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -7,6 +8,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use swamp_host::{Host, HostOptions, OpenOptions, Plugin};
+
+mod new;
 
 #[derive(Parser)]
 #[command(
@@ -63,31 +66,7 @@ enum Command {
     /// `check` as written: a provider, a lock on the SDK's lock engine and
     /// a verifier over a directory from its config (with --sync also a
     /// sync service on the SDK's sync engine), a README and check.sh.
-    New(NewArgs),
-}
-
-#[derive(clap::Args)]
-struct NewArgs {
-    /// The crate name (lowercase letters, digits, '-', '_'); also the
-    /// datastore's name.
-    name: String,
-    /// The directory to create (default: ./NAME); it must not exist.
-    #[arg(long)]
-    dir: Option<PathBuf>,
-    /// Add a sync service: swamp works in a local cache synced with the
-    /// directory.
-    #[arg(long)]
-    sync: bool,
-    /// The swamp-datastore-sdk crate to depend on (default: guest/sdk of
-    /// the checkout this host-harness was built from).
-    #[arg(long, conflicts_with = "sdk_git")]
-    sdk_path: Option<PathBuf>,
-    /// Depend on the SDK from this git repository instead.
-    #[arg(long)]
-    sdk_git: Option<String>,
-    /// With --sdk-git: the commit to use.
-    #[arg(long, requires = "sdk_git")]
-    sdk_rev: Option<String>,
+    New(new::NewArgs),
 }
 
 #[derive(clap::Args)]
@@ -194,46 +173,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::New(new)) => new_crate(new),
+        Some(Command::New(args)) => new::run(args),
         Some(Command::ListChecks) => {
             print!("{}", conformance::catalogue_markdown());
             Ok(ExitCode::SUCCESS)
         }
         None => default_run(&host()?).await,
     }
-}
-
-/// `new`: write the crate, then say what to do next.
-fn new_crate(args: NewArgs) -> Result<ExitCode> {
-    use host_harness::scaffold::{self, NewCrate, Sdk};
-    // Before the name becomes a path.
-    scaffold::validate_name(&args.name)?;
-    let sdk = match (args.sdk_path, args.sdk_git) {
-        (Some(path), _) => Sdk::Path(std::path::absolute(&path)?),
-        (None, Some(url)) => Sdk::Git {
-            url,
-            rev: args.sdk_rev,
-        },
-        (None, None) => Sdk::Path(scaffold::default_sdk_path()),
-    };
-    let dir = args.dir.unwrap_or_else(|| PathBuf::from(&args.name));
-    let new = NewCrate {
-        name: args.name,
-        dir: std::path::absolute(&dir)?,
-        sync: args.sync,
-        sdk,
-        harness: std::env::current_exe().ok(),
-    };
-    let files = scaffold::create(&new)?;
-    println!(
-        "created {} ({} files{}) in {}",
-        new.name,
-        files.len(),
-        if new.sync { ", with sync" } else { "" },
-        new.dir.display()
-    );
-    println!("next: cd {} && ./check.sh", new.dir.display());
-    Ok(ExitCode::SUCCESS)
 }
 
 /// JSON text, or `@path` to read it from a file.

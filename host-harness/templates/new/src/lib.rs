@@ -4,8 +4,10 @@
 //! directory and nothing else. Locks are files in it (lock.rs) and the
 //! health check probes it (verifier.rs).
 // {{#sync}}
-//! swamp works in a local cache, and the sync service moves changes
-//! between the cache and the directory (remote.rs).
+//!
+//! swamp works in a local cache; the sync service, the SDK's sync engine,
+//! moves changes between the cache and the directory, its remote store
+//! (remote.rs).
 // {{/sync}}
 
 mod lock;
