@@ -1,4 +1,5 @@
-//! Command-line interface: `inspect`, `check`, and the default run.
+//! Command-line interface: `inspect`, `check`, `list-checks`, `package`,
+//! `new` (in `cli/new.rs`), and the default run.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -7,6 +8,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use swamp_host::{Host, HostOptions, OpenOptions, Plugin};
+
+mod new;
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +62,11 @@ enum Command {
         #[arg(long)]
         portable_only: bool,
     },
+    /// Write a new datastore crate that builds to a component and passes
+    /// `check` as written: a provider, a lock on the SDK's lock engine and
+    /// a verifier over a directory from its config (with --sync also a
+    /// sync service on the SDK's sync engine), a README and check.sh.
+    New(new::NewArgs),
 }
 
 #[derive(clap::Args)]
@@ -116,10 +124,11 @@ fn parse_suite(s: &str) -> Result<Suite, String> {
 }
 
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let host = Host::new(HostOptions::default())?;
+    // Made only by the commands that load a component.
+    let host = || Host::new(HostOptions::default());
     match args.command {
-        Some(Command::Inspect { component, config }) => inspect(&host, &component, config).await,
-        Some(Command::Check(check)) => run_check(&host, check).await,
+        Some(Command::Inspect { component, config }) => inspect(&host()?, &component, config).await,
+        Some(Command::Check(check)) => run_check(&host()?, check).await,
         Some(Command::Package {
             component,
             out,
@@ -164,11 +173,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::New(args)) => new::run(args),
         Some(Command::ListChecks) => {
             print!("{}", conformance::catalogue_markdown());
             Ok(ExitCode::SUCCESS)
         }
-        None => default_run(&host).await,
+        None => default_run(&host()?).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! with the [`conformance`] suite that the `host-harness` binary runs.
 
 pub mod package;
+pub mod scaffold;
 
 pub use conformance;
 pub use swamp_host::*;
