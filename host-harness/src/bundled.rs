@@ -6,9 +6,10 @@
 //! They are built at run time, not from a build script, so that the host
 //! builds without them and the components land where `make build` puts them
 //! (`target/wasm32-wasip2/release/<crate_name>.wasm`); at run time the lock
-//! cargo holds on that target directory during a build is free. (The tests
-//! take their components from `guest/test-guests/artifacts`, built at
-//! compile time into a target directory of its own.)
+//! cargo holds on that target directory during a build is free. (Tests of a
+//! component take it from `guest/test-guests/artifacts` instead, built at
+//! compile time into a target directory of its own; the reliability
+//! scenarios, run at full size by `make stress`, use this module.)
 
 use std::collections::HashMap;
 use std::path::PathBuf;
