@@ -1,21 +1,24 @@
-//! Proof that the checks can fail: each deliberately broken guest under
-//! `guest/test-guests/broken/` (fs-datastore wrong in exactly one way) runs
-//! the whole suite, and the set of failing checks must be exactly the one
-//! written below; fs-datastore itself fails none. Every check of the
-//! catalogue is failed by some broken guest, or listed in
-//! [`NO_BROKEN_GUEST`] with the reason none can exist.
+//! Proof that the checks can fail: each deliberately broken guest
+//! (`guest/test-guests/src/bin/broken_<name>.rs`, fs-datastore wrong in
+//! exactly one way) runs the whole suite, and the set of failing checks must
+//! be exactly the one written in [`expected`]; fs-datastore itself fails
+//! none. Every check of the catalogue is failed by some broken guest, or
+//! listed in [`NO_BROKEN_GUEST`] with the reason none can exist.
 //!
-//! The guests are built once, in one cargo invocation, into
-//! `target/wasm32-wasip2/release/broken_<name>.wasm`, and checked a few at
-//! a time (most of a lock check is waiting).
+//! The components come from `test-guests-artifacts` (built when this test
+//! is compiled). One test per guest (`broken_<name>`, so one guest can be
+//! run by name), on libtest-mimic rather than the built-in harness: most
+//! of a lock check is sleeping, so [`PARALLEL`] suites at once by default,
+//! more than the built-in harness's one test per core.
 
 use conformance::{Filter, Report, Status, Subject};
+use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::OnceLock;
 use swamp_host::{Host, HostOptions};
+use test_guests_artifacts::{FS_DATASTORE, HOSTILE};
 
 /// Plain: a local datastore (no sync service, every sync check skipped).
 /// Cache: a share with a local cache and a sync service.
@@ -26,15 +29,14 @@ enum Mode {
 }
 use Mode::{Cache, Plain};
 
-/// One guest, the mode its break needs, and exactly the checks it fails.
+/// The mode a guest's break needs, and exactly the checks it fails.
 struct Row {
-    guest: &'static str,
     mode: Mode,
     fails: &'static [&'static str],
 }
 
-const fn row(guest: &'static str, mode: Mode, fails: &'static [&'static str]) -> Row {
-    Row { guest, mode, fails }
+const fn row(mode: Mode, fails: &'static [&'static str]) -> Row {
+    Row { mode, fails }
 }
 
 /// Every check that opens a provider with a valid config (what a
@@ -123,25 +125,25 @@ const NEEDS_A_PROVIDER: &[&str] = &[
     "shared.contamination-repair",
 ];
 
-const ROWS: &[Row] = &[
-    // The reference: fails nothing, in both modes.
-    row("fs-datastore", Plain, &[]),
-    row("fs-datastore", Cache, &[]),
+/// Exactly the checks each broken guest fails, named as its bin
+/// (`guest/test-guests/src/bin/broken_<name>.rs`): `main` expands one test
+/// per guest through `foreach_broken!`, so a guest with no entry here does
+/// not compile, and an entry with no guest is dead code.
+#[allow(non_upper_case_globals)] // each is named exactly as its guest
+mod expected {
+    use super::*;
+
     // --- export
-    row("reserved-type", Plain, &["export.type-not-reserved"]),
-    row("bad-type-format", Plain, &["export.type-format"]),
-    row("empty-name", Plain, &["export.name"]),
-    row("empty-description", Plain, &["export.description"]),
-    row("schema-type-not-object", Plain, &["export.config-schema"]),
-    row("create-provider-fails", Plain, NEEDS_A_PROVIDER),
-    row(
-        "datastore-path-empty-for-unknown-repo",
-        Plain,
-        &["export.resolve-datastore-path"],
-    ),
-    row("default-ttl-wrong", Plain, &["export.create-lock"]),
-    row(
-        "verifier-unsupported",
+    pub(super) const reserved_type: Row = row(Plain, &["export.type-not-reserved"]);
+    pub(super) const bad_type_format: Row = row(Plain, &["export.type-format"]);
+    pub(super) const empty_name: Row = row(Plain, &["export.name"]);
+    pub(super) const empty_description: Row = row(Plain, &["export.description"]);
+    pub(super) const schema_type_not_object: Row = row(Plain, &["export.config-schema"]);
+    pub(super) const create_provider_fails: Row = row(Plain, NEEDS_A_PROVIDER);
+    pub(super) const datastore_path_empty_for_unknown_repo: Row =
+        row(Plain, &["export.resolve-datastore-path"]);
+    pub(super) const default_ttl_wrong: Row = row(Plain, &["export.create-lock"]);
+    pub(super) const verifier_unsupported: Row = row(
         Plain,
         &[
             "export.create-verifier",
@@ -154,53 +156,39 @@ const ROWS: &[Row] = &[
             "verifier.no-leftovers",
             "verifier.read-only-datastore",
         ],
-    ),
-    row("features-lie", Plain, &["export.features-consistent"]),
-    row(
-        "construction-writes",
-        Plain,
-        &["export.construction-side-effect-free"],
-    ),
+    );
+    pub(super) const features_lie: Row = row(Plain, &["export.features-consistent"]);
+    pub(super) const construction_writes: Row =
+        row(Plain, &["export.construction-side-effect-free"]);
     // --- config
-    row(
-        "schema-accepts-anything",
+    pub(super) const schema_accepts_anything: Row = row(
         Plain,
         &[
             "config.invalid-rejected-by-schema",
             "config.generated-rejected-by-schema",
         ],
-    ),
-    row(
-        "schema-requires-cache",
+    );
+    pub(super) const schema_requires_cache: Row = row(
         Cache,
         &[
             "config.valid-accepted-by-schema",
             "config.valid-accepted-by-provider",
             "config.generated-rejected-by-provider",
         ],
-    ),
-    row(
-        "provider-requires-cache",
-        Cache,
-        &["config.valid-accepted-by-provider"],
-    ),
-    row(
-        "provider-accepts-unknown-fields",
+    );
+    pub(super) const provider_requires_cache: Row =
+        row(Cache, &["config.valid-accepted-by-provider"]);
+    pub(super) const provider_accepts_unknown_fields: Row = row(
         Plain,
         &[
             "config.invalid-rejected-by-provider",
             "config.generated-rejected-by-provider",
         ],
-    ),
-    row(
-        "namespace-claim-replaced",
-        Plain,
-        &["export.namespace-claims"],
-    ),
+    );
+    pub(super) const namespace_claim_replaced: Row = row(Plain, &["export.namespace-claims"]);
     // --- lock
-    row("lock-check-then-create", Plain, &["lock.mutual-exclusion"]),
-    row(
-        "two-holders",
+    pub(super) const lock_check_then_create: Row = row(Plain, &["lock.mutual-exclusion"]);
+    pub(super) const two_holders: Row = row(
         Plain,
         &[
             "lock.mutual-exclusion",
@@ -210,55 +198,46 @@ const ROWS: &[Row] = &[
             "lock.stale-by-holders-ttl",
             "lock.max-wait-zero",
         ],
-    ),
-    row(
-        "release-no-nonce-check",
-        Plain,
-        &["lock.lost-release-keeps-successor"],
-    ),
-    row(
-        "heartbeat-no-fencing",
+    );
+    pub(super) const release_no_nonce_check: Row =
+        row(Plain, &["lock.lost-release-keeps-successor"]);
+    pub(super) const heartbeat_no_fencing: Row = row(
         Plain,
         &[
             "lock.lost-heartbeat-fenced",
             "lock.heartbeat-after-force-release",
         ],
-    ),
-    row(
-        "force-release-ignores-nonce",
+    );
+    pub(super) const force_release_ignores_nonce: Row = row(
         Plain,
         &[
             "lock.force-release-wrong-nonce",
             "lock.lost-release-keeps-successor",
             "lock.force-release-wrong-nonce-expired",
         ],
-    ),
-    row(
-        "force-release-never",
+    );
+    pub(super) const force_release_never: Row = row(
         Plain,
         &[
             "lock.force-release-right-nonce",
             "lock.force-release-wrong-nonce-expired",
             "lock.heartbeat-after-force-release",
         ],
-    ),
-    row(
-        "release-not-idempotent",
+    );
+    pub(super) const release_not_idempotent: Row = row(
         Plain,
         &["lock.release-then-null", "lock.release-by-non-holder"],
-    ),
-    row("inspect-epoch-time", Plain, &["lock.inspect-after-acquire"]),
-    row(
-        "inspect-only-own",
+    );
+    pub(super) const inspect_epoch_time: Row = row(Plain, &["lock.inspect-after-acquire"]);
+    pub(super) const inspect_only_own: Row = row(
         Plain,
         &[
             "lock.with-lock-returns-value",
             "lock.force-release-wrong-nonce-expired",
             "lock.corrupt-file-held",
         ],
-    ),
-    row(
-        "inspect-phantom-before-acquire",
+    );
+    pub(super) const inspect_phantom_before_acquire: Row = row(
         Plain,
         &[
             "lock.inspect-null-before-acquire",
@@ -267,9 +246,8 @@ const ROWS: &[Row] = &[
             "lock.heartbeat-after-force-release",
             "lock.corrupt-file-held",
         ],
-    ),
-    row(
-        "handle-single-use",
+    );
+    pub(super) const handle_single_use: Row = row(
         Plain,
         &[
             "lock.with-lock-releases-on-error",
@@ -277,16 +255,11 @@ const ROWS: &[Row] = &[
             "lock.fresh-nonce-per-acquire",
             "lock.mutual-exclusion",
         ],
-    ),
-    row("nonce-reused", Plain, &["lock.fresh-nonce-per-acquire"]),
-    row("reentrant-acquire", Plain, &["lock.double-acquire-refused"]),
-    row(
-        "timeout-without-holder",
-        Plain,
-        &["lock.timeout-names-holder"],
-    ),
-    row(
-        "stale-never-taken-over",
+    );
+    pub(super) const nonce_reused: Row = row(Plain, &["lock.fresh-nonce-per-acquire"]);
+    pub(super) const reentrant_acquire: Row = row(Plain, &["lock.double-acquire-refused"]);
+    pub(super) const timeout_without_holder: Row = row(Plain, &["lock.timeout-names-holder"]);
+    pub(super) const stale_never_taken_over: Row = row(
         Plain,
         &[
             "lock.expired-taken-over",
@@ -294,14 +267,9 @@ const ROWS: &[Row] = &[
             "lock.lost-release-keeps-successor",
             "lock.stale-by-holders-ttl",
         ],
-    ),
-    row(
-        "heartbeat-does-not-extend",
-        Plain,
-        &["lock.heartbeat-keeps-alive"],
-    ),
-    row(
-        "lock-key-ignored",
+    );
+    pub(super) const heartbeat_does_not_extend: Row = row(Plain, &["lock.heartbeat-keeps-alive"]);
+    pub(super) const lock_key_ignored: Row = row(
         Plain,
         &[
             "lock.keys-independent",
@@ -309,59 +277,43 @@ const ROWS: &[Row] = &[
             "lock.corrupt-file-held",
             "lock.where-swamp-puts-it",
         ],
-    ),
+    );
     // --- verifier
-    row(
-        "verifier-always-healthy",
+    pub(super) const verifier_always_healthy: Row = row(
         Plain,
         &[
             "verifier.unhealthy",
             "verifier.missing-directory",
             "verifier.read-only-datastore",
         ],
-    ),
-    row("verifier-never-healthy", Plain, &["verifier.healthy"]),
-    row("verifier-leaves-probe", Plain, &["verifier.no-leftovers"]),
-    row(
-        "verifier-stat-only",
-        Plain,
-        &["verifier.read-only-datastore"],
-    ),
-    row(
-        "verifier-wrong-type",
+    );
+    pub(super) const verifier_never_healthy: Row = row(Plain, &["verifier.healthy"]);
+    pub(super) const verifier_leaves_probe: Row = row(Plain, &["verifier.no-leftovers"]);
+    pub(super) const verifier_stat_only: Row = row(Plain, &["verifier.read-only-datastore"]);
+    pub(super) const verifier_wrong_type: Row = row(
         Plain,
         &["verifier.result-well-formed", "verifier.unhealthy"],
-    ),
-    row(
-        "lock-path-flattened",
+    );
+    pub(super) const lock_path_flattened: Row = row(
         Plain,
         &[
             "lock.keys-not-flattened",
             "lock.corrupt-file-held",
             "lock.where-swamp-puts-it",
         ],
-    ),
-    row(
-        "lock-file-elsewhere",
+    );
+    pub(super) const lock_file_elsewhere: Row = row(
         Plain,
         &["lock.where-swamp-puts-it", "lock.corrupt-file-held"],
-    ),
-    row("corrupt-lock-deleted", Plain, &["lock.corrupt-file-held"]),
-    row("stale-by-own-ttl", Plain, &["lock.stale-by-holders-ttl"]),
-    row("deadline-before-first-try", Plain, &["lock.max-wait-zero"]),
-    row(
-        "force-release-expired-any-nonce",
-        Plain,
-        &["lock.force-release-wrong-nonce-expired"],
-    ),
-    row(
-        "heartbeat-recreates",
-        Plain,
-        &["lock.heartbeat-after-force-release"],
-    ),
+    );
+    pub(super) const corrupt_lock_deleted: Row = row(Plain, &["lock.corrupt-file-held"]);
+    pub(super) const stale_by_own_ttl: Row = row(Plain, &["lock.stale-by-holders-ttl"]);
+    pub(super) const deadline_before_first_try: Row = row(Plain, &["lock.max-wait-zero"]);
+    pub(super) const force_release_expired_any_nonce: Row =
+        row(Plain, &["lock.force-release-wrong-nonce-expired"]);
+    pub(super) const heartbeat_recreates: Row = row(Plain, &["lock.heartbeat-after-force-release"]);
     // --- sync
-    row(
-        "push-ignores-marks",
+    pub(super) const push_ignores_marks: Row = row(
         Cache,
         &[
             "sync.counts-exact",
@@ -381,15 +333,11 @@ const ROWS: &[Row] = &[
             "sync.two-phase",
             "sync.generated-tree",
         ],
-    ),
-    row(
-        "pull-compares-sizes",
-        Cache,
-        &["sync.same-size-edit", "sync.generated-tree"],
-    ),
-    row("hydrate-in-place", Cache, &["sync.hydrate-atomic"]),
-    row(
-        "push-never-deletes",
+    );
+    pub(super) const pull_compares_sizes: Row =
+        row(Cache, &["sync.same-size-edit", "sync.generated-tree"]);
+    pub(super) const hydrate_in_place: Row = row(Cache, &["sync.hydrate-atomic"]);
+    pub(super) const push_never_deletes: Row = row(
         Cache,
         &[
             "sync.counts-exact",
@@ -403,52 +351,24 @@ const ROWS: &[Row] = &[
             "shared.control-namespaces-apart",
             "shared.contamination-repair",
         ],
-    ),
-    row("scope-ignored", Cache, &["sync.scoped-pull"]),
-    row(
-        "push-scoped-by-context",
-        Cache,
-        &["sync.push-ignores-scope"],
-    ),
-    row("namespace-ignored", Cache, &["sync.namespaces-apart"]),
-    row(
-        "pull-mirrors-remote",
-        Cache,
-        &["sync.pull-keeps-new-local-files"],
-    ),
-    row(
-        "bulk-mark-per-file",
-        Cache,
-        &["sync.bulk-mark-pushes-deletions"],
-    ),
-    row("index-write-no-cas", Cache, &["sync.concurrent-writers"]),
-    row("big-downloads-truncated", Cache, &["sync.generated-tree"]),
-    row("timeout-ignored", Cache, &["sync.timeout-honoured"]),
-    row(
-        "marked-dir-one-level",
-        Cache,
-        &["sync.marked-directory-deep"],
-    ),
-    row("metadata-only-ignored", Cache, &["sync.metadata-only-pull"]),
-    row("hydrate-always-true", Cache, &["sync.hydrate-file"]),
-    row("preview-miscounts", Cache, &["sync.preview-push"]),
-    row(
-        "preview-unadvertised",
-        Cache,
-        &["sync.unadvertised-unsupported"],
-    ),
-    row(
-        "capabilities-unstable",
-        Cache,
-        &["sync.capabilities-well-formed"],
-    ),
-    row(
-        "two-phase-commit-noop",
-        Cache,
-        &["sync.two-phase", "sync.push-ignores-scope"],
-    ),
-    row(
-        "pull-fails-on-empty-remote",
+    );
+    pub(super) const scope_ignored: Row = row(Cache, &["sync.scoped-pull"]);
+    pub(super) const push_scoped_by_context: Row = row(Cache, &["sync.push-ignores-scope"]);
+    pub(super) const namespace_ignored: Row = row(Cache, &["sync.namespaces-apart"]);
+    pub(super) const pull_mirrors_remote: Row = row(Cache, &["sync.pull-keeps-new-local-files"]);
+    pub(super) const bulk_mark_per_file: Row = row(Cache, &["sync.bulk-mark-pushes-deletions"]);
+    pub(super) const index_write_no_cas: Row = row(Cache, &["sync.concurrent-writers"]);
+    pub(super) const big_downloads_truncated: Row = row(Cache, &["sync.generated-tree"]);
+    pub(super) const timeout_ignored: Row = row(Cache, &["sync.timeout-honoured"]);
+    pub(super) const marked_dir_one_level: Row = row(Cache, &["sync.marked-directory-deep"]);
+    pub(super) const metadata_only_ignored: Row = row(Cache, &["sync.metadata-only-pull"]);
+    pub(super) const hydrate_always_true: Row = row(Cache, &["sync.hydrate-file"]);
+    pub(super) const preview_miscounts: Row = row(Cache, &["sync.preview-push"]);
+    pub(super) const preview_unadvertised: Row = row(Cache, &["sync.unadvertised-unsupported"]);
+    pub(super) const capabilities_unstable: Row = row(Cache, &["sync.capabilities-well-formed"]);
+    pub(super) const two_phase_commit_noop: Row =
+        row(Cache, &["sync.two-phase", "sync.push-ignores-scope"]);
+    pub(super) const pull_fails_on_empty_remote: Row = row(
         Cache,
         // A v2 index has no monolith: hostile metas look like "no index".
         &[
@@ -456,35 +376,19 @@ const ROWS: &[Row] = &[
             "sync.namespaces-apart",
             "sync.hostile-index",
         ],
-    ),
-    row(
-        "push-rel-path-filter",
-        Cache,
-        &["sync.rule7-rel-path-only-on-mark-dirty"],
-    ),
-    row(
-        "bulk-overridden-by-path",
-        Cache,
-        &["sync.rule8-bulk-overrides-path"],
-    ),
-    row("marks-in-memory", Cache, &["sync.rule4-restart"]),
-    row(
-        "deep-marks-dropped",
+    );
+    pub(super) const push_rel_path_filter: Row =
+        row(Cache, &["sync.rule7-rel-path-only-on-mark-dirty"]);
+    pub(super) const bulk_overridden_by_path: Row = row(Cache, &["sync.rule8-bulk-overrides-path"]);
+    pub(super) const marks_in_memory: Row = row(Cache, &["sync.rule4-restart"]);
+    pub(super) const deep_marks_dropped: Row = row(
         Cache,
         &["sync.rule5-nested-rel-path", "sync.generated-tree"],
-    ),
-    row(
-        "bad-rel-paths-accepted",
-        Cache,
-        &["sync.bad-rel-paths-refused"],
-    ),
-    row(
-        "pull-overwrites-local-edits",
-        Cache,
-        &["sync.pull-keeps-local-edits"],
-    ),
-    row(
-        "push-counts-walked",
+    );
+    pub(super) const bad_rel_paths_accepted: Row = row(Cache, &["sync.bad-rel-paths-refused"]);
+    pub(super) const pull_overwrites_local_edits: Row =
+        row(Cache, &["sync.pull-keeps-local-edits"]);
+    pub(super) const push_counts_walked: Row = row(
         Cache,
         &[
             "sync.zero-diff-push",
@@ -493,9 +397,8 @@ const ROWS: &[Row] = &[
             "sync.rule8-bulk-overrides-path",
             "sync.bulk-mark-pushes-deletions",
         ],
-    ),
-    row(
-        "pull-counts-all",
+    );
+    pub(super) const pull_counts_all: Row = row(
         Cache,
         &[
             "sync.counts-exact",
@@ -507,9 +410,8 @@ const ROWS: &[Row] = &[
             "sync.rule7-rel-path-only-on-mark-dirty",
             "sync.generated-tree",
         ],
-    ),
-    row(
-        "push-count-omits-deletions",
+    );
+    pub(super) const push_count_omits_deletions: Row = row(
         Cache,
         &[
             "sync.counts-exact",
@@ -519,9 +421,8 @@ const ROWS: &[Row] = &[
             "sync.bulk-mark-pushes-deletions",
             "sync.generated-tree",
         ],
-    ),
-    row(
-        "fresh-pull-counts-zero",
+    );
+    pub(super) const fresh_pull_counts_zero: Row = row(
         Cache,
         &[
             "sync.round-trip",
@@ -529,63 +430,36 @@ const ROWS: &[Row] = &[
             "sync.generated-tree",
             "sync.hostile-index",
         ],
-    ),
+    );
     // A download that fails its sha256 is corrupt-data too: "rebuilt".
-    row(
-        "corrupt-index-rebuilt",
-        Cache,
-        &["sync.hostile-index", "sync.download-verified"],
-    ),
-    row("downloads-unverified", Cache, &["sync.download-verified"]),
+    pub(super) const corrupt_index_rebuilt: Row =
+        row(Cache, &["sync.hostile-index", "sync.download-verified"]);
+    pub(super) const downloads_unverified: Row = row(Cache, &["sync.download-verified"]);
     // --- shared store
-    row(
-        "control-list-full-keys",
+    pub(super) const control_list_full_keys: Row = row(
         Cache,
         &[
             "shared.control-round-trip",
             "shared.control-namespaces-apart",
             "shared.control-keys-refused",
         ],
-    ),
-    row(
-        "control-ignores-namespace",
+    );
+    pub(super) const control_ignores_namespace: Row = row(
         Cache,
         &[
             "shared.control-namespaces-apart",
             "shared.control-keys-refused",
         ],
-    ),
-    row(
-        "control-put-if-absent-racy",
-        Cache,
-        &["shared.control-put-if-absent-atomic"],
-    ),
-    row(
-        "control-keys-unchecked",
-        Cache,
-        &["shared.control-keys-refused"],
-    ),
-    row(
-        "catalog-export-always-writes",
-        Cache,
-        &["shared.catalog-export"],
-    ),
-    row(
-        "catalog-malformed-not-skipped",
-        Cache,
-        &["shared.catalog-export"],
-    ),
-    row(
-        "foreign-content-ignores-namespace",
-        Cache,
-        &["shared.foreign-content"],
-    ),
-    row(
-        "repair-dry-run-deletes",
-        Cache,
-        &["shared.contamination-repair"],
-    ),
-];
+    );
+    pub(super) const control_put_if_absent_racy: Row =
+        row(Cache, &["shared.control-put-if-absent-atomic"]);
+    pub(super) const control_keys_unchecked: Row = row(Cache, &["shared.control-keys-refused"]);
+    pub(super) const catalog_export_always_writes: Row = row(Cache, &["shared.catalog-export"]);
+    pub(super) const catalog_malformed_not_skipped: Row = row(Cache, &["shared.catalog-export"]);
+    pub(super) const foreign_content_ignores_namespace: Row =
+        row(Cache, &["shared.foreign-content"]);
+    pub(super) const repair_dry_run_deletes: Row = row(Cache, &["shared.contamination-repair"]);
+}
 
 /// Checks no broken guest fails, each with the reason none can exist.
 const NO_BROKEN_GUEST: &[&str] = &[];
@@ -598,76 +472,61 @@ const NO_BROKEN_GUEST: &[&str] = &[];
 
 /// A raw-bindings guest reporting a negative latency fails
 /// verifier.latency-non-negative; the same guest with a sound latency passes.
-#[tokio::test(flavor = "multi_thread")]
-async fn negative_latency_from_a_raw_guest_fails() {
-    let host = Host::new(HostOptions {
-        cache_dir: None,
-        ..HostOptions::default()
+fn negative_latency_from_a_raw_guest_fails() -> Result<(), Failed> {
+    runtime().block_on(async {
+        let host = Host::new(HostOptions {
+            cache_dir: None,
+            ..HostOptions::default()
+        })?;
+        let plugin = host.load(Path::new(HOSTILE)).await?;
+        let only = Filter {
+            suites: vec![],
+            ids: vec!["verifier.latency-non-negative".into()],
+        };
+        for (attack, should_fail) in [("negative-latency", true), ("noop", false)] {
+            let work = tempfile::tempdir()?;
+            let subject = Subject::new(
+                plugin.clone(),
+                json!({"attack": attack}),
+                work.path().into(),
+            );
+            let report = conformance::run(&subject, &only).await;
+            assert_eq!(report.checks.len(), 1);
+            let failed = matches!(report.checks[0].status, Status::Fail(_));
+            assert_eq!(
+                failed, should_fail,
+                "{attack}: {:?}",
+                report.checks[0].status
+            );
+        }
+        Ok(())
     })
-    .unwrap();
-    let wasm = swamp_host::artifacts::guest("hostile-guest").unwrap();
-    let plugin = host.load(&wasm).await.unwrap();
-    let only = Filter {
-        suites: vec![],
-        ids: vec!["verifier.latency-non-negative".into()],
-    };
-    for (attack, should_fail) in [("negative-latency", true), ("noop", false)] {
-        let work = tempfile::tempdir().unwrap();
-        let subject = Subject::new(
-            plugin.clone(),
-            json!({"attack": attack}),
-            work.path().into(),
-        );
-        let report = conformance::run(&subject, &only).await;
-        assert_eq!(report.checks.len(), 1);
-        let failed = matches!(report.checks[0].status, Status::Fail(_));
-        assert_eq!(
-            failed, should_fail,
-            "{attack}: {:?}",
-            report.checks[0].status
-        );
-    }
 }
 
-/// How many suites run at once. Most of a lock check is sleeping, so a few
-/// more than the cores keeps the machine busy without starving timing.
+/// How many suites run at once by default (`--test-threads` overrides it).
+/// Most of a lock check is sleeping, so a few more than the cores keeps the
+/// machine busy without starving timing.
 const PARALLEL: usize = 4;
 
-/// Build fs-datastore and every broken guest in one cargo invocation (they
-/// share the library crate `fs-datastore-core`, so it compiles once).
-fn build_guests() -> PathBuf {
-    swamp_host::artifacts::ensure_wasm_target().unwrap_or_else(|e| panic!("{e}"));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut args: Vec<String> = ["build", "--release", "--target", "wasm32-wasip2"]
-        .map(String::from)
-        .to_vec();
-    for r in ROWS {
-        args.push("-p".into());
-        args.push(if r.guest == "fs-datastore" {
-            r.guest.to_string()
-        } else {
-            format!("broken-{}", r.guest)
-        });
-    }
-    let out = Command::new(cargo)
-        .current_dir(swamp_host::artifacts::workspace_root())
-        .args(&args)
-        .output()
-        .expect("running cargo");
-    assert!(
-        out.status.success(),
-        "building the guests failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    swamp_host::artifacts::wasm_dir()
+/// One runtime and one host for every suite (each test blocks on its own
+/// suite from a harness thread).
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(PARALLEL)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    })
 }
 
-fn wasm_of(dir: &Path, guest: &str) -> PathBuf {
-    if guest == "fs-datastore" {
-        dir.join("fs_datastore.wasm")
-    } else {
-        dir.join(format!("broken_{}.wasm", guest.replace('-', "_")))
-    }
+fn host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let _entered = runtime().enter();
+        Host::new(HostOptions::default()).expect("host")
+    })
 }
 
 fn fs_config(path: &Path, cache: bool) -> Value {
@@ -716,7 +575,7 @@ async fn run_suite(host: &Host, wasm: &Path, mode: Mode) -> Report {
 }
 
 /// What a report got wrong against a row, or None.
-fn mismatch(row: &Row, report: &Report) -> Option<String> {
+fn mismatch(guest: &str, row: &Row, report: &Report) -> Option<String> {
     let failed: BTreeSet<&str> = report
         .checks
         .iter()
@@ -735,7 +594,7 @@ fn mismatch(row: &Row, report: &Report) -> Option<String> {
             .map(|c| c.status.message().to_string())
             .unwrap_or_default()
     };
-    let mut out = format!("{} ({:?}):", row.guest, row.mode);
+    let mut out = format!("{guest} ({:?}):", row.mode);
     for id in failed.difference(&expected) {
         out.push_str(&format!("\n  unexpected failure {id}: {}", reason(id)));
     }
@@ -754,52 +613,46 @@ fn mismatch(row: &Row, report: &Report) -> Option<String> {
     Some(out)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn each_broken_guest_fails_exactly_its_checks() {
-    let started = std::time::Instant::now();
-    let dir = build_guests();
-    eprintln!("guests built in {:.1}s", started.elapsed().as_secs_f64());
-    let host = Host::new(HostOptions::default()).expect("host");
-    let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
-    let mut tasks = Vec::new();
-    for (i, r) in ROWS.iter().enumerate() {
-        let (host, permits, wasm) = (host.clone(), permits.clone(), wasm_of(&dir, r.guest));
-        tasks.push(tokio::spawn(async move {
-            let _permit = permits.acquire_owned().await.unwrap();
-            let t = std::time::Instant::now();
-            let report = run_suite(&host, &wasm, ROWS[i].mode).await;
-            eprintln!(
-                "{} ({:?}) in {:.1}s",
-                ROWS[i].guest,
-                ROWS[i].mode,
-                t.elapsed().as_secs_f64()
-            );
-            mismatch(&ROWS[i], &report)
-        }));
-    }
-    let mut problems = Vec::new();
-    for t in tasks {
-        if let Some(p) = t.await.expect("a suite task panicked") {
-            problems.push(p);
+/// The test that runs the whole suite on `wasm` and wants exactly
+/// `row.fails` to fail.
+fn suite(name: &'static str, wasm: &'static str, row: &'static Row) -> Trial {
+    Trial::test(name, move || {
+        let t = std::time::Instant::now();
+        let report = runtime().block_on(run_suite(host(), Path::new(wasm), row.mode));
+        eprintln!(
+            "{name} ({:?}) in {:.1}s",
+            row.mode,
+            t.elapsed().as_secs_f64()
+        );
+        match mismatch(name, row, &report) {
+            None => Ok(()),
+            Some(problem) => Err(problem.into()),
         }
-    }
-    eprintln!(
-        "{} suites in {:.1}s",
-        ROWS.len(),
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        problems.is_empty(),
-        "{} guest(s) did not fail exactly their checks:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    })
 }
 
-#[test]
-fn every_check_is_failed_by_some_broken_guest() {
+/// The reference: fs-datastore fails nothing, in both modes.
+const FS_PLAIN: Row = row(Plain, &[]);
+const FS_CACHE: Row = row(Cache, &[]);
+
+/// Every broken guest's expectation (one per guest, by `foreach_broken!`).
+fn broken_rows() -> Vec<&'static Row> {
+    let mut rows = Vec::new();
+    macro_rules! push {
+        ($name:ident, $wasm:expr) => {
+            rows.push(&expected::$name);
+        };
+    }
+    test_guests_artifacts::foreach_broken!(push);
+    rows
+}
+
+fn every_check_is_failed_by_some_broken_guest() -> Result<(), Failed> {
     let catalogue: BTreeSet<&str> = conformance::catalogue().iter().map(|c| c.0).collect();
-    let tripped: BTreeSet<&str> = ROWS.iter().flat_map(|r| r.fails.iter().copied()).collect();
+    let tripped: BTreeSet<&str> = broken_rows()
+        .iter()
+        .flat_map(|r| r.fails.iter().copied())
+        .collect();
     let excused: BTreeSet<&str> = NO_BROKEN_GUEST.iter().copied().collect();
     for id in tripped.iter().chain(&excused) {
         assert!(
@@ -820,23 +673,33 @@ fn every_check_is_failed_by_some_broken_guest() {
         uncovered.is_empty(),
         "no broken guest fails these checks (write one, or list it in NO_BROKEN_GUEST with why none can exist): {uncovered:?}"
     );
-    // Every broken guest crate is in the table, once.
-    let dir = swamp_host::artifacts::workspace_root().join("guest/test-guests/broken");
-    let crates: BTreeSet<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "common")
-        .collect();
-    let rows: BTreeSet<String> = ROWS
-        .iter()
-        .filter(|r| r.guest != "fs-datastore")
-        .map(|r| r.guest.to_string())
-        .collect();
-    assert_eq!(crates, rows, "guest crates vs table rows");
-    assert_eq!(
-        rows.len(),
-        ROWS.len() - 2,
-        "a broken guest appears twice in the table"
-    );
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let mut args = Arguments::from_args();
+    args.test_threads.get_or_insert(PARALLEL);
+    let mut trials = vec![
+        Trial::test(
+            "every_check_is_failed_by_some_broken_guest",
+            every_check_is_failed_by_some_broken_guest,
+        ),
+        Trial::test(
+            "negative_latency_from_a_raw_guest_fails",
+            negative_latency_from_a_raw_guest_fails,
+        ),
+        suite("fs_datastore_plain", FS_DATASTORE, &FS_PLAIN),
+        suite("fs_datastore_cache", FS_DATASTORE, &FS_CACHE),
+    ];
+    macro_rules! broken {
+        ($name:ident, $wasm:expr) => {
+            trials.push(suite(
+                concat!("broken_", stringify!($name)),
+                $wasm,
+                &expected::$name,
+            ));
+        };
+    }
+    test_guests_artifacts::foreach_broken!(broken);
+    libtest_mimic::run(&args, trials).exit_code()
 }

@@ -2,8 +2,8 @@
 //! local datastore and in cache mode (a share with a local cache and a sync
 //! service): every check must pass or be skipped with a reason.
 //!
-//! The component is built on demand by `swamp_host::artifacts` into
-//! `target/wasm32-wasip2/release/` (where `make build` puts it).
+//! The component comes from `test-guests-artifacts` (built when this test
+//! is compiled).
 
 use conformance::{Filter, Format, Report, Status, Subject, Suite};
 use serde_json::{Value, json};
@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use swamp_host::{Host, HostOptions};
 
 fn fs_datastore_wasm() -> PathBuf {
-    swamp_host::artifacts::guest("fs-datastore")
-        .unwrap_or_else(|e| panic!("{e}\nbuild it with `make build` (or `cargo build --release --target wasm32-wasip2 -p fs-datastore`)"))
+    PathBuf::from(test_guests_artifacts::FS_DATASTORE)
 }
 
 fn fs_config(path: &Path, cache: bool) -> Value {

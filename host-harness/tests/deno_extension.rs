@@ -10,13 +10,10 @@ use host_harness::package::Tools;
 use seaweedfs_fixture::SeaweedFs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use test_guests_artifacts::{FS_DATASTORE, HOSTILE, S3_DATASTORE};
 
 fn harness() -> Command {
     Command::new(env!("CARGO_BIN_EXE_host-harness"))
-}
-
-fn guest(name: &str) -> PathBuf {
-    swamp_host::artifacts::guest(name).unwrap()
 }
 
 fn tests_dir() -> PathBuf {
@@ -36,7 +33,7 @@ fn text(out: &Output) -> String {
 
 /// Package with the native library built from this workspace embedded.
 fn package(component: &Path, out: &Path, tools: &Tools) {
-    let native = swamp_host::artifacts::native_library().unwrap();
+    let native = host_harness::bundled::native_library().unwrap();
     let res = harness()
         .arg("package")
         .arg(component)
@@ -55,8 +52,8 @@ fn package(component: &Path, out: &Path, tools: &Tools) {
 fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
     let tools = Tools::ensure(&Tools::default_dir()).unwrap();
     let ext = tempfile::tempdir().unwrap();
-    package(&guest("fs-datastore"), ext.path(), &tools);
-    package(&guest("s3-datastore"), ext.path(), &tools);
+    package(Path::new(FS_DATASTORE), ext.path(), &tools);
+    package(Path::new(S3_DATASTORE), ext.path(), &tools);
     let manifest = std::fs::read_to_string(ext.path().join("manifest.yaml")).unwrap();
     assert!(
         manifest.contains("datastores:\n  - fs_datastore.ts\n  - s3_datastore.ts\n"),
@@ -146,8 +143,8 @@ fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
 fn the_packaged_native_path_holds_the_sandbox_walls() {
     let tools = Tools::ensure(&Tools::default_dir()).unwrap();
     let ext = tempfile::tempdir().unwrap();
-    for g in ["hostile-guest", "fs-datastore", "s3-datastore"] {
-        package(&guest(g), ext.path(), &tools);
+    for g in [HOSTILE, FS_DATASTORE, S3_DATASTORE] {
+        package(Path::new(g), ext.path(), &tools);
     }
     let cache = tempfile::tempdir().unwrap();
     let out = Command::new(tools.deno())

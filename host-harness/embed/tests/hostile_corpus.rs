@@ -29,7 +29,7 @@ async fn fs_plugin() -> Plugin {
         ..HostOptions::default()
     })
     .unwrap();
-    let wasm = swamp_host::artifacts::guest("fs-datastore").unwrap();
+    let wasm = std::path::PathBuf::from(test_guests_artifacts::FS_DATASTORE);
     host.load(&wasm).await.unwrap()
 }
 

@@ -14,7 +14,9 @@ async fn a_path_outside_every_mount_is_named_with_the_annotation_that_grants_it(
     })
     .unwrap();
     let plugin = host
-        .load(&swamp_host::artifacts::guest("fs-datastore").unwrap())
+        .load(&std::path::PathBuf::from(
+            test_guests_artifacts::FS_DATASTORE,
+        ))
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
