@@ -51,6 +51,7 @@
 pub mod bindings;
 
 pub mod atomic_file;
+pub mod claim;
 pub mod config;
 mod error;
 mod export;
