@@ -1,5 +1,5 @@
 # Named entry points; each only calls cargo or a script.
-GUESTS := -p fs-datastore -p s3-datastore -p hostile-guest -p 'broken-*'
+GUESTS := -p fs-datastore -p s3-datastore -p dir-datastore -p hostile-guest -p 'broken-*'
 WASM_TARGET := wasm32-wasip2
 
 .PHONY: build guests host run test fmt lint clean readme bench
