@@ -24,9 +24,17 @@ run:
 	cargo run -p host-harness
 
 ## test: every test of the workspace (guests are built first: tests load them;
-## the broken guests are components only, with no native tests of their own)
-test: guests
+## the broken guests are components only, with no native tests of their own),
+## and the packaging check below
+test: guests package-check
 	cargo test --workspace --exclude 'broken-*'
+
+## package-check: `cargo package` (verified, offline) of swamp-datastore-sdk,
+## swamp-host and conformance, and the files from outside their directories
+## (wit/, hostile/) inside the packages (scripts/package-check.sh)
+.PHONY: package-check
+package-check:
+	scripts/package-check.sh
 
 ## package: a component as a swamp (Deno) datastore extension folder
 ## (make package COMPONENT=path/to/x.wasm OUT=dir; default fs-datastore into
