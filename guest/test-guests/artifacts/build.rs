@@ -59,6 +59,7 @@ fn run() -> Result<(), String> {
     for (constant, artifact) in [
         ("FS_DATASTORE", "fs_datastore"),
         ("S3_DATASTORE", "s3_datastore"),
+        ("DIR_DATASTORE", "dir_datastore"),
     ]
     .into_iter()
     .map(|(c, a)| (c.to_string(), a.to_string()))
@@ -160,6 +161,8 @@ fn build(root: &Path, target_dir: &Path) -> Result<(), String> {
             "fs-datastore",
             "-p",
             "s3-datastore",
+            "-p",
+            "dir-datastore",
         ])
         .arg("--target-dir")
         .arg(target_dir)
@@ -176,7 +179,7 @@ fn build(root: &Path, target_dir: &Path) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "building the test guests, fs-datastore and s3-datastore for {TARGET} failed ({}):\n{}",
+        "building the test guests, fs-datastore, s3-datastore and dir-datastore for {TARGET} failed ({}):\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     ))

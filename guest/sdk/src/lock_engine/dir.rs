@@ -1,15 +1,17 @@
-//! The file lock: a lock file at `{datastore}/{key}` holding swamp's
-//! `LockInfo` JSON, so swamp's own filesystem datastore and this one
-//! exclude each other. The protocol (retries, staleness, fencing, nonces)
-//! is the SDK's lock engine (`guest/sdk/src/lock_engine/`); this file is
-//! only the directory as its store:
+//! A directory as a [`LockStore`]: a lock file at `{datastore}/{key}`
+//! holding swamp's `LockInfo` JSON, so swamp's own filesystem datastore and
+//! every datastore on this store exclude each other. fs-datastore
+//! (`guest/fs/core/src/provider.rs`) and the example
+//! `guest/examples/dir-datastore` lock with it. The protocol (retries,
+//! staleness, fencing, nonces) is the engine's; this file is only the
+//! directory:
 //!
 //! * Create: the body is written to a temporary file and hard-linked into
 //!   place, so the lock appears atomically with its full content and only
-//!   if absent (`publish_exclusive`, `guest/fs/core/src/claim.rs`).
+//!   if absent ([`claim::publish_exclusive`]).
 //! * A directory has no versions: a lock's version is its bytes. Replace
 //!   and delete act only while the file still holds those exact bytes
-//!   (`remove_if_same`, same file), so a successor's fresh lock is never
+//!   ([`claim::remove_if_same`]), so a successor's fresh lock is never
 //!   deleted or overwritten.
 //! * No clock of its own: staleness compares the holder's `acquiredAt`
 //!   with our wall clock, as swamp does (no pid probing: a pid from
@@ -20,20 +22,11 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use swamp_datastore_sdk::lock_engine::{Cas, EngineLock, LockStore, Pacing, Stored};
-use swamp_datastore_sdk::{
-    Error, HolderIdentity, LockInfo, LockOptions, RelPath, Result, atomic_file, iso_time,
-};
-
-use crate::claim;
-
-/// A lock on one key of one datastore directory.
-pub type FileLock = EngineLock<LockDir>;
-
-/// A lock on `options.lock_key` below `datastore_path`. No I/O.
-pub fn open(datastore_path: &str, options: &LockOptions, who: HolderIdentity) -> Result<FileLock> {
-    EngineLock::new(LockDir::new(datastore_path)?, options, who)
-}
+use super::{Cas, LockStore, Pacing, Stored};
+use crate::error::{Error, Result};
+use crate::lock_info::LockInfo;
+use crate::rel_path::RelPath;
+use crate::{atomic_file, claim, iso_time};
 
 /// A datastore directory as the store of its lock files.
 pub struct LockDir {
@@ -157,8 +150,10 @@ impl LockStore for LockDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lock_engine::EngineLock;
+    use crate::traits::Lock;
+    use crate::types::{HolderIdentity, LockOptions};
     use std::time::Duration;
-    use swamp_datastore_sdk::Lock;
 
     fn who(n: &str) -> HolderIdentity {
         HolderIdentity {
@@ -177,7 +172,11 @@ mod tests {
         }
     }
 
-    fn lock(dir: &std::path::Path, o: &LockOptions, name: &str) -> FileLock {
+    fn open(path: &str, o: &LockOptions, who: HolderIdentity) -> Result<EngineLock<LockDir>> {
+        EngineLock::new(LockDir::new(path)?, o, who)
+    }
+
+    fn lock(dir: &std::path::Path, o: &LockOptions, name: &str) -> EngineLock<LockDir> {
         open(dir.to_str().unwrap(), o, who(name)).unwrap()
     }
 

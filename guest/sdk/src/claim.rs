@@ -13,8 +13,9 @@ use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::Path;
 
-use swamp_datastore_sdk::write_file::WriteFile;
-use swamp_datastore_sdk::{Error, Result, atomic_file};
+use crate::atomic_file;
+use crate::error::{Error, Result};
+use crate::write_file::WriteFile;
 
 /// Publish the finished temporary file `tmp` at `dest` unless `dest`
 /// exists. Returns whether it was published; `tmp` is always removed.
