@@ -29,6 +29,7 @@ use crate::rel_path::RelPath;
 use crate::{atomic_file, claim, iso_time};
 
 /// A datastore directory as the store of its lock files.
+#[derive(Clone, Debug)]
 pub struct LockDir {
     root: PathBuf,
 }

@@ -4,12 +4,10 @@
 
 use std::path::PathBuf;
 
-use swamp_datastore_sdk::lock_engine::{Cas, EngineLock, LockStore};
+use swamp_datastore_sdk::lock_engine::{Cas, EngineLock, LockDir, LockStore};
 use swamp_datastore_sdk::sync::local::{hash_file, prune_empty_dirs, sha256_hex, walk_objects};
 use swamp_datastore_sdk::sync::{CasOutcome, Fingerprint, RemoteObject, RemoteStore};
 use swamp_datastore_sdk::{Lock, LockOptions, RelPath, Result, atomic_file, host};
-
-use crate::lock::LockDir;
 
 pub struct DirRemote {
     root: PathBuf,
