@@ -13,6 +13,7 @@ pub mod artifacts;
 mod bindings;
 mod convert;
 pub mod error;
+mod guest_resource;
 mod guest_stderr;
 mod host;
 mod http_client;

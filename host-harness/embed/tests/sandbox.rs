@@ -404,6 +404,47 @@ async fn a_panicking_guest_is_reported_as_a_trap() {
     host_still_works(&plugin).await;
 }
 
+/// A dropped verifier is dropped in the guest before the provider's next
+/// call; a destructor that panics (or spins) is reported as what it is,
+/// stops only that instance, and never panics the host.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destructor_that_traps_is_reported_and_stops_only_its_instance() {
+    let host = host(quick_limits());
+    let plugin = hostile(&host).await;
+    for (attack, says) in [
+        ("drop-panic", "hostile guest panics on purpose"),
+        ("drop-spin", "CPU deadline"),
+    ] {
+        let provider = plugin
+            .open(json!({"attack": attack}), OpenOptions::default())
+            .await
+            .unwrap();
+        let verifier = provider.create_verifier().await.unwrap();
+        verifier.verify().await.unwrap();
+        // Without the drop the guest never hears of it and the call works.
+        drop(verifier);
+        match provider.features().await {
+            Err(HostError::Trap { call, reason }) => {
+                assert_eq!(call, "provider.features");
+                assert!(
+                    reason.starts_with("dropping a guest object the host no longer holds")
+                        && reason.contains(says),
+                    "{attack}: {reason}"
+                );
+            }
+            other => panic!("{attack}: the destructor's trap must be reported, got {other:?}"),
+        }
+        assert!(
+            matches!(
+                provider.features().await,
+                Err(HostError::InstanceStopped(_))
+            ),
+            "{attack}: the instance is not used again"
+        );
+    }
+    host_still_works(&plugin).await;
+}
+
 /// A server on 127.0.0.1 that never answers: with `reads`, it accepts each
 /// connection, reads the request and then holds the connection without a
 /// byte of answer; without, it never even accepts (the kernel completes the

@@ -9,7 +9,8 @@
 //! `lock-<attack>`, `sync-<attack>` and `resolve-<attack>` carry the attack
 //! into another call instead: a lock's acquire, a sync service's pull (and
 //! push), or resolve-datastore-path, so every kind of call can be shown to
-//! meet its deadline. Without such a prefix there is no lock (the lock
+//! meet its deadline; `drop-<attack>` carries it into the destructor of the
+//! provider and verifier objects. Without such a prefix there is no lock (the lock
 //! suite must fail) and no sync service.
 
 wit_bindgen::generate!({
@@ -195,6 +196,16 @@ impl provider::GuestDatastoreProvider for Attack {
     }
     fn list_namespaces(&self, _: String) -> Result<Vec<String>, Error> {
         Err(Error::Unsupported("no namespaces".into()))
+    }
+}
+
+/// `drop-<attack>` carries the attack into the destructor of the guest
+/// object (provider or verifier), which the host runs when its handle goes.
+impl Drop for Attack {
+    fn drop(&mut self) {
+        if let Some(a) = self.carried("drop-") {
+            let _ = a.run();
+        }
     }
 }
 
