@@ -11,7 +11,6 @@ use crate::types::HolderIdentity;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
@@ -71,14 +70,7 @@ pub(crate) struct HostInner {
     pub(crate) engine: Engine,
     linker: Linker<GuestState>,
     pub(crate) options: HostOptions,
-    ticker_stop: Arc<AtomicBool>,
     http: GuestHttpClient,
-}
-
-impl Drop for HostInner {
-    fn drop(&mut self) {
-        self.ticker_stop.store(true, Ordering::Relaxed);
-    }
 }
 
 /// The embedding: cheap to clone, share one per process.
@@ -117,14 +109,18 @@ impl Host {
             |s| s,
         ))?;
 
-        // The ticker holds only a weak reference so dropping the host ends it.
-        let ticker_stop = Arc::new(AtomicBool::new(false));
-        let stop = ticker_stop.clone();
+        // The ticker holds only a weak reference to the engine, and ends
+        // when the engine goes: with the host and also with every store
+        // (each holds the engine). Not before: a call stopped at its
+        // wall-clock deadline may leave its guest spinning on a worker
+        // thread until its epoch deadline traps it, and without ticks that
+        // never comes (the thread would spin for good and a runtime shutting
+        // down would wait for it).
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("swamp-host-epoch".into())
             .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
+                loop {
                     std::thread::sleep(EPOCH_TICK);
                     match weak.upgrade() {
                         Some(engine) => engine.increment_epoch(),
@@ -145,7 +141,6 @@ impl Host {
                 engine,
                 linker,
                 options,
-                ticker_stop,
                 http,
             }),
         })

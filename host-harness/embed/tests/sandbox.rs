@@ -432,6 +432,11 @@ async fn a_destructor_that_traps_is_reported_and_stops_only_its_instance() {
                     "{attack}: {reason}"
                 );
             }
+            // On a loaded machine the wall clock can run out before the
+            // epoch ticks do (see an_endless_loop_is_interrupted_at_its_deadline).
+            Err(HostError::Deadline { call, .. }) if attack == "drop-spin" => {
+                assert_eq!(call, "provider.features")
+            }
             other => panic!("{attack}: the destructor's trap must be reported, got {other:?}"),
         }
         assert!(
