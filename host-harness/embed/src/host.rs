@@ -1,7 +1,7 @@
 //! The process-wide part of the embedding: one engine configured once, one
 //! linker built once, an epoch ticker, and the compiled-component cache.
 
-use crate::bindings::{DatastoreProvider, ExportsPre};
+use crate::bindings::ExportsPre;
 use crate::error::{HostError, HostResult};
 use crate::http_client::GuestHttpClient;
 use crate::instance::GuestState;
@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 /// How often the epoch advances; the granularity of CPU deadlines.
@@ -100,14 +100,7 @@ impl Host {
                 reason: format!("{e:#}"),
             })
         };
-        link(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
-        link(wasmtime_wasi_http::p2::add_only_http_to_linker_async(
-            &mut linker,
-        ))?;
-        link(DatastoreProvider::add_to_linker::<_, HasSelf<_>>(
-            &mut linker,
-            |s| s,
-        ))?;
+        link(crate::linker::add_world_imports(&mut linker))?;
 
         // The ticker holds only a weak reference to the engine, and ends
         // when the engine goes: with the host and also with every store
@@ -158,11 +151,18 @@ impl Host {
             component: path.display().to_string(),
             reason: format!("{e:#}"),
         };
+        // wasmtime names the first import it cannot satisfy; say where the
+        // list of what may be imported is.
         let instance_pre = self
             .inner
             .linker
             .instantiate_pre(&component)
-            .map_err(load_err)?;
+            .map_err(|e| HostError::Load {
+                component: path.display().to_string(),
+                reason: format!(
+                    "{e:#} (a datastore may import only what the world datastore-provider of wit/world.wit lists)"
+                ),
+            })?;
         let pre = ExportsPre::new(instance_pre).map_err(load_err)?;
         Plugin::new(self.clone(), path, pre).await
     }

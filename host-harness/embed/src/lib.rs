@@ -18,6 +18,7 @@ mod guest_stderr;
 mod host;
 mod http_client;
 mod instance;
+mod linker;
 mod lock;
 mod plugin;
 mod provider;
