@@ -109,15 +109,24 @@ impl Host {
         // thread until its epoch deadline traps it, and without ticks that
         // never comes (the thread would spin for good and a runtime shutting
         // down would wait for it).
+        // It counts ticks from the time elapsed, not from its sleeps: on a
+        // loaded machine each sleep overruns, and summed over a deadline's
+        // few hundred ticks the overrun put the CPU deadline after the
+        // wall-clock one (an endless loop then ended as a `Deadline`
+        // instead of an epoch trap).
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("swamp-host-epoch".into())
             .spawn(move || {
+                let started = std::time::Instant::now();
+                let mut ticked: u128 = 0;
                 loop {
                     std::thread::sleep(EPOCH_TICK);
-                    match weak.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
+                    let Some(engine) = weak.upgrade() else { break };
+                    let due = started.elapsed().as_nanos() / EPOCH_TICK.as_nanos();
+                    while ticked < due {
+                        engine.increment_epoch();
+                        ticked += 1;
                     }
                 }
             })
