@@ -22,17 +22,21 @@ const example = resolve(args.example ?? dirname(fileURLToPath(import.meta.url)))
 const repo = resolve(example, '../../..');
 const out = resolve(args.out ?? join(repo, 'target/js-datastore/js_datastore.wasm'));
 
-// The WIT: this example's world (the repository's world plus the WASI
-// interfaces the JavaScript imports) with the repository's wit/ as a
-// dependency, staged beside the output.
+// The WIT: this example's world with the repository's wit/ as a
+// dependency, staged beside the output. A dependency's own deps/ folder is
+// not read, so the repository's WASI packages (wit/deps/) go beside it.
 const wit = join(dirname(out), 'wit');
 await rm(wit, { recursive: true, force: true });
-await mkdir(join(wit, 'deps'), { recursive: true });
+await mkdir(join(wit, 'deps/swamp-datastore'), { recursive: true });
 await cp(join(example, 'wit/world.wit'), join(wit, 'world.wit'));
-for (const dep of await readdir(join(example, 'wit/deps'), { withFileTypes: true })) {
-  if (dep.isDirectory()) await cp(join(example, 'wit/deps', dep.name), join(wit, 'deps', dep.name), { recursive: true });
+for (const entry of await readdir(join(repo, 'wit'), { withFileTypes: true })) {
+  if (entry.isFile() && entry.name.endsWith('.wit')) {
+    await cp(join(repo, 'wit', entry.name), join(wit, 'deps/swamp-datastore', entry.name));
+  }
 }
-await cp(join(repo, 'wit'), join(wit, 'deps/swamp-datastore'), { recursive: true });
+for (const dep of await readdir(join(repo, 'wit/deps'), { withFileTypes: true })) {
+  if (dep.isDirectory()) await cp(join(repo, 'wit/deps', dep.name), join(wit, 'deps', dep.name), { recursive: true });
+}
 
 // componentize-js reads the WIT with its own WebAssembly tooling, which sees
 // the host's files through @bytecodealliance/preview2-shim (a package it

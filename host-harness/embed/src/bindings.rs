@@ -14,6 +14,8 @@
 use wasmtime::AsContextMut;
 use wasmtime::component::InstancePre;
 
+// The world's WASI imports are wasmtime-wasi's own bindings (linked by
+// `crate::linker`); only the swamp interfaces are generated here.
 wasmtime::component::bindgen!({
     path: "wit",
     world: "datastore-provider",
@@ -23,6 +25,14 @@ wasmtime::component::bindgen!({
         default: trappable,
     },
     exports: { default: async },
+    with: {
+        "wasi:io": wasmtime_wasi::p2::bindings::io,
+        "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+        "wasi:random": wasmtime_wasi::p2::bindings::random,
+        "wasi:filesystem": wasmtime_wasi::p2::bindings::filesystem,
+        "wasi:cli": wasmtime_wasi::p2::bindings::cli,
+        "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+    },
 });
 
 pub use exports::swamp::datastore as guest;

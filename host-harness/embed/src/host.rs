@@ -1,7 +1,7 @@
 //! The process-wide part of the embedding: one engine configured once, one
 //! linker built once, an epoch ticker, and the compiled-component cache.
 
-use crate::bindings::{DatastoreProvider, ExportsPre};
+use crate::bindings::ExportsPre;
 use crate::error::{HostError, HostResult};
 use crate::http_client::GuestHttpClient;
 use crate::instance::GuestState;
@@ -11,9 +11,8 @@ use crate::types::HolderIdentity;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 /// How often the epoch advances; the granularity of CPU deadlines.
@@ -71,14 +70,7 @@ pub(crate) struct HostInner {
     pub(crate) engine: Engine,
     linker: Linker<GuestState>,
     pub(crate) options: HostOptions,
-    ticker_stop: Arc<AtomicBool>,
     http: GuestHttpClient,
-}
-
-impl Drop for HostInner {
-    fn drop(&mut self) {
-        self.ticker_stop.store(true, Ordering::Relaxed);
-    }
 }
 
 /// The embedding: cheap to clone, share one per process.
@@ -108,27 +100,33 @@ impl Host {
                 reason: format!("{e:#}"),
             })
         };
-        link(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
-        link(wasmtime_wasi_http::p2::add_only_http_to_linker_async(
-            &mut linker,
-        ))?;
-        link(DatastoreProvider::add_to_linker::<_, HasSelf<_>>(
-            &mut linker,
-            |s| s,
-        ))?;
+        link(crate::linker::add_world_imports(&mut linker))?;
 
-        // The ticker holds only a weak reference so dropping the host ends it.
-        let ticker_stop = Arc::new(AtomicBool::new(false));
-        let stop = ticker_stop.clone();
+        // The ticker holds only a weak reference to the engine, and ends
+        // when the engine goes: with the host and also with every store
+        // (each holds the engine). Not before: a call stopped at its
+        // wall-clock deadline may leave its guest spinning on a worker
+        // thread until its epoch deadline traps it, and without ticks that
+        // never comes (the thread would spin for good and a runtime shutting
+        // down would wait for it).
+        // It counts ticks from the time elapsed, not from its sleeps: on a
+        // loaded machine each sleep overruns, and summed over a deadline's
+        // few hundred ticks the overrun put the CPU deadline after the
+        // wall-clock one (an endless loop then ended as a `Deadline`
+        // instead of an epoch trap).
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("swamp-host-epoch".into())
             .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
+                let started = std::time::Instant::now();
+                let mut ticked: u128 = 0;
+                loop {
                     std::thread::sleep(EPOCH_TICK);
-                    match weak.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
+                    let Some(engine) = weak.upgrade() else { break };
+                    let due = started.elapsed().as_nanos() / EPOCH_TICK.as_nanos();
+                    while ticked < due {
+                        engine.increment_epoch();
+                        ticked += 1;
                     }
                 }
             })
@@ -145,7 +143,6 @@ impl Host {
                 engine,
                 linker,
                 options,
-                ticker_stop,
                 http,
             }),
         })
@@ -163,11 +160,18 @@ impl Host {
             component: path.display().to_string(),
             reason: format!("{e:#}"),
         };
+        // wasmtime names the first import it cannot satisfy; say where the
+        // list of what may be imported is.
         let instance_pre = self
             .inner
             .linker
             .instantiate_pre(&component)
-            .map_err(load_err)?;
+            .map_err(|e| HostError::Load {
+                component: path.display().to_string(),
+                reason: format!(
+                    "{e:#} (a datastore may import only what the world datastore-provider of wit/world.wit lists)"
+                ),
+            })?;
         let pre = ExportsPre::new(instance_pre).map_err(load_err)?;
         Plugin::new(self.clone(), path, pre).await
     }

@@ -436,19 +436,19 @@ impl Instance {
         let doomed = std::mem::take(&mut *self.doomed.lock().unwrap_or_else(|p| p.into_inner()));
         let task = tokio::spawn(async move {
             // The guest's destructors run under this call's deadlines; one
-            // that traps stops the instance like any call.
-            let mut outcome = Ok(());
+            // that traps stops the instance like any call, and the report
+            // says it was a destructor, not the call that was asked for.
             for resource in doomed {
-                outcome = resource.resource_drop_async(&mut live.store).await;
-                if outcome.is_err() {
-                    break;
+                if let Err(trap) = resource.resource_drop_async(&mut live.store).await {
+                    let reason = describe_trap(&trap, &live.store.data().stderr);
+                    return Err(format!(
+                        "dropping a guest object the host no longer holds (a verifier, lock, sync service or provider): {reason}"
+                    ));
                 }
             }
-            let outcome = match outcome {
-                Ok(()) => f(&mut live.store, &bindings).await,
-                Err(trap) => Err(trap),
-            };
-            outcome.map_err(|trap| describe_trap(&trap, &live.store.data().stderr))
+            f(&mut live.store, &bindings)
+                .await
+                .map_err(|trap| describe_trap(&trap, &live.store.data().stderr))
         });
         let cancel = task.abort_handle();
         let stop = |why: String| {

@@ -5,6 +5,7 @@
 //! cross the boundary); see docs/contract.md §2.8.
 
 use crate::error::{DatastoreError, HostError, HostResult};
+use crate::guest_resource::GuestResource;
 use crate::instance::Instance;
 use crate::types::{LockInfo, LockOptions};
 use futures::FutureExt;
@@ -21,8 +22,9 @@ pub struct Lock {
 }
 
 struct LockInner {
-    instance: Arc<Instance>,
-    resource: ResourceAny,
+    /// The guest lock, dropped in the guest with the last handle (see
+    /// `host-harness/embed/src/guest_resource.rs`).
+    guest: GuestResource,
     options: LockOptions,
     key: String,
     ttl: Duration,
@@ -83,8 +85,7 @@ impl Lock {
             .await?;
         Ok(Self {
             inner: Arc::new(LockInner {
-                instance,
-                resource,
+                guest: GuestResource::new(instance, resource),
                 options,
                 key,
                 ttl: Duration::from_millis(ttl_ms),
@@ -95,7 +96,7 @@ impl Lock {
 
     /// Memory and HTTP requests of this lock's instance so far.
     pub fn usage(&self) -> crate::instance::InstanceUsage {
-        self.inner.instance.meters.snapshot()
+        self.inner.guest.instance().meters.snapshot()
     }
 
     /// The key this lock guards.
@@ -111,10 +112,11 @@ impl Lock {
     /// Acquire (the guest retries until max-wait), then start heartbeats
     /// every ttl/3.
     pub async fn acquire(&self) -> HostResult<()> {
-        let r = self.inner.resource;
+        let r = self.inner.guest.get();
         let budget = Duration::from_millis(self.inner.options.effective_max_wait_ms());
         self.inner
-            .instance
+            .guest
+            .instance()
             .call("lock.acquire", Some(budget), move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_lock()
@@ -132,9 +134,10 @@ impl Lock {
     /// stored lock only if it is still ours).
     pub async fn release(&self) -> HostResult<()> {
         self.stop_heartbeats();
-        let r = self.inner.resource;
+        let r = self.inner.guest.get();
         self.inner
-            .instance
+            .guest
+            .instance()
             .call("lock.release", None, move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_lock()
@@ -147,9 +150,10 @@ impl Lock {
     }
 
     pub async fn inspect(&self) -> HostResult<Option<LockInfo>> {
-        let r = self.inner.resource;
+        let r = self.inner.guest.get();
         self.inner
-            .instance
+            .guest
+            .instance()
             .call("lock.inspect", None, move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_lock()
@@ -163,9 +167,10 @@ impl Lock {
     }
 
     pub async fn force_release(&self, expected_nonce: &str) -> HostResult<bool> {
-        let (r, nonce) = (self.inner.resource, expected_nonce.to_string());
+        let (r, nonce) = (self.inner.guest.get(), expected_nonce.to_string());
         self.inner
-            .instance
+            .guest
+            .instance()
             .call("lock.force-release", None, move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_lock()
@@ -179,10 +184,11 @@ impl Lock {
 
     /// One heartbeat now (the scheduler calls this every ttl/3).
     pub async fn heartbeat(&self) -> HostResult<()> {
-        let r = self.inner.resource;
+        let r = self.inner.guest.get();
         let result = self
             .inner
-            .instance
+            .guest
+            .instance()
             .call("lock.heartbeat", None, move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_lock()

@@ -6,6 +6,7 @@
 //! the directories its handle works on.
 
 use crate::error::{HostError, HostResult};
+use crate::guest_resource::GuestResource;
 use crate::instance::{Instance, InstanceUsage};
 use crate::lock::Lock;
 use crate::plugin::Plugin;
@@ -34,8 +35,9 @@ pub struct Provider {
     plugin: Plugin,
     config: Value,
     options: OpenOptions,
-    instance: Arc<Instance>,
-    resource: ResourceAny,
+    /// The guest provider, in this provider's own instance; dropped in the
+    /// guest when the last clone goes.
+    guest: GuestResource,
 }
 
 impl Provider {
@@ -49,8 +51,7 @@ impl Provider {
             plugin,
             config,
             options,
-            instance,
-            resource,
+            guest: GuestResource::new(instance, resource),
         })
     }
 
@@ -96,12 +97,13 @@ impl Provider {
 
     /// The sandbox of this provider's own instance.
     pub fn policy(&self) -> &SandboxPolicy {
-        &self.instance.policy
+        &self.guest.instance().policy
     }
 
     /// The HTTP requests the sandbox refused in this provider's instance.
     pub fn denied_requests(&self) -> Vec<String> {
-        self.instance
+        self.guest
+            .instance()
             .denied_requests
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -110,12 +112,13 @@ impl Provider {
 
     /// Memory and HTTP requests of this provider's own instance so far.
     pub fn usage(&self) -> InstanceUsage {
-        self.instance.meters.snapshot()
+        self.guest.instance().meters.snapshot()
     }
 
     pub async fn features(&self) -> HostResult<ProviderFeatures> {
-        let r = self.resource;
-        self.instance
+        let r = self.guest.get();
+        self.guest
+            .instance()
             .call_infallible("provider.features", move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_provider()
@@ -150,14 +153,17 @@ impl Provider {
                 })
             })
             .await?;
+        // The provider was made only to make the lock: the guest may free it.
+        instance.drop_later(provider);
         Lock::new(instance, resource, options).await
     }
 
     /// A health probe, in this provider's instance.
     pub async fn create_verifier(&self) -> HostResult<Verifier> {
-        let r = self.resource;
+        let r = self.guest.get();
         let resource = self
-            .instance
+            .guest
+            .instance()
             .call("provider.create-verifier", None, move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_provider()
@@ -167,12 +173,13 @@ impl Provider {
                 })
             })
             .await?;
-        Ok(Verifier::new(self.instance.clone(), resource))
+        Ok(Verifier::new(self.guest.instance().clone(), resource))
     }
 
     pub async fn resolve_datastore_path(&self, repo_dir: &str) -> HostResult<String> {
-        let (r, repo) = (self.resource, repo_dir.to_string());
-        self.instance
+        let (r, repo) = (self.guest.get(), repo_dir.to_string());
+        self.guest
+            .instance()
             .call("provider.resolve-datastore-path", None, move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_provider()
@@ -185,8 +192,9 @@ impl Provider {
     }
 
     pub async fn resolve_cache_path(&self, repo_dir: &str) -> HostResult<Option<String>> {
-        let (r, repo) = (self.resource, repo_dir.to_string());
-        self.instance
+        let (r, repo) = (self.guest.get(), repo_dir.to_string());
+        self.guest
+            .instance()
             .call("provider.resolve-cache-path", None, move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_provider()
@@ -229,6 +237,8 @@ impl Provider {
                 })
             })
             .await?;
+        // The provider was made only to make the service: the guest may free it.
+        instance.drop_later(provider);
         Ok(resource.map(|r| SyncService::new(instance, r)))
     }
 
@@ -238,13 +248,14 @@ impl Provider {
         namespace: &str,
         repo_id: &str,
     ) -> HostResult<()> {
-        let r = self.resource;
+        let r = self.guest.get();
         let (p, ns, id) = (
             datastore_path.to_string(),
             namespace.to_string(),
             repo_id.to_string(),
         );
-        self.instance
+        self.guest
+            .instance()
             .call("provider.register-namespace", None, move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_provider()
@@ -257,8 +268,9 @@ impl Provider {
     }
 
     pub async fn list_namespaces(&self, datastore_path: &str) -> HostResult<Vec<String>> {
-        let (r, p) = (self.resource, datastore_path.to_string());
-        self.instance
+        let (r, p) = (self.guest.get(), datastore_path.to_string());
+        self.guest
+            .instance()
             .call("provider.list-namespaces", None, move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_provider()

@@ -21,9 +21,10 @@ fn absent<T>(call: &str) -> wasmtime::Result<Result<T, wit::Error>> {
 /// get swamp's sync timeout; control records get the default call budget.
 macro_rules! shared_call {
     ($self:ident, $name:literal, $budget:expr, |$s:ident, $api:ident, $r:ident| $call:expr) => {{
-        let $r = $self.resource;
+        let $r = $self.guest.get();
         $self
-            .instance
+            .guest
+            .instance()
             .call(concat!("shared-store.", $name), $budget, move |$s, b| {
                 Box::pin(async move {
                     match b.swamp_datastore_shared_store() {
@@ -39,8 +40,9 @@ macro_rules! shared_call {
 impl SyncService {
     /// Which shared-store calls work; all off for a 0.1.0 component.
     pub async fn shared_features(&self) -> HostResult<SharedFeatures> {
-        let r = self.resource;
-        self.instance
+        let r = self.guest.get();
+        self.guest
+            .instance()
             .call_infallible("shared-store.features", move |s, b| {
                 Box::pin(async move {
                     match b.swamp_datastore_shared_store() {

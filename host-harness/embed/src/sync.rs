@@ -4,6 +4,7 @@
 
 use crate::bindings::guest::sync as wit_sync;
 use crate::error::HostResult;
+use crate::guest_resource::GuestResource;
 use crate::instance::{Instance, InstanceUsage};
 use crate::types::{PushManifest, PushPreview, SyncCapabilities, SyncOptions};
 use std::sync::Arc;
@@ -16,21 +17,23 @@ pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(300);
 /// A sync service between one cache and one remote, in its own instance.
 #[derive(Clone)]
 pub struct SyncService {
-    pub(crate) instance: Arc<Instance>,
-    pub(crate) resource: ResourceAny,
+    /// The guest service, dropped in the guest with the last handle (see
+    /// `host-harness/embed/src/guest_resource.rs`).
+    pub(crate) guest: GuestResource,
 }
 
 /// Expands to one guest call of the sync-service resource.
 macro_rules! sync_call {
     ($self:ident, $name:literal, $opts:expr, |$s:ident, $svc:ident, $r:ident, $o:ident| $call:expr) => {{
-        let $r = $self.resource;
+        let $r = $self.guest.get();
         let $o: wit_sync::SyncOptions = $opts.into();
         let budget = Some(
             $o.timeout_ms
                 .map_or(DEFAULT_SYNC_TIMEOUT, Duration::from_millis),
         );
         $self
-            .instance
+            .guest
+            .instance()
             .call($name, budget, move |$s, b| {
                 Box::pin(async move {
                     let $svc = b.swamp_datastore_sync().sync_service();
@@ -43,18 +46,20 @@ macro_rules! sync_call {
 
 impl SyncService {
     pub(crate) fn new(instance: Arc<Instance>, resource: ResourceAny) -> Self {
-        Self { instance, resource }
+        Self {
+            guest: GuestResource::new(instance, resource),
+        }
     }
 
     /// Memory (high-water mark) and HTTP requests of this sync service's
     /// instance so far; subtract two snapshots to see what one call did.
     pub fn usage(&self) -> InstanceUsage {
-        self.instance.meters.snapshot()
+        self.guest.instance().meters.snapshot()
     }
 
     /// Aborts this service's running call (see [`CallAbort`](crate::CallAbort)).
     pub fn abort_handle(&self) -> crate::CallAbort {
-        self.instance.abort.clone()
+        self.guest.instance().abort.clone()
     }
 
     pub async fn pull_changed(&self, options: &SyncOptions) -> HostResult<u32> {
@@ -101,8 +106,9 @@ impl SyncService {
     }
 
     pub async fn capabilities(&self) -> HostResult<SyncCapabilities> {
-        let r = self.resource;
-        self.instance
+        let r = self.guest.get();
+        self.guest
+            .instance()
             .call_infallible("sync.capabilities", move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_sync()

@@ -1,42 +1,31 @@
 //! The verifier handle.
 
 use crate::error::HostResult;
+use crate::guest_resource::GuestResource;
 use crate::instance::Instance;
 use crate::types::HealthResult;
 use std::sync::Arc;
 use wasmtime::component::ResourceAny;
 
-/// A health probe of one datastore. Clones share one guest verifier.
+/// A health probe of one datastore. Clones share one guest verifier, which
+/// is dropped in the guest when the last clone goes (see
+/// `host-harness/embed/src/guest_resource.rs`).
 #[derive(Clone)]
 pub struct Verifier {
-    held: Arc<Held>,
-}
-
-/// The guest verifier, dropped in the guest when the last clone goes: it
-/// lives in its provider's instance, which outlives it, so without the drop
-/// every verifier ever made would stay in the guest's memory.
-struct Held {
-    instance: Arc<Instance>,
-    resource: ResourceAny,
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        self.instance.drop_later(self.resource);
-    }
+    guest: GuestResource,
 }
 
 impl Verifier {
     pub(crate) fn new(instance: Arc<Instance>, resource: ResourceAny) -> Self {
         Self {
-            held: Arc::new(Held { instance, resource }),
+            guest: GuestResource::new(instance, resource),
         }
     }
 
     pub async fn verify(&self) -> HostResult<HealthResult> {
-        let r = self.held.resource;
-        self.held
-            .instance
+        let r = self.guest.get();
+        self.guest
+            .instance()
             .call("verifier.verify", None, move |s, b| {
                 Box::pin(async move {
                     b.swamp_datastore_verifier()

@@ -9,12 +9,16 @@
 //! `lock-<attack>`, `sync-<attack>` and `resolve-<attack>` carry the attack
 //! into another call instead: a lock's acquire, a sync service's pull (and
 //! push), or resolve-datastore-path, so every kind of call can be shown to
-//! meet its deadline. Without such a prefix there is no lock (the lock
+//! meet its deadline; `drop-<attack>` carries it into the destructor of the
+//! provider and verifier objects. Without such a prefix there is no lock (the lock
 //! suite must fail) and no sync service.
 
+// Its WASI calls go through std and wstd; the world's WASI bindings are
+// generated but unused.
 wit_bindgen::generate!({
     world: "datastore-provider",
     path: "../../wit",
+    generate_all,
 });
 
 use exports::swamp::datastore::{
@@ -96,18 +100,6 @@ impl Attack {
                 .map_err(|e| e.to_string()),
             "env" => std::env::var(t).map_err(|e| e.to_string()),
             "env-count" => Ok(format!("{}", std::env::vars().count())),
-            "tcp" => std::net::TcpStream::connect(t.as_str())
-                .map(|_| "connected".into())
-                .map_err(|e| e.to_string()),
-            // A UDP datagram to `target` (bind, then send).
-            "udp" => std::net::UdpSocket::bind("0.0.0.0:0")
-                .and_then(|s| s.send_to(b"escaped", t.as_str()))
-                .map(|n| format!("sent {n} bytes"))
-                .map_err(|e| e.to_string()),
-            // A name lookup of `target` (`host:port`).
-            "dns" => std::net::ToSocketAddrs::to_socket_addrs(t.as_str())
-                .map(|a| format!("resolved to {:?}", a.collect::<Vec<_>>()))
-                .map_err(|e| e.to_string()),
             "http" => http_get(t),
             "memory-bomb" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
@@ -195,6 +187,16 @@ impl provider::GuestDatastoreProvider for Attack {
     }
     fn list_namespaces(&self, _: String) -> Result<Vec<String>, Error> {
         Err(Error::Unsupported("no namespaces".into()))
+    }
+}
+
+/// `drop-<attack>` carries the attack into the destructor of the guest
+/// object (provider or verifier), which the host runs when its handle goes.
+impl Drop for Attack {
+    fn drop(&mut self) {
+        if let Some(a) = self.carried("drop-") {
+            let _ = a.run();
+        }
     }
 }
 
