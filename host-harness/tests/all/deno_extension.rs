@@ -6,18 +6,11 @@
 //! node tools come from the npm registry at the versions pinned in
 //! `packaging/npm/package-lock.json` (installed once into target/tools/npm).
 
+use crate::common::{guest, harness, text};
 use host_harness::package::Tools;
 use seaweedfs_fixture::SeaweedFs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_host-harness"))
-}
-
-fn guest(name: &str) -> PathBuf {
-    swamp_host::artifacts::guest(name).unwrap()
-}
+use std::process::Command;
 
 fn tests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -26,20 +19,12 @@ fn tests_dir() -> PathBuf {
         .join("tests")
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// Package with the native library built from this workspace embedded.
-fn package(component: &Path, out: &Path, tools: &Tools) {
+fn package(component: impl AsRef<Path>, out: &Path, tools: &Tools) {
     let native = swamp_host::artifacts::native_library().unwrap();
     let res = harness()
         .arg("package")
-        .arg(component)
+        .arg(component.as_ref())
         .arg("--out")
         .arg(out)
         .arg("--tools")
@@ -55,8 +40,8 @@ fn package(component: &Path, out: &Path, tools: &Tools) {
 fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
     let tools = Tools::ensure(&Tools::default_dir()).unwrap();
     let ext = tempfile::tempdir().unwrap();
-    package(&guest("fs-datastore"), ext.path(), &tools);
-    package(&guest("s3-datastore"), ext.path(), &tools);
+    package(guest("fs-datastore"), ext.path(), &tools);
+    package(guest("s3-datastore"), ext.path(), &tools);
     let manifest = std::fs::read_to_string(ext.path().join("manifest.yaml")).unwrap();
     assert!(
         manifest.contains("datastores:\n  - fs_datastore.ts\n  - s3_datastore.ts\n"),
@@ -147,7 +132,7 @@ fn the_packaged_native_path_holds_the_sandbox_walls() {
     let tools = Tools::ensure(&Tools::default_dir()).unwrap();
     let ext = tempfile::tempdir().unwrap();
     for g in ["hostile-guest", "fs-datastore", "s3-datastore"] {
-        package(&guest(g), ext.path(), &tools);
+        package(guest(g), ext.path(), &tools);
     }
     let cache = tempfile::tempdir().unwrap();
     let out = Command::new(tools.deno())

@@ -1,20 +1,8 @@
 //! The `host-harness` binary, run as a user runs it.
 
+use crate::common::{guest, harness};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_host-harness"))
-}
-
-fn guest(name: &str) -> String {
-    swamp_host::artifacts::guest(name)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string()
-}
 
 #[test]
 fn inspect_prints_identity_schema_sandbox_and_capabilities() {
