@@ -1,12 +1,19 @@
 //! Embeds the hostile remote-index cases (`hostile/index`, see
 //! hostile/README.md) into the suite, so `host-harness check` plants them
-//! in any component's datastore from wherever the binary runs.
+//! in any component's datastore from wherever the binary runs. The suite
+//! reads `hostile/` through `conformance/hostile`, whose `index`, `lock` and
+//! `recipe.rs` are symlinks to the repository's, the parts it uses; `cargo
+//! package` follows them, so the packaged crate carries the cases too (why
+//! symlinks: guest/sdk/src/bindings.rs).
 
 use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hostile/index");
+    // Read at run time: a build script compiled in one checkout (or a
+    // packaged copy) must not read another checkout's corpus.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest_dir).join("hostile/index");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("hostile/index")

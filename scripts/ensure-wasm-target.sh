@@ -8,9 +8,10 @@
 # installs are off, RUSTUP_AUTO_INSTALL=0), nothing adds it, and every guest
 # build fails with "can't find crate for `core`".
 #
-# Called by the Makefile before any wasm32-wasip2 build, and by
-# `swamp_host::artifacts` (host-harness/embed/src/artifacts.rs) before it
-# builds a guest. A machine that has the target pays one `rustc --print
+# Called by the Makefile before any wasm32-wasip2 build, by
+# `host_harness::bundled` (host-harness/src/bundled.rs) before it builds a
+# guest, and by the build script of guest/test-guests/artifacts (the tests'
+# components). A machine that has the target pays one `rustc --print
 # sysroot` (a few milliseconds).
 #
 # The rustc asked is $RUSTC if set, else the rustc beside $CARGO (the cargo

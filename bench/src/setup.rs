@@ -44,7 +44,7 @@ pub fn host_with(cache_dir: Option<PathBuf>, limits: Limits) -> Result<Host> {
 
 /// The component built by `make guests` (built now if missing).
 pub fn wasm(crate_name: &str) -> Result<PathBuf> {
-    swamp_host::artifacts::guest(crate_name).map_err(|e| anyhow!(e))
+    host_harness::bundled::guest(crate_name).map_err(|e| anyhow!(e))
 }
 
 pub async fn plugin(host: &Host, crate_name: &str) -> Result<Plugin> {

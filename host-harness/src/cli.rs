@@ -336,12 +336,12 @@ fn exit_code(report: &Report, strict: bool) -> ExitCode {
 /// Build the bundled guests if needed, then check `fs-datastore` on a fresh
 /// temporary directory: once as a plain datastore, once in cache mode.
 async fn default_run(host: &Host) -> Result<ExitCode> {
-    swamp_host::artifacts::ensure_wasm_target().map_err(anyhow::Error::msg)?;
+    host_harness::bundled::ensure_wasm_target().map_err(anyhow::Error::msg)?;
     eprintln!(
         "building the bundled guests (cargo build --release --target wasm32-wasip2; \
          the first time about 2 minutes on 2 cores, then seconds) ..."
     );
-    let wasm = swamp_host::artifacts::guest("fs-datastore").map_err(anyhow::Error::msg)?;
+    let wasm = host_harness::bundled::guest("fs-datastore").map_err(anyhow::Error::msg)?;
     let plugin = host.load(&wasm).await?;
     let mut failed = 0;
     for (label, cache) in [("local disk", false), ("network share with a cache", true)] {

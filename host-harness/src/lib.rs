@@ -2,6 +2,7 @@
 //! datastore component, sandbox it, call it through typed handles) together
 //! with the [`conformance`] suite that the `host-harness` binary runs.
 
+pub mod bundled;
 pub mod package;
 pub mod scaffold;
 

@@ -1,5 +1,5 @@
 // The sandbox walls of a packaged extension on its native path, each shown
-// with the hostile guest (guest/test-guests/hostile) or a server that never
+// with the hostile guest (guest/test-guests/src/bin/hostile.rs) or a server that never
 // answers: a memory limit per instance, a deadline per call for provider,
 // lock and sync calls alike, swamp's thread free during every call, and
 // the allow-lists. `host-harness/tests/all/deno_extension.rs` packages the
@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { type Any, env, loadExtension, sleep, tempDir } from "./common.ts";
 
-const hostile = (await loadExtension("hostile_guest")).datastore;
+const hostile = (await loadExtension("hostile")).datastore;
 const s3 = (await loadExtension("s3_datastore")).datastore;
 const fs = (await loadExtension("fs_datastore")).datastore;
 

@@ -166,6 +166,6 @@ impl Remote {
 
     /// The component of this backend (built on demand).
     pub fn wasm(&self) -> Result<PathBuf> {
-        swamp_host::artifacts::guest(self.backend().guest_crate()).map_err(|e| anyhow!(e))
+        host_harness::bundled::guest(self.backend().guest_crate()).map_err(|e| anyhow!(e))
     }
 }

@@ -19,7 +19,7 @@ async fn main() -> Result<()> {
         .prefix("profile-calls-")
         .tempdir_in("/dev/shm")?;
     let path = dir.path().to_str().unwrap().to_string();
-    let wasm = swamp_host::artifacts::guest("fs-datastore").map_err(anyhow::Error::msg)?;
+    let wasm = host_harness::bundled::guest("fs-datastore").map_err(anyhow::Error::msg)?;
     let host = Host::new(HostOptions::default())?;
     let plugin = host.load(&wasm).await?;
     let provider = plugin

@@ -40,7 +40,7 @@ async fn main() -> Result<()> {
     for d in [&b, &a.with_extension("repo"), &b.with_extension("repo")] {
         std::fs::create_dir_all(d)?;
     }
-    let wasm = swamp_host::artifacts::guest("s3-datastore").map_err(anyhow::Error::msg)?;
+    let wasm = host_harness::bundled::guest("s3-datastore").map_err(anyhow::Error::msg)?;
     let host = Host::new(HostOptions {
         env_source: Arc::new(|_| None),
         ..HostOptions::default()

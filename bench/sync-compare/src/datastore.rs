@@ -43,7 +43,7 @@ impl Datastore {
             env_source: Arc::new(|_| None),
             ..HostOptions::default()
         })?;
-        let wasm = swamp_host::artifacts::guest("s3-datastore").map_err(anyhow::Error::msg)?;
+        let wasm = host_harness::bundled::guest("s3-datastore").map_err(anyhow::Error::msg)?;
         let plugin = host.load(&wasm).await?;
         let config = json!({
             "bucket": bucket,

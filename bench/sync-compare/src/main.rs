@@ -45,7 +45,7 @@ fn env_usize(name: &str, default: usize) -> Result<usize> {
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| swamp_host::artifacts::workspace_root().join("target"))
+        .unwrap_or_else(|| host_harness::bundled::workspace_root().join("target"))
 }
 
 fn secs(d: Duration) -> f64 {
@@ -282,7 +282,7 @@ async fn main() -> Result<()> {
         all = round_list(&times),
     );
 
-    let out = swamp_host::artifacts::workspace_root().join("bench/results/parts/d.json");
+    let out = host_harness::bundled::workspace_root().join("bench/results/parts/d.json");
     r.write(&out)?;
     println!("{}", serde_json::to_string_pretty(&r)?);
     eprintln!("wrote {}", out.display());

@@ -25,7 +25,7 @@ mod corpus {
 #[allow(dead_code)] // symlink and directory recipes are for other folders
 mod recipe {
     use serde_json::Value;
-    include!("../../../hostile/recipe.rs");
+    include!("../../hostile/recipe.rs");
 }
 
 /// The good remote file every case sits beside.

@@ -1056,36 +1056,36 @@ const CORRUPT_LOCK_BODIES: [(&str, &[u8]); 10] = [
     ),
     (
         "acquired-at-garbage",
-        include_bytes!("../../../hostile/lock/acquired-at-garbage.json"),
+        include_bytes!("../../hostile/lock/acquired-at-garbage.json"),
     ),
-    ("empty", include_bytes!("../../../hostile/lock/empty.json")),
+    ("empty", include_bytes!("../../hostile/lock/empty.json")),
     (
         "missing-fields",
-        include_bytes!("../../../hostile/lock/missing-fields.json"),
+        include_bytes!("../../hostile/lock/missing-fields.json"),
     ),
     (
         "non-utf8-holder",
-        include_bytes!("../../../hostile/lock/non-utf8-holder.json"),
+        include_bytes!("../../hostile/lock/non-utf8-holder.json"),
     ),
     (
         "not-json",
-        include_bytes!("../../../hostile/lock/not-json.json"),
+        include_bytes!("../../hostile/lock/not-json.json"),
     ),
     (
         "pid-string",
-        include_bytes!("../../../hostile/lock/pid-string.json"),
+        include_bytes!("../../hostile/lock/pid-string.json"),
     ),
     (
         "truncated",
-        include_bytes!("../../../hostile/lock/truncated.json"),
+        include_bytes!("../../hostile/lock/truncated.json"),
     ),
     (
         "ttl-float",
-        include_bytes!("../../../hostile/lock/ttl-float.json"),
+        include_bytes!("../../hostile/lock/ttl-float.json"),
     ),
     (
         "ttl-negative",
-        include_bytes!("../../../hostile/lock/ttl-negative.json"),
+        include_bytes!("../../hostile/lock/ttl-negative.json"),
     ),
 ];
 

@@ -1,9 +1,11 @@
 //! The whole suite against the real `fs-datastore` component, as a plain
 //! local datastore and in cache mode (a share with a local cache and a sync
-//! service): every check must pass or be skipped with a reason.
+//! service): every check must pass or be skipped with a reason. Also the
+//! README's walkthrough datastore, `guest/examples/dir-datastore`, which
+//! locks with the same SDK store (`LockDir`) in at most 60 lines.
 //!
-//! The component is built on demand by `swamp_host::artifacts` into
-//! `target/wasm32-wasip2/release/` (where `make build` puts it).
+//! The component comes from `test-guests-artifacts` (built when this test
+//! is compiled).
 
 use conformance::{Filter, Format, Report, Status, Subject, Suite};
 use serde_json::{Value, json};
@@ -11,8 +13,7 @@ use std::path::{Path, PathBuf};
 use swamp_host::{Host, HostOptions};
 
 fn fs_datastore_wasm() -> PathBuf {
-    swamp_host::artifacts::guest("fs-datastore")
-        .unwrap_or_else(|e| panic!("{e}\nbuild it with `make build` (or `cargo build --release --target wasm32-wasip2 -p fs-datastore`)"))
+    PathBuf::from(test_guests_artifacts::FS_DATASTORE)
 }
 
 fn fs_config(path: &Path, cache: bool) -> Value {
@@ -221,4 +222,84 @@ async fn a_component_built_against_wit_0_1_0_still_loads_and_passes() {
             }
         }
     }
+}
+
+/// `guest/examples/dir-datastore`: a lock and a verifier, no sync. Every
+/// export, config, lock and verifier check passes (none skipped, so the
+/// lock checks really ran), and the sync and shared-store checks skip
+/// because there is no sync service.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_example_passes_every_lock_and_verifier_check() {
+    let wasm = PathBuf::from(test_guests_artifacts::DIR_DATASTORE);
+    let host = Host::new(HostOptions::default()).expect("host");
+    let plugin = host.load(&wasm).await.expect("loading dir-datastore");
+    let work = tempfile::tempdir().unwrap();
+    let datastore = work.path().join("datastore");
+    std::fs::create_dir_all(&datastore).unwrap();
+    let config = |p: &Path| json!({ "path": p });
+    let mut subject = Subject::new(plugin, config(&datastore), work.path().join("scratch"));
+    let file = work.path().join("not-a-directory");
+    std::fs::write(&file, b"a file").unwrap();
+    subject.unhealthy_configs = vec![
+        ("missing directory".into(), config(&work.path().join("no"))),
+        ("path is a file".into(), config(&file)),
+    ];
+    subject.invalid_configs = vec![
+        json!({}),
+        json!({"path": "relative/dir"}),
+        json!({"path": 42}),
+        json!({"path": "/abs", "unknown": true}),
+    ];
+    let report = conformance::run(&subject, &Filter::default()).await;
+    eprintln!("dir-datastore:\n{}", report.render(Format::Human));
+    assert_all_pass_or_skip_with_reason(&report);
+    for c in &report.checks {
+        let ran = !matches!(c.suite, Suite::Sync | Suite::Shared);
+        match &c.status {
+            Status::Pass if ran => {}
+            Status::Skipped(why) if !ran => assert!(why.contains("no sync service"), "{why}"),
+            // The example registers no namespaces (features() is the default).
+            Status::Skipped(why) if c.id == "export.namespace-claims" => {
+                assert!(why.contains("namespaces"), "{why}")
+            }
+            other => panic!(
+                "{}: expected it to {}, got {other:?}",
+                c.id,
+                if ran { "pass" } else { "skip" }
+            ),
+        }
+    }
+    let lock_checks = |checks: Vec<Suite>| checks.into_iter().filter(|s| *s == Suite::Lock).count();
+    let passed = report.checks.iter().filter(|c| c.status == Status::Pass);
+    assert_eq!(
+        lock_checks(passed.map(|c| c.suite).collect()),
+        lock_checks(conformance::catalogue().into_iter().map(|c| c.1).collect()),
+        "every lock check of the catalogue passed"
+    );
+}
+
+/// README.md's walkthrough shows the example's `src/lib.rs` whole; the
+/// two must not drift apart, and the example keeps its 60-line promise.
+#[test]
+fn the_readme_shows_the_example_as_it_is() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let lib =
+        std::fs::read_to_string(root.join("guest/examples/dir-datastore/src/lib.rs")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let fenced = format!("```rust\n// guest/examples/dir-datastore/src/lib.rs\n{lib}```\n");
+    assert!(
+        readme.contains(&fenced),
+        "README.md must show guest/examples/dir-datastore/src/lib.rs verbatim, fenced as:\n{fenced}"
+    );
+    let lines = lib.lines().count();
+    assert!(
+        lines <= 60,
+        "the example has {lines} lines of Rust, the README promises 60"
+    );
+    let schema =
+        std::fs::read_to_string(root.join("guest/examples/dir-datastore/src/schema.json")).unwrap();
+    assert!(
+        readme.contains(&schema),
+        "README.md must show src/schema.json verbatim"
+    );
 }

@@ -3,8 +3,11 @@
 //! An author implements [`Datastore`] (identity, config schema, provider
 //! factory), [`Provider`], [`Lock`] (or only the four store operations of
 //! a [`lock_engine::LockStore`], with [`lock_engine::EngineLock`] doing the
-//! rest), [`Verifier`] and optionally [`SyncService`], then writes one
-//! line:
+//! rest; for lock files in a directory [`lock_engine::LockDir`] is that
+//! store), [`Verifier`] and optionally [`SyncService`], then writes one
+//! line. A complete datastore in 60 lines, and the walkthrough from an
+//! empty directory, are `guest/examples/dir-datastore` and README.md's
+//! "Writing a datastore" in this crate's repository. The smallest shape:
 //!
 //! ```no_run
 //! use swamp_datastore_sdk::*;
@@ -51,6 +54,7 @@
 pub mod bindings;
 
 pub mod atomic_file;
+pub mod claim;
 pub mod config;
 mod error;
 mod export;

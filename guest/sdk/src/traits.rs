@@ -28,8 +28,11 @@ pub trait Datastore: 'static {
 
 /// A datastore built from one validated config.
 pub trait Provider: 'static {
-    /// Which optional calls work. Keep it consistent with the defaults below.
-    fn features(&self) -> ProviderFeatures;
+    /// Which optional calls work. Keep it consistent with the defaults
+    /// below; the default, none of them, is what those defaults do.
+    fn features(&self) -> ProviderFeatures {
+        ProviderFeatures::default()
+    }
     /// A lock on `datastore_path` (no I/O until acquire).
     fn create_lock(&self, datastore_path: &str, options: LockOptions) -> Result<Box<dyn Lock>>;
     /// A health probe.

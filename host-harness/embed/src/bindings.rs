@@ -7,12 +7,15 @@
 //! and treats `shared-store` as optional. The other lookups are by semver,
 //! so a 0.1.0 component's `swamp:datastore/sync@0.1.0` fills the 0.1.1
 //! binding.
+//!
+//! `host-harness/embed/wit` is a symlink to the repository's `wit/`, so the
+//! crate's package carries the WIT (why a symlink: guest/sdk/src/bindings.rs).
 
 use wasmtime::AsContextMut;
 use wasmtime::component::InstancePre;
 
 wasmtime::component::bindgen!({
-    path: "../../wit",
+    path: "wit",
     world: "datastore-provider",
     imports: {
         // Flushes run on the blocking pool, side by side (crate::flush).

@@ -9,7 +9,6 @@
 //! [`SyncService`] handles are made.
 
 mod abort;
-pub mod artifacts;
 mod bindings;
 mod convert;
 pub mod error;

@@ -67,7 +67,7 @@ fn the_c_entry_point_takes_bytes_and_returns_a_string_to_free() {
 
 #[test]
 fn fs_datastore_through_the_abi_lock_verify_and_a_rejected_config() {
-    let wasm = swamp_host::artifacts::guest("fs-datastore").unwrap();
+    let wasm = std::path::PathBuf::from(test_guests_artifacts::FS_DATASTORE);
     let share = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let host = call(json!({"op": "host.new", "cacheDir": cache.path()}))["ok"]

@@ -47,9 +47,9 @@ pub fn default_native_library() -> Option<NativeLibrary> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
     [
-        dir.join(swamp_host::artifacts::native_library_file_name()),
+        dir.join(crate::bundled::native_library_file_name()),
         dir.join("..")
-            .join(swamp_host::artifacts::native_library_file_name()),
+            .join(crate::bundled::native_library_file_name()),
     ]
     .into_iter()
     .find(|p| p.is_file())

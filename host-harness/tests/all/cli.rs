@@ -1,15 +1,16 @@
 //! The `host-harness` binary, run as a user runs it.
 
-use crate::common::{guest, harness};
+use crate::common::harness;
 use serde_json::Value;
 use std::path::Path;
+use test_guests_artifacts::{FS_DATASTORE, HOSTILE};
 
 #[test]
 fn inspect_prints_identity_schema_sandbox_and_capabilities() {
     let dir = tempfile::tempdir().unwrap();
     let config = serde_json::json!({"path": dir.path(), "cache": true}).to_string();
     let out = harness()
-        .args(["inspect", &guest("fs-datastore"), "--config", &config])
+        .args(["inspect", FS_DATASTORE, "--config", &config])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -66,7 +67,7 @@ fn check_json_lists_every_check_and_passes_on_fs_datastore() {
     let out = harness()
         .args([
             "check",
-            &guest("fs-datastore"),
+            FS_DATASTORE,
             "--config",
             &config,
             "--format",
@@ -94,7 +95,7 @@ fn check_junit_is_xml_with_one_testcase_per_check() {
     let out = harness()
         .args([
             "check",
-            &guest("fs-datastore"),
+            FS_DATASTORE,
             "--config",
             &config,
             "--format",
@@ -119,7 +120,7 @@ fn check_exits_non_zero_when_a_check_fails() {
     let out = harness()
         .args([
             "check",
-            &guest("hostile-guest"),
+            HOSTILE,
             "--config",
             r#"{"attack": "noop"}"#,
             "--suite",
@@ -149,7 +150,7 @@ fn bad_arguments_get_a_clear_error() {
     assert!(!err.contains("0: "), "{err}");
 
     let out = harness()
-        .args(["check", &guest("fs-datastore"), "--config", "{not json"])
+        .args(["check", FS_DATASTORE, "--config", "{not json"])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -159,7 +160,7 @@ fn bad_arguments_get_a_clear_error() {
 #[test]
 fn readme_check_list_is_generated_from_the_suite() {
     let readme =
-        std::fs::read_to_string(swamp_host::artifacts::workspace_root().join("README.md")).unwrap();
+        std::fs::read_to_string(host_harness::bundled::workspace_root().join("README.md")).unwrap();
     assert!(
         readme.contains(&conformance::catalogue_markdown()),
         "README.md's check list is stale: run `make readme`"
@@ -244,7 +245,7 @@ mod wasm_target {
 
         fn run(&self, rustc: &Path) -> Output {
             let script =
-                swamp_host::artifacts::workspace_root().join("scripts/ensure-wasm-target.sh");
+                host_harness::bundled::workspace_root().join("scripts/ensure-wasm-target.sh");
             Command::new("bash")
                 .arg(script)
                 .env("RUSTC", rustc)
@@ -375,7 +376,7 @@ fn strict_fails_on_checks_skipped_for_want_of_an_input() {
         harness()
             .args([
                 "check",
-                &guest("fs-datastore"),
+                FS_DATASTORE,
                 "--config",
                 &config,
                 "--suite",
@@ -415,12 +416,12 @@ fn strict_fails_on_checks_skipped_for_want_of_an_input() {
 /// message in every output format, without the wasm backtrace.
 #[test]
 fn a_guest_panic_is_reported_by_its_location_and_message() {
-    let hostile = guest("hostile-guest");
+    let hostile = HOSTILE;
     for format in ["human", "json", "junit"] {
         let out = harness()
             .args([
                 "check",
-                &hostile,
+                hostile,
                 "--config",
                 r#"{"attack": "panic"}"#,
                 "--check",
@@ -433,7 +434,7 @@ fn a_guest_panic_is_reported_by_its_location_and_message() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{format}: {text}");
         assert!(
-            text.contains("guest panicked at guest/test-guests/hostile/src/lib.rs:")
+            text.contains("guest panicked at guest/test-guests/src/bin/hostile.rs:")
                 && text.contains("hostile guest panics on purpose"),
             "{format}: {text}"
         );

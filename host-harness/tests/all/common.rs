@@ -7,16 +7,6 @@ pub fn harness() -> Command {
     Command::new(env!("CARGO_BIN_EXE_host-harness"))
 }
 
-/// The path of a guest component of this workspace (built on demand by
-/// `swamp_host::artifacts`), as a command-line argument.
-pub fn guest(name: &str) -> String {
-    swamp_host::artifacts::guest(name)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
 /// A command's stdout and stderr, for a failure message.
 pub fn text(out: &Output) -> String {
     format!(

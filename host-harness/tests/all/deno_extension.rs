@@ -6,11 +6,12 @@
 //! node tools come from the npm registry at the versions pinned in
 //! `packaging/npm/package-lock.json` (installed once into target/tools/npm).
 
-use crate::common::{guest, harness, text};
+use crate::common::{harness, text};
 use host_harness::package::Tools;
 use seaweedfs_fixture::SeaweedFs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use test_guests_artifacts::{FS_DATASTORE, HOSTILE, S3_DATASTORE};
 
 fn tests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,11 +21,11 @@ fn tests_dir() -> PathBuf {
 }
 
 /// Package with the native library built from this workspace embedded.
-fn package(component: impl AsRef<Path>, out: &Path, tools: &Tools) {
-    let native = swamp_host::artifacts::native_library().unwrap();
+fn package(component: &Path, out: &Path, tools: &Tools) {
+    let native = host_harness::bundled::native_library().unwrap();
     let res = harness()
         .arg("package")
-        .arg(component.as_ref())
+        .arg(component)
         .arg("--out")
         .arg(out)
         .arg("--tools")
@@ -40,8 +41,8 @@ fn package(component: impl AsRef<Path>, out: &Path, tools: &Tools) {
 fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
     let tools = Tools::ensure(&Tools::default_dir()).unwrap();
     let ext = tempfile::tempdir().unwrap();
-    package(guest("fs-datastore"), ext.path(), &tools);
-    package(guest("s3-datastore"), ext.path(), &tools);
+    package(Path::new(FS_DATASTORE), ext.path(), &tools);
+    package(Path::new(S3_DATASTORE), ext.path(), &tools);
     let manifest = std::fs::read_to_string(ext.path().join("manifest.yaml")).unwrap();
     assert!(
         manifest.contains("datastores:\n  - fs_datastore.ts\n  - s3_datastore.ts\n"),
@@ -131,8 +132,8 @@ fn packaged_fs_and_s3_datastores_pass_their_deno_tests() {
 fn the_packaged_native_path_holds_the_sandbox_walls() {
     let tools = Tools::ensure(&Tools::default_dir()).unwrap();
     let ext = tempfile::tempdir().unwrap();
-    for g in ["hostile-guest", "fs-datastore", "s3-datastore"] {
-        package(guest(g), ext.path(), &tools);
+    for g in [HOSTILE, FS_DATASTORE, S3_DATASTORE] {
+        package(Path::new(g), ext.path(), &tools);
     }
     let cache = tempfile::tempdir().unwrap();
     let out = Command::new(tools.deno())

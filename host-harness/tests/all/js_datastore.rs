@@ -23,14 +23,14 @@ use swamp_host::{
 };
 
 fn example_dir() -> PathBuf {
-    swamp_host::artifacts::workspace_root().join("guest/examples/js-datastore")
+    host_harness::bundled::workspace_root().join("guest/examples/js-datastore")
 }
 
 /// `target/js-datastore` (under `$CARGO_TARGET_DIR` when set).
 fn stage_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| swamp_host::artifacts::workspace_root().join("target"))
+        .unwrap_or_else(|| host_harness::bundled::workspace_root().join("target"))
         .join("js-datastore")
 }
 
@@ -54,7 +54,7 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 /// input's path and bytes (not `node_modules`, which the lock file pins).
 fn inputs_fingerprint() -> String {
     let example = example_dir();
-    let root = swamp_host::artifacts::workspace_root();
+    let root = host_harness::bundled::workspace_root();
     let mut files: Vec<PathBuf> = ["build.mjs", "package.json", "package-lock.json"]
         .iter()
         .map(|f| example.join(f))
@@ -271,7 +271,7 @@ async fn times_out_naming(lock: &Lock, holder: &LockInfo, who: &str) {
 async fn js_and_rust_locks_exclude_each_other() {
     let host = Host::new(HostOptions::default()).unwrap();
     let js = load(&host).await;
-    let fs_wasm = swamp_host::artifacts::guest("fs-datastore").unwrap();
+    let fs_wasm = std::path::PathBuf::from(test_guests_artifacts::FS_DATASTORE);
     let rust = host.load(&fs_wasm).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap();
@@ -329,7 +329,7 @@ async fn js_and_rust_locks_exclude_each_other() {
 async fn lock_bodies_of_other_clients_are_read_exactly() {
     let host = Host::new(HostOptions::default()).unwrap();
     let plugin = load(&host).await;
-    let corpus = swamp_host::artifacts::workspace_root().join("hostile/lock");
+    let corpus = host_harness::bundled::workspace_root().join("hostile/lock");
     for (case, held) in [
         ("ttl-max.json", true),
         ("far-future.json", true),

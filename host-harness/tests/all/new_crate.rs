@@ -23,7 +23,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| swamp_host::artifacts::workspace_root().join("target"))
+        .unwrap_or_else(|| host_harness::bundled::workspace_root().join("target"))
         .join("scaffold")
 }
 
@@ -34,9 +34,9 @@ fn cargo() -> Command {
 /// `new` then `check.sh --format json`; the report's checks by id.
 fn new_and_check(name: &str, sync: bool) -> Vec<Value> {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    swamp_host::artifacts::ensure_wasm_target().unwrap();
+    host_harness::bundled::ensure_wasm_target().unwrap();
     let outside = tempfile::tempdir().unwrap();
-    let workspace = swamp_host::artifacts::workspace_root()
+    let workspace = host_harness::bundled::workspace_root()
         .canonicalize()
         .unwrap();
     assert!(

@@ -1,6 +1,6 @@
 // The lock: a file `{datastore}/{key}` holding swamp's LockInfo JSON, the
-// contract of wit/lock.wit. The same rules as fs-datastore's lock
-// (guest/fs/core/src/lock.rs):
+// contract of wit/lock.wit. The same rules as fs-datastore's lock (the
+// SDK's lock engine over its directory store, guest/sdk/src/lock_engine/):
 //
 // * acquire creates the file exclusively; a lock whose holder's TTL ran out
 //   is taken over; it retries every retry interval until max-wait, always

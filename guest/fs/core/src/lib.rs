@@ -12,9 +12,7 @@
 //! it (one export line), so test guests can wrap this library in components
 //! of their own without exporting two worlds.
 
-mod claim;
 pub mod config;
-pub mod lock;
 pub mod namespaces;
 pub mod provider;
 pub mod remote;

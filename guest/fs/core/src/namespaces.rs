@@ -7,7 +7,7 @@ use swamp_datastore_sdk::namespace::{self, MANIFEST, NamespaceManifest};
 use swamp_datastore_sdk::serde_json;
 use swamp_datastore_sdk::{Error, Result, atomic_file, iso_time};
 
-use crate::claim;
+use swamp_datastore_sdk::claim;
 
 fn datastore_dir(datastore_path: &str) -> Result<PathBuf> {
     if !datastore_path.starts_with('/') {

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use swamp_datastore_sdk::lock_engine::{EngineLock, LockDir};
 use swamp_datastore_sdk::sync::SyncEngine;
 use swamp_datastore_sdk::{
     Error, HolderIdentity, Lock, LockOptions, Provider, ProviderFeatures, Result, SyncService,
@@ -11,7 +12,6 @@ use swamp_datastore_sdk::{
 };
 
 use crate::config::FsConfig;
-use crate::lock;
 use crate::namespaces;
 use crate::remote::FsRemote;
 use crate::verifier::FsVerifier;
@@ -54,8 +54,9 @@ impl Provider for FsProvider {
     }
 
     fn create_lock(&self, datastore_path: &str, options: LockOptions) -> Result<Box<dyn Lock>> {
-        Ok(Box::new(lock::open(
-            datastore_path,
+        let store = LockDir::new(datastore_path)?;
+        Ok(Box::new(EngineLock::new(
+            store,
             &options,
             (self.identity)(),
         )?))

@@ -22,7 +22,7 @@ use swamp_datastore_sdk::sync::{
 use swamp_datastore_sdk::write_file::WriteFile;
 use swamp_datastore_sdk::{Error, Result, atomic_file, iso_time, nonce};
 
-use crate::claim;
+use swamp_datastore_sdk::claim;
 
 /// How long a writer waits for the index mutex before `unavailable`.
 const MUTEX_WAIT: Duration = Duration::from_secs(10);

@@ -48,7 +48,7 @@ impl RawStore for Bucket {
 async fn s3_datastore_passes_the_whole_suite_on_seaweedfs() {
     let s3 = Arc::new(SeaweedFs::start());
     s3.create_bucket(BUCKET).unwrap();
-    let wasm = swamp_host::artifacts::guest("s3-datastore").unwrap();
+    let wasm = std::path::PathBuf::from(test_guests_artifacts::S3_DATASTORE);
     let host = Host::new(HostOptions {
         cache_dir: None,
         env_source: Arc::new(|_| None),

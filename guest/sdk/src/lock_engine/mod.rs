@@ -90,10 +90,11 @@
 //! ```
 //!
 //! A provider then returns `Box::new(EngineLock::new(store, &options,
-//! identity)?)` from `create_lock`. The filesystem datastore
-//! (`guest/fs/core/src/lock.rs`) and the S3 datastore
-//! (`guest/s3/src/lock.rs`) are built this way.
+//! identity)?)` from `create_lock`. A datastore whose locks are files in a
+//! directory uses [`LockDir`], as fs-datastore does; the S3 datastore
+//! (`guest/s3/src/lock.rs`) has a store of its own.
 
+mod dir;
 mod engine;
 #[cfg(test)]
 mod tests;
@@ -104,6 +105,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::rel_path::RelPath;
 
+pub use dir::LockDir;
 pub use engine::{ACQUIRE_OVERRUN_MS, EngineLock, HOLDER_READ_MS};
 
 /// What a conditional store operation did.
@@ -198,7 +200,7 @@ impl Pacing {
 ///
 /// The engine never writes a body it did not just read or create under a
 /// condition, so a store without compare-and-swap must emulate the
-/// conditions (see `guest/fs/core/src/lock.rs` for a directory). A body at
+/// conditions (see [`LockDir`] for a directory). A body at
 /// another version must stay in place throughout, not even moved away for
 /// a moment: a release by a holder that lost its lock calls `delete` on
 /// the successor's lock, and a gap there lets a third holder in.

@@ -15,6 +15,6 @@ pub fn host() -> Host {
 
 /// The real fs-datastore component, loaded into `host`.
 pub async fn fs_plugin(host: &Host) -> Plugin {
-    let wasm = swamp_host::artifacts::guest("fs-datastore").unwrap();
+    let wasm = std::path::PathBuf::from(test_guests_artifacts::FS_DATASTORE);
     host.load(&wasm).await.unwrap()
 }

@@ -390,7 +390,7 @@ async fn compiled_components_are_cached_on_disk() {
         ..HostOptions::default()
     })
     .unwrap();
-    let wasm = swamp_host::artifacts::guest("fs-datastore").unwrap();
+    let wasm = std::path::PathBuf::from(test_guests_artifacts::FS_DATASTORE);
     host.load(&wasm).await.unwrap();
     let files: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
     assert_eq!(files.len(), 1, "one compiled artifact");

@@ -24,7 +24,7 @@ fn host(limits: Limits) -> Host {
 }
 
 async fn hostile(host: &Host) -> Plugin {
-    let wasm = swamp_host::artifacts::guest("hostile-guest").unwrap();
+    let wasm = std::path::PathBuf::from(test_guests_artifacts::HOSTILE);
     host.load(&wasm).await.unwrap()
 }
 
@@ -389,7 +389,7 @@ async fn a_panicking_guest_is_reported_as_a_trap() {
             assert_eq!(call, "verifier.verify");
             // The author's file, line and message, not a wasm backtrace.
             assert!(
-                reason.starts_with("guest panicked at guest/test-guests/hostile/src/lib.rs:")
+                reason.starts_with("guest panicked at guest/test-guests/src/bin/hostile.rs:")
                     && reason.ends_with(": hostile guest panics on purpose"),
                 "{reason}"
             );

@@ -37,7 +37,7 @@ fn fixture_0_1_0() -> PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 async fn fs_datastore_keeps_control_records_and_exports_at_swamps_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let wasm = swamp_host::artifacts::guest("fs-datastore").unwrap();
+    let wasm = std::path::PathBuf::from(test_guests_artifacts::FS_DATASTORE);
     let svc = cached_service(&wasm, dir.path()).await;
     let all = SharedFeatures {
         control_plane: true,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::scenario::{Target, Times};
 
 fn script(name: &str) -> PathBuf {
-    swamp_host::artifacts::workspace_root()
+    host_harness::bundled::workspace_root()
         .join("bench/sync-compare/deno")
         .join(name)
 }

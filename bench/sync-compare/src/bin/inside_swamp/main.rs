@@ -177,8 +177,8 @@ async fn main() -> Result<()> {
     s3.create_bucket(BUCKET).map_err(anyhow::Error::msg)?;
     let work = tempfile::Builder::new().prefix("bench-h-").tempdir()?;
     let tools = Tools::ensure(&Tools::default_dir())?;
-    let wasm = swamp_host::artifacts::guest("s3-datastore").map_err(anyhow::Error::msg)?;
-    let lib = swamp_host::artifacts::native_library().map_err(anyhow::Error::msg)?;
+    let wasm = host_harness::bundled::guest("s3-datastore").map_err(anyhow::Error::msg)?;
+    let lib = host_harness::bundled::native_library().map_err(anyhow::Error::msg)?;
     let ext = work.path().join("ext");
     host_harness::package::package(
         &wasm,
@@ -368,7 +368,7 @@ async fn main() -> Result<()> {
         }
         report.notes.push_str(&why);
     }
-    let out = swamp_host::artifacts::workspace_root().join("bench/results/parts/h.json");
+    let out = host_harness::bundled::workspace_root().join("bench/results/parts/h.json");
     report.write(&out)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     eprintln!("wrote {}", out.display());

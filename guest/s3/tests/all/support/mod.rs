@@ -32,7 +32,7 @@ pub fn host() -> Host {
 }
 
 pub async fn plugin(host: &Host) -> Plugin {
-    let wasm = swamp_host::artifacts::guest("s3-datastore").unwrap();
+    let wasm = std::path::PathBuf::from(test_guests_artifacts::S3_DATASTORE);
     host.load(&wasm).await.unwrap()
 }
 

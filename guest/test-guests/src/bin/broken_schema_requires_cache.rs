@@ -1,0 +1,17 @@
+//! Test-only guest, broken on purpose: its config schema requires the optional `cache` field, which create-provider does not.
+//! Everything else is fs-datastore.
+
+use test_guests::prelude::*;
+
+struct B;
+
+impl Break for B {
+    fn config_schema() -> String {
+        let mut s: Value =
+            serde_json::from_str(test_guests::fs_datastore_core::config::SCHEMA).unwrap();
+        s["required"] = json!(["path", "cache"]);
+        s.to_string()
+    }
+}
+
+export_broken!(B);
