@@ -3,7 +3,7 @@
 // `host-harness package`), a real directory or a real SeaweedFS.
 //
 // The extension folder comes from the environment (the Rust test
-// `host-harness/tests/deno_extension.rs` packages it and sets it).
+// `host-harness/tests/all/deno_extension.rs` packages it and sets it).
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -16,7 +16,7 @@ export type Any = any;
 
 export const env = (name: string): string => {
   const v = Deno.env.get(name);
-  if (!v) throw new Error(`${name} is not set: run these tests through host-harness/tests/deno_extension.rs`);
+  if (!v) throw new Error(`${name} is not set: run these tests through host-harness/tests/all/deno_extension.rs`);
   return v;
 };
 

@@ -64,7 +64,7 @@ Deno.test("fs: export shape, and optional methods only where the component has t
 
 Deno.test("fs: shared-store methods exist exactly when the component has them", withDir("shared", (dir) => {
   // SWAMP_COMPONENT_WIT=0.1.0: the packaged component predates the
-  // shared-store interface (host-harness/tests/deno_extension.rs).
+  // shared-store interface (host-harness/tests/all/deno_extension.rs).
   const old = Deno.env.get("SWAMP_COMPONENT_WIT") === "0.1.0";
   const share = join(dir, "share");
   mkdirSync(share);

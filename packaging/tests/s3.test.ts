@@ -1,5 +1,5 @@
 // The packaged s3-datastore under Deno against a real SeaweedFS, started by
-// host-harness/tests/deno_extension.rs on 127.0.0.1 (endpoint and bucket in
+// host-harness/tests/all/deno_extension.rs on 127.0.0.1 (endpoint and bucket in
 // SWAMP_S3_ENDPOINT / SWAMP_S3_BUCKET; credentials only in AWS_* variables,
 // which reach the component through the schema's `x-swamp-env`).
 

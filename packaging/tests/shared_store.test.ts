@@ -9,7 +9,7 @@
 // real SeaweedFS), with a second machine's service reading what the first
 // wrote.
 //
-// Run by host-harness/tests/deno_extension.rs (SeaweedFS endpoint and
+// Run by host-harness/tests/all/deno_extension.rs (SeaweedFS endpoint and
 // bucket in SWAMP_S3_ENDPOINT / SWAMP_S3_BUCKET, credentials in AWS_*).
 
 import assert from "node:assert/strict";

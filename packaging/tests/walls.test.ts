@@ -2,7 +2,7 @@
 // with the hostile guest (guest/test-guests/src/bin/hostile.rs) or a server that never
 // answers: a memory limit per instance, a deadline per call for provider,
 // lock and sync calls alike, swamp's thread free during every call, and
-// the allow-lists. `host-harness/tests/deno_extension.rs` packages the
+// the allow-lists. `host-harness/tests/all/deno_extension.rs` packages the
 // guests and sets the limits (64 MiB, calls 1.5 s + 0.5 s grace).
 
 import assert from "node:assert/strict";

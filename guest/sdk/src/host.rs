@@ -26,6 +26,19 @@ pub fn identity() -> HolderIdentity {
 /// ordinary disk. Relative paths, and every path natively, are flushed
 /// here, one by one.
 pub fn flush_files(paths: &[&Path]) -> Vec<io::Result<()>> {
+    flushed_by_host(paths)
+        .into_iter()
+        .zip(paths)
+        .map(|(done, path)| {
+            done.unwrap_or_else(|| WriteFile::open_existing(path).and_then(|f| f.sync_all()))
+        })
+        .collect()
+}
+
+/// What the host flushed: a result for each absolute path, `None` for the
+/// rest (and for every path natively, where there is no host).
+fn flushed_by_host(paths: &[&Path]) -> Vec<Option<io::Result<()>>> {
+    #[cfg_attr(not(target_os = "wasi"), allow(unused_mut))]
     let mut out: Vec<Option<io::Result<()>>> = paths.iter().map(|_| None).collect();
     #[cfg(target_os = "wasi")]
     {
@@ -52,10 +65,5 @@ pub fn flush_files(paths: &[&Path]) -> Vec<io::Result<()>> {
             }
         }
     }
-    out.into_iter()
-        .zip(paths)
-        .map(|(done, path)| {
-            done.unwrap_or_else(|| WriteFile::open_existing(path).and_then(|f| f.sync_all()))
-        })
-        .collect()
+    out
 }

@@ -1,6 +1,6 @@
 //! The C ABI's replies to requests that are wrong, and one real component
 //! driven through it end to end (the Deno side is
-//! `packaging/tests/*.test.ts`, run by host-harness/tests/deno_extension.rs).
+//! `packaging/tests/*.test.ts`, run by host-harness/tests/all/deno_extension.rs).
 
 use serde_json::{Value, json};
 use std::ffi::CStr;

@@ -3,22 +3,13 @@
 //! says so, lists what was mounted, names the `x-swamp-mount` annotation
 //! and the error by its name, not `os error 44`.
 
+use crate::common::{fs_plugin, host};
 use serde_json::json;
-use swamp_host::{Host, HostOptions, OpenOptions};
+use swamp_host::OpenOptions;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_path_outside_every_mount_is_named_with_the_annotation_that_grants_it() {
-    let host = Host::new(HostOptions {
-        cache_dir: None,
-        ..HostOptions::default()
-    })
-    .unwrap();
-    let plugin = host
-        .load(&std::path::PathBuf::from(
-            test_guests_artifacts::FS_DATASTORE,
-        ))
-        .await
-        .unwrap();
+    let plugin = fs_plugin(&host()).await;
     let dir = tempfile::tempdir().unwrap();
     // The datastore directory does not exist when the provider is opened,
     // so nothing is mounted for it; it appears afterwards.

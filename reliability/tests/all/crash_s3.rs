@@ -1,7 +1,7 @@
 //! Crash consistency of s3-datastore on SeaweedFS: push, pull and hydrate
 //! killed with SIGKILL at random points (`make stress` kills more often).
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

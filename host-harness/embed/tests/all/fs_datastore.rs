@@ -2,6 +2,7 @@
 //! every WIT function once, and the host-side lock machinery (heartbeats,
 //! `with_lock`, the compiled-component cache).
 
+use crate::common::{fs_plugin, host};
 use scenarios::s;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -10,14 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use swamp_host::{
-    DatastoreError, Host, HostError, HostOptions, LockOptions, OpenOptions, Plugin, SyncOptions,
+    DatastoreError, Host, HostError, HostOptions, LockOptions, OpenOptions, SyncOptions,
     WithLockError,
 };
-
-async fn fs_plugin(host: &Host) -> Plugin {
-    let wasm = std::path::PathBuf::from(test_guests_artifacts::FS_DATASTORE);
-    host.load(&wasm).await.unwrap()
-}
 
 /// fs-datastore on a fresh temporary directory (plain mode).
 async fn plain_datastore(host: &Host) -> (tempfile::TempDir, swamp_host::Provider) {
@@ -28,14 +24,6 @@ async fn plain_datastore(host: &Host) -> (tempfile::TempDir, swamp_host::Provide
         .await
         .unwrap();
     (dir, provider)
-}
-
-fn host() -> Host {
-    Host::new(HostOptions {
-        cache_dir: None,
-        ..HostOptions::default()
-    })
-    .unwrap()
 }
 
 fn fast(key: &str) -> LockOptions {

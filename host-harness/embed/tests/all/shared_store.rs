@@ -4,19 +4,10 @@
 //! loads without the interface, advertises nothing and answers every call
 //! with `unsupported`, never a trap.
 
+use crate::common::host;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use swamp_host::{
-    DatastoreError, Host, HostError, HostOptions, OpenOptions, SharedFeatures, SyncService,
-};
-
-fn host() -> Host {
-    Host::new(HostOptions {
-        cache_dir: None,
-        ..HostOptions::default()
-    })
-    .unwrap()
-}
+use swamp_host::{DatastoreError, HostError, OpenOptions, SharedFeatures, SyncService};
 
 async fn cached_service(wasm: &Path, dir: &Path) -> SyncService {
     let plugin = host().load(wasm).await.unwrap();

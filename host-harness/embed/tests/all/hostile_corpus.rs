@@ -10,27 +10,20 @@
 
 use std::path::Path;
 
+use crate::common;
+
 use hostile_corpus::{
     Case, Content, GOOD, GOOD_REL, LOCAL, LOCAL_REL, NEW_REL, Outcome, Report, Sentinel, alive,
     brief, config_case, load, place, same_file, untouched,
 };
 use scenarios::s;
 use serde_json::{Value, json};
-use swamp_host::{
-    Host, HostError, HostOptions, LockOptions, OpenOptions, Plugin, Provider, SyncOptions,
-    SyncService,
-};
+use swamp_host::{HostError, LockOptions, OpenOptions, Plugin, Provider, SyncOptions, SyncService};
 
 const BACKEND: &str = "fs";
 
 async fn fs_plugin() -> Plugin {
-    let host = Host::new(HostOptions {
-        cache_dir: None,
-        ..HostOptions::default()
-    })
-    .unwrap();
-    let wasm = std::path::PathBuf::from(test_guests_artifacts::FS_DATASTORE);
-    host.load(&wasm).await.unwrap()
+    common::fs_plugin(&common::host()).await
 }
 
 /// A cache-mode provider on `share` and a sync service on `cache`.

@@ -1,13 +1,9 @@
 //! The `host-harness` binary, run as a user runs it.
 
+use crate::common::harness;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 use test_guests_artifacts::{FS_DATASTORE, HOSTILE};
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_host-harness"))
-}
 
 #[test]
 fn inspect_prints_identity_schema_sandbox_and_capabilities() {

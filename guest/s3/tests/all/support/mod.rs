@@ -1,8 +1,6 @@
 //! Helpers shared by the integration tests: a host, the component, a
 //! config for a SeaweedFS bucket, and the fault-injecting proxy.
 
-#![allow(dead_code)]
-
 pub mod proxy;
 
 use std::path::Path;
@@ -75,6 +73,12 @@ pub async fn sync(provider: &Provider, cache: &Path) -> SyncService {
         .expect("s3-datastore has a sync service")
 }
 
+/// Lowercase hex of `b`, as `guest/s3/tests/boto3_layout.py` takes and
+/// gives file contents.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// Write `content` at `cache/rel`, creating parents.
 pub fn write(cache: &Path, rel: &str, content: &[u8]) {
     let p = cache.join(rel);
@@ -122,15 +126,15 @@ pub fn boto3() -> Result<(), String> {
 }
 
 /// Skip (return from) the calling test when boto3 cannot be had.
-#[macro_export]
 macro_rules! require_boto3 {
     () => {
-        if let Err(why) = support::boto3() {
+        if let Err(why) = $crate::support::boto3() {
             eprintln!("SKIPPED: boto3 is not available, so this test cannot run: {why}");
             return;
         }
     };
 }
+pub(crate) use require_boto3;
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/boto3_layout.py");
 

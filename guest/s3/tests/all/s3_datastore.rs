@@ -12,44 +12,20 @@ use std::time::{Duration, Instant};
 use scenarios::s;
 use seaweedfs_fixture::SeaweedFs;
 
-mod support;
+use crate::support::{self, host, plugin};
 use swamp_host::{
-    DatastoreError, Host, HostError, HostOptions, LockOptions, OpenOptions, Plugin, SyncOptions,
+    DatastoreError, Host, HostError, HostOptions, LockOptions, OpenOptions, SyncOptions,
 };
 
 const BUCKET: &str = "swamp-test";
 
-fn host() -> Host {
-    Host::new(HostOptions {
-        cache_dir: None,
-        env_source: Arc::new(|_| None),
-        ..HostOptions::default()
-    })
-    .unwrap()
-}
-
-async fn plugin(host: &Host) -> Plugin {
-    let wasm = std::path::PathBuf::from(test_guests_artifacts::S3_DATASTORE);
-    host.load(&wasm).await.unwrap()
-}
-
+/// This module's bucket on `s3`, under the prefix `team`.
 fn config(s3: &SeaweedFs, bucket: &str) -> Value {
-    json!({
-        "bucket": bucket,
-        "prefix": "team",
-        "endpoint": s3.endpoint(),
-        "forcePathStyle": true,
-        "region": SeaweedFs::REGION,
-        "accessKeyId": s3.access_key(),
-        "secretAccessKey": s3.secret_key(),
-        "requestTimeoutMs": 5000,
-    })
+    support::config(s3, bucket, "team")
 }
 
 fn server() -> SeaweedFs {
-    let s3 = SeaweedFs::start();
-    s3.create_bucket(BUCKET).unwrap();
-    s3
+    support::server(BUCKET)
 }
 
 fn fast(key: &str, ttl: u64) -> LockOptions {

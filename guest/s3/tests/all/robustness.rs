@@ -6,14 +6,12 @@
 //! behind the index's back (the bucket side of `sync.download-verified`);
 //! a guest with many requests in flight, bounded by the host per authority.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use swamp_host::{DatastoreError, HostError, LockOptions, SyncOptions};
 
-use support::proxy::{Fault, Proxy};
-use support::*;
+use crate::support::proxy::{Fault, Proxy};
+use crate::support::*;
 
 const BUCKET: &str = "robust";
 

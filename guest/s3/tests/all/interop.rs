@@ -3,20 +3,14 @@
 //! the original's v1 layout, pulled by the guest; namespace claims in the
 //! bucket; construction that writes nothing.
 
-mod support;
-
 use serde_json::{Value, json};
 use swamp_host::{DatastoreError, HostError, LockOptions, SyncOptions};
 
-use support::*;
+use crate::support::*;
 
 const BUCKET: &str = "interop";
 fn spec(s3: &seaweedfs_fixture::SeaweedFs, prefix: &str, ns: Option<&str>) -> Value {
     boto3_spec(s3, BUCKET, prefix, ns)
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// A tree touching every partition rule: model data (raw, metadata,

@@ -1,7 +1,7 @@
 //! Crash consistency of fs-datastore: push, pull and hydrate killed with
 //! SIGKILL at random points (`make stress` kills more often).
 
-mod support;
+use crate::support;
 
 #[test]
 fn fs_killed_push_pull_and_hydrate_leave_no_torn_file_and_converge() {

@@ -6,29 +6,18 @@
 //! node tools come from the npm registry at the versions pinned in
 //! `packaging/npm/package-lock.json` (installed once into target/tools/npm).
 
+use crate::common::{harness, text};
 use host_harness::package::Tools;
 use seaweedfs_fixture::SeaweedFs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use test_guests_artifacts::{FS_DATASTORE, HOSTILE, S3_DATASTORE};
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_host-harness"))
-}
 
 fn tests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("packaging")
         .join("tests")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Package with the native library built from this workspace embedded.

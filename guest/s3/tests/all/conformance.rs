@@ -15,16 +15,7 @@ use swamp_host::{Host, HostOptions};
 const BUCKET: &str = "conformance";
 
 fn config(s3: &SeaweedFs, bucket: &str) -> Value {
-    json!({
-        "bucket": bucket,
-        "endpoint": s3.endpoint(),
-        "forcePathStyle": true,
-        "region": SeaweedFs::REGION,
-        "accessKeyId": s3.access_key(),
-        "secretAccessKey": s3.secret_key(),
-        "prefix": "conformance",
-        "requestTimeoutMs": 5000,
-    })
+    crate::support::config(s3, bucket, "conformance")
 }
 
 /// The bucket beneath the component, for the checks that plant or alter

@@ -9,8 +9,6 @@
 //! files planted where `..` escapes would land); the good object is
 //! byte-identical, and an index a push refused is left as it was.
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hostile_corpus::{
@@ -21,7 +19,7 @@ use seaweedfs_fixture::SeaweedFs;
 use serde_json::Value;
 use swamp_host::{LockOptions, Plugin, SyncOptions};
 
-use support::{config, host, open, plugin, sync};
+use crate::support::{self, config, host, open, plugin, sync};
 
 const BACKEND: &str = "s3";
 const BUCKET: &str = "hostile";

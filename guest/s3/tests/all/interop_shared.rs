@@ -4,18 +4,12 @@
 //! independent client (boto3) in the original's layout and read by the
 //! guest, then written by the guest and read back by boto3, byte for byte.
 
-mod support;
-
 use serde_json::{Value, json};
 use swamp_host::{ContaminationSummary, ForeignNamespace, SyncOptions};
 
-use support::*;
+use crate::support::*;
 
 const BUCKET: &str = "interop-shared";
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
 
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len())

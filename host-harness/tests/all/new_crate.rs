@@ -3,23 +3,12 @@
 //! whose `check.sh` passes, with the lock checks (and with `--sync` the
 //! sync checks) run, not skipped.
 
+use crate::common::{harness, text};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::Instant;
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_host-harness"))
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// One new crate built and checked at a time: the checks time locks and
 /// syncs, and this machine's cores are few.

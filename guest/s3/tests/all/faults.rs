@@ -6,16 +6,14 @@
 //! truncated download is never stored; and against a server that never
 //! answers, every call ends with a clear error within its deadline.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use swamp_host::{DatastoreError, HostError, LockOptions, SyncOptions, SyncService};
 
-use support::proxy::{Fault, Proxy};
-use support::*;
+use crate::support::proxy::{Fault, Proxy};
+use crate::support::*;
 
 const BUCKET: &str = "faults";
 

@@ -3,8 +3,8 @@
 //! controls prove the attacks themselves work), and the host keeps working
 //! after a guest is stopped.
 
+use scenarios::s;
 use serde_json::{Value, json};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use swamp_host::{HealthResult, Host, HostError, HostOptions, Limits, OpenOptions, Plugin};
@@ -64,17 +64,12 @@ fn tree() -> Tree {
     }
 }
 
-fn s(p: &Path) -> String {
-    p.to_str().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn files_outside_the_mounts_cannot_be_read() {
     let host = host(quick_limits());
     let plugin = hostile(&host).await;
     let t = tree();
-    let read =
-        |target: String| json!({"attack": "read-file", "path": s(&t.mount), "target": target});
+    let read = |target: &str| json!({"attack": "read-file", "path": s(&t.mount), "target": target});
 
     // Positive control: the mounted file is readable.
     let r = attack(&plugin, read(s(&t.mount.join("inside.txt"))))
@@ -88,11 +83,11 @@ async fn files_outside_the_mounts_cannot_be_read() {
 
     // The secret beside the mount, by absolute path and through `..`.
     for target in [
-        s(&t.secret),
+        s(&t.secret).to_string(),
         format!("{}/../secret.txt", s(&t.mount)),
         "/etc/passwd".into(),
     ] {
-        let r = attack(&plugin, read(target.clone())).await.unwrap();
+        let r = attack(&plugin, read(&target)).await.unwrap();
         assert!(!r.healthy, "{target} was readable: {}", r.message);
     }
 
@@ -100,8 +95,9 @@ async fn files_outside_the_mounts_cannot_be_read() {
     std::os::unix::fs::symlink(&t.secret, t.mount.join("link-to-secret")).unwrap();
     std::os::unix::fs::symlink("/etc", t.mount.join("link-to-etc")).unwrap();
     for link in ["link-to-secret", "link-to-etc/passwd"] {
-        let target = s(&t.mount.join(link));
-        let r = attack(&plugin, read(target.clone())).await.unwrap();
+        let target = t.mount.join(link);
+        let target = s(&target);
+        let r = attack(&plugin, read(target)).await.unwrap();
         assert!(
             !r.healthy,
             "{target} was readable through a symlink: {}",
