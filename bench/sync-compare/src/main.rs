@@ -261,9 +261,8 @@ async fn main() -> Result<()> {
          {verdict}; where the s3-datastore's time goes, measured in this run: \
          (1) push planning alone (preview-push: the guest walks and stats the tree to decide what changed) took {plan:.2} s of the push's {push:.2} s; \
          (2) the native client opening a new connection per request took push {npc:.2} s and pull {nlc:.2} s (kept alive: {np:.2} s and {nl:.2} s); \
-         (3) the s3-datastore pull makes every download durable (temporary file, fsync, rename, so the local index never names bytes that a crash could lose); WASI file calls block the single-threaded guest, so its {files} fsyncs run one after another (one 4 KiB write + fsync alone takes {fs:.1} ms on this disk, see measurements), while the native client making the same durable writes {concurrency} at a time (and a connection per request) took {nld:.2} s; \
-         (4) the rest is serial per-file work in the one guest thread that the native client spreads over {concurrency} tasks: the WASI file calls (on the guest's thread by default, Limits::file_io_on_caller_thread), SigV4, MD5 and hashing in wasm, and the wasi:http resource calls. \
-         Not changed here: the fsync per download (crash safety comes first).",
+         (3) the s3-datastore pull makes every download durable before recording it (temporary file, fsync, rename, so the local index never names bytes that a crash could lose); the guest's own WASI fsyncs would run one after another on its one thread (one 4 KiB write + fsync alone takes {fs:.1} ms on this disk, see measurements), so it hands each chunk of 256 downloads to the host, which flushes them side by side (host-info.flush-files, host-harness/embed/src/flush.rs); the native client making the same durable writes {concurrency} at a time (and a connection per request) took {nld:.2} s; \
+         (4) the rest is serial per-file work in the one guest thread that the native client spreads over {concurrency} tasks: the WASI file calls (on the guest's thread by default, Limits::file_io_on_caller_thread), SigV4, MD5 and hashing in wasm, and the wasi:http resource calls.",
         verdict = if r.comparisons.iter().all(|c| c.met != Some(false)) {
             "Every target is met"
         } else {
