@@ -15,10 +15,9 @@
 mod awscli;
 mod count;
 mod datastore;
-mod native;
 mod rounds;
 
-use bench_sync_compare::{report, tree};
+use bench_sync_compare::{native, report, tree};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -56,6 +56,22 @@ impl RelPath {
         &self.0
     }
 
+    /// True when `raw` is already a path in normal form, i.e. exactly what
+    /// [`RelPath::parse`] accepts and returns unchanged: checked without
+    /// allocating, because every key of a read index is checked (10,000
+    /// keys for a 10,000-file index, on every push and pull).
+    pub fn is_normal(raw: &str) -> bool {
+        let b = raw.as_bytes();
+        // A drive letter would start the first segment (which, in normal
+        // form, is the first thing in `raw`).
+        if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+            return false;
+        }
+        !raw.is_empty()
+            && !raw.contains(['\0', '\\'])
+            && raw.split('/').all(|seg| !matches!(seg, "" | "." | ".."))
+    }
+
     /// The path below `root` on disk (forward slashes become components).
     pub fn under(&self, root: &Path) -> PathBuf {
         let mut p = root.to_path_buf();
@@ -129,6 +145,31 @@ mod tests {
         assert!(refused(".//C:/x").contains("drive letter"));
         assert!(refused("./").contains("names no file"));
         assert!(refused("//").contains("absolute"));
+    }
+
+    #[test]
+    fn normal_form_is_what_parse_returns_unchanged() {
+        // Every string over an alphabet that exercises each rule, up to
+        // five characters: is_normal agrees with parse-then-compare.
+        let alphabet = ['a', '/', '.', ':', '\\', '\0', 'C'];
+        let mut words = vec![String::new()];
+        let mut checked = 0;
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for w in &words {
+                for c in alphabet {
+                    let s = format!("{w}{c}");
+                    let by_parse = RelPath::parse(&s, "p").is_ok_and(|p| p.as_str() == s);
+                    assert_eq!(RelPath::is_normal(&s), by_parse, "{s:?}");
+                    checked += 1;
+                    next.push(s);
+                }
+            }
+            words = next;
+        }
+        assert!(checked > 19_000);
+        assert!(!RelPath::is_normal(""));
+        assert!(RelPath::is_normal("data/a/b"));
     }
 
     #[test]

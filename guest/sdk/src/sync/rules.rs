@@ -235,6 +235,38 @@ mod tests {
     }
 
     #[test]
+    fn partition_key_depends_on_the_directory_only() {
+        // commit.rs computes it once per directory of a sorted index.
+        for dir in [
+            "",
+            "data",
+            "data/t",
+            "data/t/id",
+            "data/t/id/n",
+            "data/t/id/n/1",
+            "data/aws/ec2/vpc/abc/state-main",
+            "outputs/a/b/c/d/e/f",
+            "workflow-runs",
+            "workflow-runs/wf",
+            "workflow-runs/wf/r/s",
+            "logs",
+            "logs/a",
+            "secrets/x",
+        ] {
+            let at = |f: &str| {
+                partition_key(&if dir.is_empty() {
+                    f.to_string()
+                } else {
+                    format!("{dir}/{f}")
+                })
+            };
+            for f in ["raw", "latest", "x.yaml", "1"] {
+                assert_eq!(at(f), at("other"), "{dir}/{f}");
+            }
+        }
+    }
+
+    #[test]
     fn model_scope() {
         let m = |t: &str, i: &str| ModelRef {
             model_type: t.into(),

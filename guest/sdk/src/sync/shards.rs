@@ -143,7 +143,7 @@ pub struct Shard {
     /// Always 1.
     pub version: u32,
     /// Entries by bare rel.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "index::entries_in_bulk")]
     pub entries: BTreeMap<String, IndexEntry>,
     /// Fields this implementation does not interpret, kept.
     #[serde(flatten)]

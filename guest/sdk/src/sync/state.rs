@@ -306,10 +306,7 @@ impl Wire {
         // the next mark) and none may run ahead of the counter (such a path
         // stayed dirty after every push). Otherwise the extension is
         // ignored and the shared fields are imported (checked) instead.
-        let clean = x
-            .path_epochs
-            .keys()
-            .all(|p| RelPath::parse(p, "dirty path").is_ok_and(|r| r.as_str() == p));
+        let clean = x.path_epochs.keys().all(|p| RelPath::is_normal(p));
         let counted = x.epoch <= MAX_EPOCH
             && x.path_epochs
                 .values()
@@ -356,9 +353,7 @@ impl Wire {
     /// The original's sidecar, imported conservatively (module docs).
     fn imported(self) -> Sidecar {
         let paths = self.dirty_paths.unwrap_or_default();
-        let clean_paths = paths
-            .iter()
-            .all(|p| RelPath::parse(p, "dirty path").is_ok_and(|r| r.as_str() == p));
+        let clean_paths = paths.iter().all(|p| RelPath::is_normal(p));
         let bulk = self.bulk_invalidated != Some(false)
             || self.local_dirty.is_none()
             || self.dirty_paths_overflowed == Some(true)

@@ -194,21 +194,30 @@ impl<R: RemoteStore> SyncEngine<R> {
         let dirty: BTreeSet<String> = rels.filter_map(rules::partition_key).collect();
         let mut all: BTreeSet<String> = BTreeSet::new();
         let mut touched: BTreeMap<&str, BTreeMap<String, IndexEntry>> = BTreeMap::new();
-        let mut last: Option<String> = None;
+        // The partition key depends on a rel's directory only, and entries
+        // come in key order, so files of one directory are consecutive: the
+        // key is computed once per directory, not once per entry.
+        let mut last: Option<(&str, Option<String>)> = None;
         for e in merged.entries.values() {
-            let Some(pk) = rules::partition_key(&e.key) else {
+            let dir = e.key.rsplit_once('/').map_or("", |(d, _)| d);
+            let pk = match &last {
+                Some((d, pk)) if *d == dir => pk,
+                _ => {
+                    let pk = rules::partition_key(&e.key);
+                    if let Some(pk) = &pk {
+                        all.insert(pk.clone());
+                    }
+                    &last.insert((dir, pk)).1
+                }
+            };
+            let Some(pk) = pk else {
                 continue;
             };
-            if let Some(d) = dirty.get(&pk) {
+            if let Some(d) = dirty.get(pk) {
                 touched
                     .entry(d.as_str())
                     .or_default()
                     .insert(e.key.clone(), shared(e));
-            }
-            // Consecutive entries mostly share a partition (key order).
-            if last.as_deref() != Some(pk.as_str()) {
-                all.insert(pk.clone());
-                last = Some(pk);
             }
         }
         for pk in &dirty {
