@@ -6,8 +6,10 @@
 //   pull      pullChanged() into an empty second cache
 //   zeroPull  pullChanged() again, nothing changed (median of 5)
 //   editPush  markDirty({relPath}) then, after the file is rewritten with
-//             new bytes of the same size, pushChanged() (the two calls)
+//             new bytes of the same size, pushChanged() (the two calls;
+//             median of EDITS such edits of files spread over the tree)
 //   editPull  pullChanged() in the second cache, which must fetch the edit
+//             (median of EDITS)
 //   verify    one verifier's verify() (median of 200): the cost of a call
 //
 // The pulled tree is compared byte for byte with the source (untimed).
@@ -41,6 +43,8 @@ const wanted = Deno.env.get("SWAMP_WASM_BACKEND");
 if (wanted && datastore.backend !== wanted) throw new Error(`wanted the ${wanted} path, got ${datastore.backend}`);
 
 const files = Number(env("BENCH_FILES"));
+/** Same-size edits timed (keep equal to EDITS in scenario.rs). */
+const EDITS = 5;
 const source = env("BENCH_SOURCE");
 const cacheA = env("BENCH_CACHE_A"); // a copy of the source, made untimed
 const cacheB = env("BENCH_CACHE_B"); // empty
@@ -101,19 +105,26 @@ for (const rel of rels) {
   if (!want.equals(got)) throw new Error(`pulled ${rel} differs from the source`);
 }
 
-// One same-size edit, as swamp makes it: mark, write, push.
-const edited = rels[Math.floor(rels.length / 2)];
-const [mark] = await time(() => a.markDirty({ relPath: edited }));
-const bytes = readFileSync(`${cacheA}/${edited}`);
-for (let i = 0; i < bytes.length; i++) bytes[i] = bytes[i] ^ 0x5a;
-writeFileSync(`${cacheA}/${edited}`, bytes);
-const [editPush, n1] = await time(() => a.pushChanged());
-expect("push of the edit", n1, 1);
-out.editPush = mark + editPush;
-const [editPull, n2] = await time(() => b.pullChanged());
-expect("pull of the edit", n2, 1);
-if (!readFileSync(`${cacheB}/${edited}`).equals(bytes)) throw new Error("the pulled edit differs");
-out.editPull = editPull;
+// Same-size edits, as swamp makes them: mark, write, push; then the pull
+// of each. EDITS files spread over the tree, each time the median.
+const editPushes: number[] = [];
+const editPulls: number[] = [];
+for (let e = 0; e < EDITS; e++) {
+  const edited = rels[Math.floor(((e + 0.5) * rels.length) / EDITS)];
+  const [mark] = await time(() => a.markDirty({ relPath: edited }));
+  const bytes = readFileSync(`${cacheA}/${edited}`);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = bytes[i] ^ 0x5a;
+  writeFileSync(`${cacheA}/${edited}`, bytes);
+  const [editPush, n1] = await time(() => a.pushChanged());
+  expect("push of the edit", n1, 1);
+  editPushes.push(mark + editPush);
+  const [editPull, n2] = await time(() => b.pullChanged());
+  expect("pull of the edit", n2, 1);
+  if (!readFileSync(`${cacheB}/${edited}`).equals(bytes)) throw new Error("the pulled edit differs");
+  editPulls.push(editPull);
+}
+out.editPush = median(editPushes);
+out.editPull = median(editPulls);
 
 // What one call costs on this path: a verify (one HEAD of the bucket in
 // the guest), 200 times, median; swamp-host's own is measured beside it.

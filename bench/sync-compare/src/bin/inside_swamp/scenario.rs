@@ -12,6 +12,10 @@ use serde::Deserialize;
 use serde_json::json;
 use swamp_host::{Host, HostOptions, OpenOptions, SyncOptions, SyncService};
 
+/// Same-size edits timed, each a push and a pull (keep equal to EDITS in
+/// bench/sync-compare/deno/extension_rounds.ts).
+const EDITS: usize = 5;
+
 /// Milliseconds of each call (absent: the side does not make it).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -124,26 +128,33 @@ pub async fn swamp_host(
     out.zero_pull = Some(median(zero));
     tree::verify("swamp-host", source, cache_b, rels)?;
 
-    let edited = &rels[rels.len() / 2];
-    let start = Instant::now();
-    a.mark_dirty(&SyncOptions {
-        rel_path: Some(edited.clone()),
-        ..options()
-    })
-    .await?;
-    let mark = start.elapsed();
-    let mut bytes = std::fs::read(cache_a.join(edited))?;
-    bytes.iter_mut().for_each(|b| *b ^= 0x5a);
-    std::fs::write(cache_a.join(edited), &bytes)?;
-    let start = Instant::now();
-    expect("push of the edit", a.push_changed(&options()).await?, 1)?;
-    out.edit_push = Some(ms(mark + start.elapsed()));
-    let start = Instant::now();
-    expect("pull of the edit", b.pull_changed(&options()).await?, 1)?;
-    out.edit_pull = Some(ms(start.elapsed()));
-    if std::fs::read(cache_b.join(edited))? != bytes {
-        bail!("swamp-host: the pulled edit differs");
+    // Same-size edits of files spread over the tree, as the Deno side
+    // makes them (bench/sync-compare/deno/extension_rounds.ts); medians.
+    let (mut pushes, mut pulls) = (Vec::new(), Vec::new());
+    for e in 0..EDITS {
+        let edited = &rels[(2 * e + 1) * rels.len() / (2 * EDITS)];
+        let start = Instant::now();
+        a.mark_dirty(&SyncOptions {
+            rel_path: Some(edited.clone()),
+            ..options()
+        })
+        .await?;
+        let mark = start.elapsed();
+        let mut bytes = std::fs::read(cache_a.join(edited))?;
+        bytes.iter_mut().for_each(|b| *b ^= 0x5a);
+        std::fs::write(cache_a.join(edited), &bytes)?;
+        let start = Instant::now();
+        expect("push of the edit", a.push_changed(&options()).await?, 1)?;
+        pushes.push(ms(mark + start.elapsed()));
+        let start = Instant::now();
+        expect("pull of the edit", b.pull_changed(&options()).await?, 1)?;
+        pulls.push(ms(start.elapsed()));
+        if std::fs::read(cache_b.join(edited))? != bytes {
+            bail!("swamp-host: the pulled edit differs");
+        }
     }
+    out.edit_push = Some(median(pushes));
+    out.edit_pull = Some(median(pulls));
     let verifier = provider.create_verifier().await?;
     let mut verifies = Vec::new();
     for _ in 0..200 {
