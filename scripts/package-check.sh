@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Shows that the crates an author outside this repository builds on can be
 # packaged: `cargo package` of swamp-datastore-sdk (a guest's only
-# dependency), swamp-host and conformance (what `host-harness check` runs,
+# dependency), swamp-datastore-types (the WIT's records, which the SDK and
+# swamp-host share), swamp-host and conformance (what `host-harness check` runs,
 # for a host or a CI of one's own), in one invocation so that cargo puts the
 # unpublished ones in a local overlay registry for each other. Each package
 # is verified: cargo unpacks it and builds it alone, which proves it
@@ -30,7 +31,7 @@ start=$SECONDS
 cargo package --offline --allow-dirty \
     --config 'profile.dev.package."*".opt-level=2' \
     --config 'profile.dev.package."*".debug=false' \
-    -p swamp-datastore-sdk -p swamp-host -p conformance
+    -p swamp-datastore-types -p swamp-datastore-sdk -p swamp-host -p conformance
 
 # Compare $2 (a path in the repository) with its copy in crate $1's package.
 same() {
@@ -50,4 +51,4 @@ while IFS= read -r f; do
     same conformance "$f"
     count=$((count + 1))
 done < <(find hostile/index hostile/lock hostile/recipe.rs -type f | sort)
-echo "package-check: 3 crates packaged and verified, $count files from outside the crate directories present and equal, in $((SECONDS - start)) s"
+echo "package-check: 4 crates packaged and verified, $count files from outside the crate directories present and equal, in $((SECONDS - start)) s"

@@ -17,6 +17,8 @@ use swamp_host::{Lock, LockOptions, OpenOptions, Plugin, Provider, SyncService};
 /// with.
 #[derive(Clone)]
 pub struct Subject {
+    /// The loaded component under check; every provider, lock and sync
+    /// service the checks open is made from it.
     pub plugin: Plugin,
     /// The main valid config.
     pub config: Value,
@@ -125,15 +127,29 @@ impl Subject {
 /// A group of checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Suite {
+    /// The component's identity, its config schema and the provider
+    /// factory.
     Export,
+    /// Config validation: the schema and create-provider must agree on
+    /// valid configs, the author's invalid ones and generated invalid ones.
     Config,
+    /// The distributed lock, alone and between separate handles as two
+    /// processes would use it.
     Lock,
+    /// Health checks: well-formed results, healthy on a good datastore,
+    /// unhealthy with a reason on a missing or unwritable one.
     Verifier,
+    /// Sync between a cache and the remote store: round trips, the
+    /// markDirty rules, each advertised capability and hostile remote
+    /// indexes.
     Sync,
+    /// The shared-store calls of `wit/shared-store.wit`, each checked only
+    /// when the sync service advertises its feature.
     Shared,
 }
 
 impl Suite {
+    /// Every suite, in the order their checks run and reports list them.
     pub const ALL: [Suite; 6] = [
         Suite::Export,
         Suite::Config,
@@ -143,6 +159,8 @@ impl Suite {
         Suite::Shared,
     ];
 
+    /// The lower-case name used in check ids (`lock.` in
+    /// `lock.mutual-exclusion`), reports and the command line.
     pub fn name(self) -> &'static str {
         match self {
             Suite::Export => "export",
@@ -190,6 +208,7 @@ impl FromStr for Suite {
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
+    /// The component did what the check asks.
     Pass,
     /// The component does not honour the contract; the reason says how.
     Fail(String),
@@ -199,11 +218,13 @@ pub enum Status {
 }
 
 impl Status {
-    /// A skip the author can lift by giving an input (see [`NEEDS_INPUT`]).
+    /// A skip the author can lift by giving an input (its reason starts with "needs input: ").
     pub fn needs_input(&self) -> bool {
         matches!(self, Status::Skipped(m) if m.starts_with(NEEDS_INPUT))
     }
 
+    /// The status in lower case, `pass`, `fail` or `skipped`, as the JSON
+    /// report's `status` field gives it.
     pub fn name(&self) -> &'static str {
         match self {
             Status::Pass => "pass",
@@ -224,21 +245,31 @@ impl Status {
 /// One check's outcome.
 #[derive(Debug, Clone)]
 pub struct CheckResult {
+    /// The check's stable id, `<suite>.<kebab-case-name>`.
     pub id: &'static str,
+    /// The suite the check belongs to.
     pub suite: Suite,
+    /// What the check verifies, in one line (as in the catalogue).
     pub description: &'static str,
+    /// Pass, or fail or skip with the reason.
     pub status: Status,
+    /// Wall-clock time the check took; a check still running at the
+    /// subject's `check_timeout` is failed at that point.
     pub duration: Duration,
 }
 
 /// Which checks to run; empty lists mean all.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// Run only checks of these suites; empty for every suite.
     pub suites: Vec<Suite>,
+    /// Run only the checks with these exact ids; empty for every id.
     pub ids: Vec<String>,
 }
 
 impl Filter {
+    /// Whether the check `id` of `suite` is selected: it must pass both the
+    /// suite list and the id list.
     pub fn matches(&self, id: &str, suite: Suite) -> bool {
         (self.suites.is_empty() || self.suites.contains(&suite))
             && (self.ids.is_empty() || self.ids.iter().any(|i| i == id))

@@ -20,7 +20,10 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(missing_docs)]
+
 mod framework;
+pub mod fs_subject;
 pub mod raw_store;
 mod report;
 mod suites;

@@ -31,12 +31,18 @@ pub struct Raw {
 }
 
 impl Raw {
+    /// The bytes stored at `key` in this check's datastore, `None` when
+    /// there is no such object.
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
         self.store.get(&self.config, key)
     }
+    /// Create or replace the object at `key` with `bytes`, beneath the
+    /// component and without going through it.
     pub fn put(&self, key: &str, bytes: &[u8]) -> Result<(), String> {
         self.store.put(&self.config, key, bytes)
     }
+    /// Where `key` is stored, for failure messages (a file path when the
+    /// datastore is a local directory).
     pub fn describe(&self, key: &str) -> String {
         self.store.describe(&self.config, key)
     }

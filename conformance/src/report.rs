@@ -10,15 +10,22 @@ use std::str::FromStr;
 /// Every check's result, in run order.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
+    /// One result per check that the filter selected, in run order.
     pub checks: Vec<CheckResult>,
 }
 
 /// How to render a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
+    /// An aligned table of id, suite, status and message, then a summary
+    /// line; for reading in a terminal.
     #[default]
     Human,
+    /// A JSON object with one `checks` array of id, suite, status,
+    /// message, description and duration; for scripts.
     Json,
+    /// JUnit XML with one test suite per check suite that ran, for CI
+    /// systems that display test results.
     Junit,
 }
 
@@ -37,14 +44,18 @@ impl FromStr for Format {
 }
 
 impl Report {
+    /// How many checks passed.
     pub fn passed(&self) -> usize {
         self.count(|s| matches!(s, Status::Pass))
     }
 
+    /// How many checks failed; a conforming component has none.
     pub fn failed(&self) -> usize {
         self.count(|s| matches!(s, Status::Fail(_)))
     }
 
+    /// How many checks were skipped, whether because they do not apply or
+    /// for want of an input.
     pub fn skipped(&self) -> usize {
         self.count(|s| matches!(s, Status::Skipped(_)))
     }
@@ -72,6 +83,7 @@ impl Report {
         )
     }
 
+    /// The whole report as text in `format`, ending with a newline.
     pub fn render(&self, format: Format) -> String {
         match format {
             Format::Human => self.render_human(),

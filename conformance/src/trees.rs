@@ -11,10 +11,13 @@ use std::collections::BTreeMap;
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator whose output is fixed by `seed`; any seed works,
+    /// zero included.
     pub fn new(seed: u64) -> Rng {
         // Zero is xorshift's one fixed point.
         Rng(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
     }
+    /// The next pseudo-random 64-bit value.
     pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
@@ -27,6 +30,8 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
     }
+    /// One element of `items`, chosen at random; panics when `items` is
+    /// empty.
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }

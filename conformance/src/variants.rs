@@ -13,6 +13,8 @@ pub const UNKNOWN_FIELD: &str = "x-conformance-unknown-field";
 pub struct Variant {
     /// What was broken, e.g. "without required `path`".
     pub label: String,
+    /// The valid config with that one thing broken; the schema and
+    /// create-provider must both reject it.
     pub config: Value,
 }
 

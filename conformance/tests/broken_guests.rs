@@ -13,7 +13,7 @@
 
 use conformance::{Filter, Report, Status, Subject};
 use libtest_mimic::{Arguments, Failed, Trial};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -529,14 +529,6 @@ fn host() -> &'static Host {
     })
 }
 
-fn fs_config(path: &Path, cache: bool) -> Value {
-    if cache {
-        json!({"path": path, "cache": true})
-    } else {
-        json!({"path": path})
-    }
-}
-
 /// The whole suite on `wasm`, set up as `fs_datastore.rs` does.
 async fn run_suite(host: &Host, wasm: &Path, mode: Mode) -> Report {
     let cache = matches!(mode, Cache);
@@ -545,32 +537,9 @@ async fn run_suite(host: &Host, wasm: &Path, mode: Mode) -> Report {
         .await
         .unwrap_or_else(|e| panic!("loading {}: {e}", wasm.display()));
     let work = tempfile::tempdir().unwrap();
-    let datastore = work.path().join("datastore");
-    std::fs::create_dir_all(&datastore).unwrap();
-    let mut subject = Subject::new(
-        plugin,
-        fs_config(&datastore, cache),
-        work.path().join("scratch"),
-    );
-    subject.valid_configs.push(fs_config(&datastore, !cache));
+    let mut subject = conformance::fs_subject::subject(plugin, work.path(), cache).unwrap();
     // One tree for every guest, so each fails the same checks every run.
     subject.seed = 1;
-    let file = work.path().join("not-a-directory");
-    std::fs::write(&file, b"a file").unwrap();
-    subject.unhealthy_configs = vec![
-        (
-            "missing directory".into(),
-            fs_config(&work.path().join("missing"), cache),
-        ),
-        ("path is a file".into(), fs_config(&file, cache)),
-    ];
-    subject.invalid_configs = vec![
-        json!({}),
-        json!({"path": "relative/dir"}),
-        json!({"path": 42}),
-        json!({"path": "/abs", "cache": "yes"}),
-        json!({"path": "/abs", "unknown": true}),
-    ];
     conformance::run(&subject, &Filter::default()).await
 }
 

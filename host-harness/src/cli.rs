@@ -7,7 +7,7 @@ use conformance::{Filter, Format, Report, Subject, Suite};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use swamp_host::{Host, HostOptions, OpenOptions, Plugin};
+use swamp_host::{Host, HostOptions, OpenOptions};
 
 mod new;
 
@@ -346,7 +346,7 @@ async fn default_run(host: &Host) -> Result<ExitCode> {
     let mut failed = 0;
     for (label, cache) in [("local disk", false), ("network share with a cache", true)] {
         let workdir = tempfile::tempdir()?;
-        let subject = fs_subject(plugin.clone(), workdir.path(), cache)?;
+        let subject = conformance::fs_subject::subject(plugin.clone(), workdir.path(), cache)?;
         println!("== fs-datastore ({label}) in {}", workdir.path().display());
         let report = conformance::run(&subject, &Filter::default()).await;
         print!("{}", report.render(Format::Human));
@@ -357,40 +357,4 @@ async fn default_run(host: &Host) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The embedded default subject: `fs-datastore` on `workdir/datastore`,
-/// with a missing and a read-only datastore for the verifier checks.
-fn fs_subject(plugin: Plugin, workdir: &Path, cache: bool) -> Result<Subject> {
-    let datastore = workdir.join("datastore");
-    std::fs::create_dir_all(&datastore)?;
-    let config = fs_config(&datastore, cache);
-    let mut subject = Subject::new(plugin, config, workdir.join("scratch"));
-    std::fs::create_dir_all(&subject.workdir)?;
-    subject.valid_configs.push(fs_config(&datastore, !cache));
-    subject.unhealthy_configs.push((
-        "missing directory".into(),
-        fs_config(&workdir.join("missing"), cache),
-    ));
-    let file = workdir.join("not-a-directory");
-    std::fs::write(&file, b"a file, not a directory")?;
-    subject
-        .unhealthy_configs
-        .push(("path is a file".into(), fs_config(&file, cache)));
-    subject.invalid_configs.extend([
-        serde_json::json!({}),
-        serde_json::json!({"path": "relative/dir"}),
-        serde_json::json!({"path": 42}),
-        serde_json::json!({"path": "/abs", "cache": "yes"}),
-        serde_json::json!({"path": "/abs", "unknown": true}),
-    ]);
-    Ok(subject)
-}
-
-fn fs_config(path: &Path, cache: bool) -> Value {
-    if cache {
-        serde_json::json!({"path": path, "cache": true})
-    } else {
-        serde_json::json!({"path": path})
-    }
 }

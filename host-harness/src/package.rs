@@ -66,6 +66,25 @@ const RUNTIME: &[(&str, &str)] = &[
     ),
     ("ajv.d.ts", include_str!("../../packaging/js/ajv.d.ts")),
 ];
+
+/// `defaults.ts` of the runtime, written from the Rust constants: the lock
+/// defaults have one source, `LockOptions` (`types/src/lock.rs`). The
+/// checked-in `packaging/js/defaults.ts`, which the Deno tests import as
+/// it is, is held to this text by a test below.
+fn js_defaults() -> String {
+    use swamp_host::LockOptions as L;
+    format!(
+        "// swamp's lock defaults for the TypeScript runtime. Generated from\n\
+         // types/src/lock.rs (LockOptions::DEFAULT_*) by host-harness/src/package.rs,\n\
+         // whose test fails when this file differs; edit the Rust, not this.\n\
+         export const DEFAULT_TTL_MS = {};\n\
+         export const DEFAULT_RETRY_INTERVAL_MS = {};\n\
+         export const DEFAULT_MAX_WAIT_MS = {};\n",
+        L::DEFAULT_TTL_MS,
+        L::DEFAULT_RETRY_INTERVAL_MS,
+        L::DEFAULT_MAX_WAIT_MS
+    )
+}
 const AJV_ENTRY: &str = include_str!("../../packaging/js/ajv_entry.js");
 
 /// What `package` produced.
@@ -133,6 +152,7 @@ pub async fn package(
     for (name, text) in RUNTIME {
         fs::write(runtime.join(name), text)?;
     }
+    fs::write(runtime.join("defaults.ts"), js_defaults())?;
     bundle_ajv(tools, &runtime.join("ajv.js"))?;
 
     let shim_src = tools.preview2_shim();
@@ -231,6 +251,15 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_js_lock_defaults_are_the_rust_ones() {
+        assert_eq!(
+            include_str!("../../packaging/js/defaults.ts"),
+            js_defaults(),
+            "packaging/js/defaults.ts differs from LockOptions' constants; write it anew with the expected text"
+        );
+    }
 
     #[test]
     fn module_stems_are_lowercase_identifiers() {

@@ -12,10 +12,8 @@
 // own heartbeats found the lock lost (native); it stops on release.
 
 import { fromWit, type LockInfo, type LockOptions, type WitLockInfo } from "./convert.ts";
+import { DEFAULT_MAX_WAIT_MS, DEFAULT_RETRY_INTERVAL_MS } from "./defaults.ts";
 import { abortError, call, DatastoreError, LockTimeoutError } from "./errors.ts";
-
-const DEFAULT_RETRY_MS = 1000;
-const DEFAULT_MAX_WAIT_MS = 60_000;
 
 /** The component's lock handle as jco gives it. */
 export interface WitLock {
@@ -95,7 +93,7 @@ export class DistributedLock {
    * and retry interval 1 ms, which also takes over a stale lock).
    */
   constructor(make: (options: LockOptions) => LockPort, options: LockOptions) {
-    this.#retryMs = options.retryIntervalMs ?? DEFAULT_RETRY_MS;
+    this.#retryMs = options.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS;
     this.#maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     this.#lock = make({ lockKey: options.lockKey, ttlMs: options.ttlMs, retryIntervalMs: 1, maxWaitMs: 1 });
     this.lockKey = this.#lock.lockKey;

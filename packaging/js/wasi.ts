@@ -91,7 +91,10 @@ function flushFiles(mounts: string[]) {
         }
         return { tag: "ok", val: undefined };
       } catch (e) {
-        return { tag: "err", val: `${path}: ${e instanceof Error ? e.message : e}` };
+        // The caller names the path (wit/host-info.wit): Deno's own
+        // messages end with the call and the path ("...: open '/x'").
+        const message = e instanceof Error ? e.message : String(e);
+        return { tag: "err", val: message.replace(/: \w+ '.*'$/, "") };
       }
     });
 }

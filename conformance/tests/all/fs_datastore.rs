@@ -16,14 +16,6 @@ fn fs_datastore_wasm() -> PathBuf {
     PathBuf::from(test_guests_artifacts::FS_DATASTORE)
 }
 
-fn fs_config(path: &Path, cache: bool) -> Value {
-    if cache {
-        json!({"path": path, "cache": true})
-    } else {
-        json!({"path": path})
-    }
-}
-
 /// fs-datastore as built against `swamp:datastore@0.1.0`, checked in so
 /// that every later host and WIT version is tried on it (see
 /// `conformance/tests/fixtures/README.md`).
@@ -39,31 +31,8 @@ async fn run_suite_on(wasm: &Path, cache: bool) -> (Report, tempfile::TempDir) {
     let host = Host::new(HostOptions::default()).expect("host");
     let plugin = host.load(wasm).await.expect("loading fs-datastore");
     let work = tempfile::tempdir().unwrap();
-    let datastore = work.path().join("datastore");
-    std::fs::create_dir_all(&datastore).unwrap();
-    let mut subject = Subject::new(
-        plugin,
-        fs_config(&datastore, cache),
-        work.path().join("scratch"),
-    );
+    let subject = conformance::fs_subject::subject(plugin, work.path(), cache).unwrap();
     assert_eq!(subject.isolate_by.as_deref(), Some("path"));
-    subject.valid_configs.push(fs_config(&datastore, !cache));
-    let file = work.path().join("not-a-directory");
-    std::fs::write(&file, b"a file").unwrap();
-    subject.unhealthy_configs = vec![
-        (
-            "missing directory".into(),
-            fs_config(&work.path().join("missing"), cache),
-        ),
-        ("path is a file".into(), fs_config(&file, cache)),
-    ];
-    subject.invalid_configs = vec![
-        json!({}),
-        json!({"path": "relative/dir"}),
-        json!({"path": 42}),
-        json!({"path": "/abs", "cache": "yes"}),
-        json!({"path": "/abs", "unknown": true}),
-    ];
     let started = std::time::Instant::now();
     let report = conformance::run(&subject, &Filter::default()).await;
     eprintln!(

@@ -1,5 +1,6 @@
 //! The lock body every lock file and lock object holds (`LockInfo`).
 
+use swamp_datastore_sdk::LockInfoExt;
 use swamp_datastore_sdk::{Error, LockInfo, iso_time};
 use time::Duration;
 

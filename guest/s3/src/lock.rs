@@ -197,6 +197,7 @@ mod tests {
     use std::collections::{BTreeMap, VecDeque};
     use std::io::Write;
     use std::time::SystemTime;
+    use swamp_datastore_sdk::LockInfoExt;
 
     use swamp_datastore_sdk::serde_json::json;
     use swamp_datastore_sdk::{Error, Lock, LockInfo};

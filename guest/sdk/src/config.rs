@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::types::ConfigProblem;
+use swamp_datastore_types::ConfigProblem;
 
 /// JSON Pointer (RFC 6901) of a top-level field.
 pub fn pointer(field: &str) -> String {

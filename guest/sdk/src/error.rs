@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::lock_info::LockInfo;
-use crate::types::ConfigProblem;
+use swamp_datastore_types::ConfigProblem;
 
 /// Result of every fallible SDK call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -3,8 +3,8 @@
 use std::io;
 use std::path::Path;
 
-use crate::types::HolderIdentity;
 use crate::write_file::WriteFile;
+use swamp_datastore_types::HolderIdentity;
 
 /// The identity to write into lock files (`{user}@{hostname}`, pid),
 /// constant for the life of the host process. Only callable inside a
@@ -52,16 +52,9 @@ fn flushed_by_host(paths: &[&Path]) -> Vec<Option<io::Result<()>>> {
         }
         if !absolute.is_empty() {
             let results = crate::bindings::swamp::datastore::host_info::flush_files(&absolute);
-            for ((i, path), r) in at.into_iter().zip(&absolute).zip(results) {
-                out[i] = Some(r.map_err(|message| {
-                    // The host's message starts with the path; the caller
-                    // names the path itself.
-                    let message = message
-                        .strip_prefix(path.as_str())
-                        .and_then(|m| m.strip_prefix(": "))
-                        .unwrap_or(&message);
-                    io::Error::other(message.to_string())
-                }));
+            for (i, r) in at.into_iter().zip(results) {
+                // The message leaves the path out: the caller names it.
+                out[i] = Some(r.map_err(io::Error::other));
             }
         }
     }

@@ -69,16 +69,16 @@ pub mod nonce;
 pub mod rel_path;
 pub mod sync;
 mod traits;
-mod types;
 pub mod write_file;
 
 pub use error::{Error, Result};
 #[doc(hidden)]
 pub use export::Export;
-pub use lock_info::LockInfo;
+pub use lock_info::{LockInfo, LockInfoExt};
 pub use rel_path::RelPath;
 pub use traits::{Datastore, Lock, Provider, SharedStore, SyncService, Verifier};
-pub use types::{
+// The WIT's records, one copy shared with the host (`types/`).
+pub use swamp_datastore_types::{
     CatalogExport, ConfigProblem, ContaminationSummary, ForeignNamespace, HealthResult,
     HolderIdentity, LockOptions, ModelRef, ProviderFeatures, PushManifest, PushPreview,
     SharedFeatures, SyncCapabilities, SyncContext, SyncOptions,

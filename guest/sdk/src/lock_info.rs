@@ -1,36 +1,33 @@
-//! The JSON body of every lock file or lock object, byte for byte as swamp
-//! writes it, so mixed clients read each other's locks.
+//! What a guest does with the JSON body of every lock file or lock object
+//! ([`LockInfo`], a record of the WIT shared with the host): make one for
+//! this holder, read one back strictly, and tell whether its lease ran out.
+//! Methods of an extension trait, [`LockInfoExt`], because the record
+//! lives in `swamp-datastore-types`.
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::iso_time;
-use crate::types::HolderIdentity;
+use swamp_datastore_types::HolderIdentity;
+pub use swamp_datastore_types::LockInfo;
 
-/// Who holds a lock and until when. Field order is the serialised key order:
-/// `holder, hostname, pid, acquiredAt, ttlMs, nonce`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LockInfo {
-    /// `"{user}@{hostname}"`.
-    pub holder: String,
-    /// Machine name of the holder.
-    pub hostname: String,
-    /// Process id of the holder on its machine.
-    pub pid: u32,
-    /// ISO-8601 time of the acquire or last heartbeat.
-    pub acquired_at: String,
-    /// Lease length; stale once exceeded.
-    pub ttl_ms: u64,
-    /// Fencing token; absent only in legacy locks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nonce: Option<String>,
+/// A lock body made, read and judged by a guest.
+pub trait LockInfoExt: Sized {
+    /// A lock body for `who`, acquired now with `nonce`.
+    fn new(who: &HolderIdentity, ttl_ms: u64, nonce: &str) -> Self;
+    /// Parse a lock body read from `source` (a file or object name used in
+    /// the error). Anything that is not a complete, well-formed lock —
+    /// including an unparseable `acquiredAt` — is `corrupt-data`.
+    fn parse(bytes: &[u8], source: &str) -> Result<Self>;
+    /// Milliseconds since `acquiredAt` at `now` (0 if the holder's clock is
+    /// ahead of ours).
+    fn age_ms(&self, now: OffsetDateTime) -> u64;
+    /// Stale: the lease ran out (`now − acquiredAt > ttlMs`).
+    fn is_stale(&self, now: OffsetDateTime) -> bool;
 }
 
-impl LockInfo {
-    /// A lock body for `who`, acquired now with `nonce`.
-    pub fn new(who: &HolderIdentity, ttl_ms: u64, nonce: &str) -> LockInfo {
+impl LockInfoExt for LockInfo {
+    fn new(who: &HolderIdentity, ttl_ms: u64, nonce: &str) -> Self {
         LockInfo {
             holder: who.holder(),
             hostname: who.hostname.clone(),
@@ -41,16 +38,7 @@ impl LockInfo {
         }
     }
 
-    /// Pretty JSON, two-space indent, no trailing newline: swamp's bytes.
-    pub fn to_json(&self) -> String {
-        // Serialising plain strings and integers cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_default()
-    }
-
-    /// Parse a lock body read from `source` (a file or object name used in
-    /// the error). Anything that is not a complete, well-formed lock —
-    /// including an unparseable `acquiredAt` — is `corrupt-data`.
-    pub fn parse(bytes: &[u8], source: &str) -> Result<LockInfo> {
+    fn parse(bytes: &[u8], source: &str) -> Result<Self> {
         let info: LockInfo = serde_json::from_slice(bytes).map_err(|e| {
             Error::CorruptData(format!(
                 "lock {source} is not valid lock JSON ({e}); it was left untouched"
@@ -65,9 +53,7 @@ impl LockInfo {
         Ok(info)
     }
 
-    /// Milliseconds since `acquiredAt` at `now` (0 if the holder's clock is
-    /// ahead of ours).
-    pub fn age_ms(&self, now: OffsetDateTime) -> u64 {
+    fn age_ms(&self, now: OffsetDateTime) -> u64 {
         match iso_time::parse(&self.acquired_at) {
             Some(at) => iso_time::millis_between(at, now),
             // `parse` refuses such bodies; a hand-built one counts as ancient.
@@ -75,8 +61,7 @@ impl LockInfo {
         }
     }
 
-    /// Stale: the lease ran out (`now − acquiredAt > ttlMs`).
-    pub fn is_stale(&self, now: OffsetDateTime) -> bool {
+    fn is_stale(&self, now: OffsetDateTime) -> bool {
         self.age_ms(now) > self.ttl_ms
     }
 }

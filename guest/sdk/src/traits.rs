@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::lock_info::LockInfo;
-use crate::types::{
+use swamp_datastore_types::{
     CatalogExport, ContaminationSummary, HealthResult, LockOptions, ProviderFeatures, PushManifest,
     PushPreview, SharedFeatures, SyncCapabilities, SyncOptions,
 };

@@ -19,6 +19,7 @@
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::path::PathBuf;
+use swamp_datastore_sdk::LockInfoExt;
 
 pub use fs_datastore_core;
 pub use swamp_datastore_sdk as sdk;

@@ -77,8 +77,9 @@ impl From<&SyncOptions> for guest::sync::SyncOptions {
     fn from(o: &SyncOptions) -> Self {
         Self {
             rel_path: o.rel_path.clone(),
-            context: o.models.as_ref().map(|models| guest::sync::SyncContext {
-                models: models
+            context: o.context.as_ref().map(|c| guest::sync::SyncContext {
+                models: c
+                    .models
                     .iter()
                     .map(|m| guest::sync::ModelRef {
                         model_type: m.model_type.clone(),

@@ -61,10 +61,9 @@ impl MountDirs {
             .map(|path| {
                 let mounts = self.clone();
                 async move {
-                    let shown = path.clone();
                     tokio::task::spawn_blocking(move || mounts.flush_one(&path))
                         .await
-                        .unwrap_or_else(|e| Err(format!("{shown}: the host failed: {e}")))
+                        .unwrap_or_else(|e| Err(format!("the host failed: {e}")))
                 }
             })
             .buffered(IN_FLIGHT)
@@ -75,14 +74,12 @@ impl MountDirs {
     fn flush_one(&self, path: &str) -> Result<(), String> {
         let p = Path::new(path);
         if !p.is_absolute() {
-            return Err(format!("{path}: not an absolute path"));
+            return Err("not an absolute path".into());
         }
-        let (dir, rel) = self
-            .locate(p)
-            .ok_or_else(|| format!("{path}: not inside a mounted directory"))?;
+        let (dir, rel) = self.locate(p).ok_or("not inside a mounted directory")?;
         dir.open(&rel)
             .and_then(|f| f.sync_all())
-            .map_err(|e| format!("{path}: {e}"))
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -116,7 +113,8 @@ mod tests {
         assert_eq!(out[0], Ok(()));
         for (i, r) in out.iter().enumerate().skip(1) {
             let e = r.as_ref().expect_err(&paths[i]);
-            assert!(e.starts_with(&paths[i]), "{e}");
+            // The caller names the path (wit/host-info.wit).
+            assert!(!e.is_empty() && !e.contains(&paths[i]), "{e}");
         }
         assert!(
             out[2]

@@ -80,6 +80,9 @@ pub struct Host {
 }
 
 impl Host {
+    /// Configure the wasmtime engine, link the imports of the world
+    /// `datastore-provider` and start the epoch ticker thread; fails with
+    /// [`HostError::Load`] when any of these cannot be set up.
     pub fn new(options: HostOptions) -> HostResult<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
@@ -148,6 +151,8 @@ impl Host {
         })
     }
 
+    /// The settings this host was made with; their limits are the defaults
+    /// of every instance opened through it.
     pub fn options(&self) -> &HostOptions {
         &self.inner.options
     }

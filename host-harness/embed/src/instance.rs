@@ -53,7 +53,7 @@ pub(crate) struct Meters {
     pub(crate) files_flushed: AtomicU64,
 }
 
-/// A snapshot of an instance's [`Meters`].
+/// A snapshot of an instance's meters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct InstanceUsage {
     /// Linear memory the guest has reached (its high-water mark), in bytes.

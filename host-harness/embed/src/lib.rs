@@ -8,6 +8,8 @@
 //! and returns a [`Provider`], from which typed [`Lock`], [`Verifier`] and
 //! [`SyncService`] handles are made.
 
+#![deny(missing_docs)]
+
 mod abort;
 mod bindings;
 mod convert;

@@ -45,14 +45,20 @@ struct HeartbeatState {
 /// Why `with_lock` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WithLockError<E> {
+    /// The lock could not be taken (for example a lock timeout); the body
+    /// never ran.
     #[error("could not acquire the lock: {0}")]
     Acquire(HostError),
+    /// The body returned this error; the lock was released afterwards (a
+    /// failure of that release is not reported).
     #[error(transparent)]
     Body(E),
     /// The body finished but the lock was lost while it ran: its work was
     /// not protected and must not be trusted.
     #[error("the lock was lost while the work ran: {0}")]
     Lost(String),
+    /// The body succeeded and the lock was held throughout, but releasing
+    /// it failed, so the stored lock may remain until its TTL expires.
     #[error("the work finished but the lock could not be released: {0}")]
     Release(HostError),
 }
@@ -113,7 +119,7 @@ impl Lock {
     /// every ttl/3.
     pub async fn acquire(&self) -> HostResult<()> {
         let r = self.inner.guest.get();
-        let budget = Duration::from_millis(self.inner.options.effective_max_wait_ms());
+        let budget = Duration::from_millis(self.inner.options.max_wait());
         self.inner
             .guest
             .instance()
@@ -149,6 +155,9 @@ impl Lock {
             .await
     }
 
+    /// The lock info stored under this key, whoever holds it, or `None`
+    /// when nobody does. Changes nothing; an unparsable lock is
+    /// [`DatastoreError::CorruptData`].
     pub async fn inspect(&self) -> HostResult<Option<LockInfo>> {
         let r = self.inner.guest.get();
         self.inner
@@ -166,6 +175,9 @@ impl Lock {
             .map(|o| o.map(Into::into))
     }
 
+    /// Delete the stored lock only if its nonce is `expected_nonce`, so an
+    /// operator clears a stuck lock without removing a successor's. True
+    /// when it was deleted; false when absent or held under another nonce.
     pub async fn force_release(&self, expected_nonce: &str) -> HostResult<bool> {
         let (r, nonce) = (self.inner.guest.get(), expected_nonce.to_string());
         self.inner

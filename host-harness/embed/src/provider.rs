@@ -115,6 +115,9 @@ impl Provider {
         self.guest.instance().meters.snapshot()
     }
 
+    /// Which optional calls this provider implements (sync, cache path,
+    /// namespaces); a call not listed fails with
+    /// [`DatastoreError::Unsupported`](crate::DatastoreError::Unsupported).
     pub async fn features(&self) -> HostResult<ProviderFeatures> {
         let r = self.guest.get();
         self.guest
@@ -176,6 +179,9 @@ impl Provider {
         Ok(Verifier::new(self.guest.instance().clone(), resource))
     }
 
+    /// Where the datastore keeps its data for the repository at `repo_dir`:
+    /// a non-empty absolute path, the one to pass to
+    /// [`create_lock`](Self::create_lock) and the namespace calls.
     pub async fn resolve_datastore_path(&self, repo_dir: &str) -> HostResult<String> {
         let (r, repo) = (self.guest.get(), repo_dir.to_string());
         self.guest
@@ -191,6 +197,9 @@ impl Provider {
             .await
     }
 
+    /// The cache directory the provider chooses for the repository at
+    /// `repo_dir`, or `None` for the host's default
+    /// (`~/.swamp/repos/{repo-id}`).
     pub async fn resolve_cache_path(&self, repo_dir: &str) -> HostResult<Option<String>> {
         let (r, repo) = (self.guest.get(), repo_dir.to_string());
         self.guest
@@ -242,6 +251,10 @@ impl Provider {
         Ok(resource.map(|r| SyncService::new(instance, r)))
     }
 
+    /// Claim `namespace` for the repository `repo_id` in the datastore at
+    /// `datastore_path`; fails with
+    /// [`DatastoreError::Conflict`](crate::DatastoreError::Conflict) when
+    /// another repository claimed it first.
     pub async fn register_namespace(
         &self,
         datastore_path: &str,
@@ -267,6 +280,8 @@ impl Provider {
             .await
     }
 
+    /// The namespaces registered in the datastore at `datastore_path`;
+    /// empty when none has been registered.
     pub async fn list_namespaces(&self, datastore_path: &str) -> HostResult<Vec<String>> {
         let (r, p) = (self.guest.get(), datastore_path.to_string());
         self.guest

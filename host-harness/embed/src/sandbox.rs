@@ -90,8 +90,11 @@ impl Default for Limits {
 /// An HTTP authority the guest may reach: host and effective port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authority {
+    /// `http` or `https`; a request over the other scheme is denied.
     pub scheme: String,
+    /// The host name or IP address, in lower case.
     pub host: String,
+    /// The port, the scheme's default (80 or 443) when the URL names none.
     pub port: u16,
     /// Also allow any subdomain of `host` (virtual-hosted S3 buckets).
     pub subdomains: bool,
@@ -189,6 +192,8 @@ pub struct SandboxPolicy {
     pub allowed_authorities: Vec<Authority>,
     /// Environment variables the guest sees, with their values.
     pub env: Vec<(String, String)>,
+    /// Memory and time bounds of the instance, and the switches of how its
+    /// calls run (see [`Limits`]).
     pub limits: Limits,
 }
 

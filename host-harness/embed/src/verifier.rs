@@ -22,6 +22,9 @@ impl Verifier {
         }
     }
 
+    /// Probe the datastore. An unhealthy datastore is an `Ok` result with
+    /// `healthy: false` and the reason in `message`; an error means the
+    /// probe itself could not run.
     pub async fn verify(&self) -> HostResult<HealthResult> {
         let r = self.guest.get();
         self.guest

@@ -2,7 +2,7 @@
 //! contract, each a call of swamp-host's typed API on the runtime here.
 
 use crate::handles::{self, Handle};
-use crate::wire::{self, Failure, HostArgs, WireLockOptions, WireSyncOptions};
+use crate::wire::{self, Failure, HostArgs};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::de::DeserializeOwned;
@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
-use swamp_host::{Host, HostOptions, OpenOptions, PushManifest, SyncService};
+use swamp_host::{
+    Host, HostOptions, LockOptions, OpenOptions, PushManifest, SyncOptions, SyncService,
+};
 
 /// The runtime every call and every lock's heartbeat task runs on. Its own
 /// threads: Deno's threads only wait here, and heartbeats go on between
@@ -135,8 +137,8 @@ async fn provider_op(op: &str, req: Value) -> Reply {
     let s = |name: &str| field::<String>(&req, name);
     match op {
         "provider.create-lock" => {
-            let options: WireLockOptions = field(&req, "options").unwrap_or_default();
-            let lock = p.create_lock(&s("datastorePath")?, options.into()).await?;
+            let options: LockOptions = field(&req, "options").unwrap_or_default();
+            let lock = p.create_lock(&s("datastorePath")?, options).await?;
             let (key, ttl) = (lock.key().to_string(), lock.ttl().as_millis() as u64);
             Ok(json!({ "id": handles::insert(Handle::Lock(lock)), "key": key, "ttlMs": ttl }))
         }
@@ -217,9 +219,8 @@ fn bytes(args: &[Value], i: usize) -> Result<Vec<u8>, Failure> {
 /// One sync-service or shared-store call, named as `packaging/js/sync.ts`
 /// and `shared_store.ts` name them; bytes travel as base64.
 async fn sync_call(svc: &SyncService, method: &str, args: Vec<Value>) -> Reply {
-    let opts = |i: usize| -> Result<swamp_host::SyncOptions, Failure> {
-        Ok(arg::<WireSyncOptions>(&args, i, "sync options")?.into())
-    };
+    let opts =
+        |i: usize| -> Result<SyncOptions, Failure> { arg::<SyncOptions>(&args, i, "sync options") };
     let v = match method {
         "pullChanged" => json!(svc.pull_changed(&opts(0)?).await?),
         "pushChanged" => json!(svc.push_changed(&opts(0)?).await?),

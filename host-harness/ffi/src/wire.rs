@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use swamp_host::{ConfigProblem, DatastoreError, HostError, LockOptions, ModelRef, SyncOptions};
+use swamp_host::{ConfigProblem, DatastoreError, HostError};
 
 /// A successful reply.
 pub(crate) fn ok_reply(value: Value) -> String {
@@ -102,70 +102,4 @@ pub(crate) struct HostArgs {
     pub grace_ms: Option<u64>,
     pub http_timeout_ms: Option<u64>,
     pub cache_dir: Option<String>,
-}
-
-/// swamp's LockOptions.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct WireLockOptions {
-    pub lock_key: Option<String>,
-    pub ttl_ms: Option<u64>,
-    pub retry_interval_ms: Option<u64>,
-    pub max_wait_ms: Option<u64>,
-}
-
-impl From<WireLockOptions> for LockOptions {
-    fn from(o: WireLockOptions) -> Self {
-        Self {
-            lock_key: o.lock_key,
-            ttl_ms: o.ttl_ms,
-            retry_interval_ms: o.retry_interval_ms,
-            max_wait_ms: o.max_wait_ms,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireModel {
-    model_type: String,
-    model_id: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct WireContext {
-    #[serde(default)]
-    models: Vec<WireModel>,
-}
-
-/// The WIT `sync-options` as `packaging/js/convert.ts` writes them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct WireSyncOptions {
-    rel_path: Option<String>,
-    context: Option<WireContext>,
-    #[serde(default)]
-    metadata_only: bool,
-    namespace: Option<String>,
-    timeout_ms: Option<u64>,
-}
-
-impl From<WireSyncOptions> for SyncOptions {
-    fn from(o: WireSyncOptions) -> Self {
-        Self {
-            rel_path: o.rel_path,
-            models: o.context.map(|c| {
-                c.models
-                    .into_iter()
-                    .map(|m| ModelRef {
-                        model_type: m.model_type,
-                        model_id: m.model_id,
-                    })
-                    .collect()
-            }),
-            metadata_only: o.metadata_only,
-            namespace: o.namespace,
-            timeout_ms: o.timeout_ms,
-        }
-    }
 }

@@ -217,7 +217,7 @@ pub async fn model_method_run(provider: &Provider, repo: &Path, work: &Path, sto
         caps.scoped_sync && caps.two_phase_sync,
         "swamp's two-phase, scoped path needs both: {caps:?}"
     );
-    let scoped = SyncOptions::default().models(run_models());
+    let scoped = SyncOptions::default().with_models(run_models());
 
     // Machine A runs `hello`'s method under the model's lock, pulling the
     // model first and pushing in two phases: upload under the model's lock

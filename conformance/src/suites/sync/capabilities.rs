@@ -221,7 +221,7 @@ async fn scoped(cx: &Ctx) -> Result<(Env, Side), Status> {
 
 pub(super) async fn scoped_pull(cx: Ctx) -> Outcome {
     let (env, b) = scoped(&cx).await?;
-    b.pull_with(&SyncOptions::default().models(vec![model("m1")]))
+    b.pull_with(&SyncOptions::default().with_models(vec![model("m1")]))
         .await?;
     let tree = b.tree()?;
     let m2: Vec<&String> = tree
@@ -269,7 +269,7 @@ fn model_run_files(round: u32) -> Vec<(String, Vec<u8>)> {
 pub(super) async fn push_ignores_scope(cx: Ctx) -> Outcome {
     let (env, b) = scoped(&cx).await?;
     let caps = env.caps().await?;
-    let m1 = SyncOptions::default().models(vec![model("m1")]);
+    let m1 = SyncOptions::default().with_models(vec![model("m1")]);
     // Round 1: push-changed with the model run's context, as swamp's CLI
     // pushes after a run.
     let run = model_run_files(1);

@@ -7,7 +7,7 @@ use crate::bindings::exports::swamp::datastore::{
 use crate::bindings::swamp::datastore::types as wt;
 use crate::error::Error;
 use crate::lock_info::LockInfo;
-use crate::types::{
+use swamp_datastore_types::{
     HealthResult, LockOptions, ModelRef, ProviderFeatures, PushManifest, PushPreview,
     SyncCapabilities, SyncContext, SyncOptions,
 };

@@ -7,7 +7,7 @@ use super::{SyncResource, WitResult, with_mut};
 use crate::bindings::exports::swamp::datastore::{shared_store as wss, sync as ws};
 use crate::error::Error;
 use crate::traits::{Datastore, SharedStore};
-use crate::types::{CatalogExport, ContaminationSummary, SharedFeatures};
+use swamp_datastore_types::{CatalogExport, ContaminationSummary, SharedFeatures};
 
 use super::Export;
 

@@ -18,6 +18,7 @@
 //!   another host means nothing). A file that cannot be parsed ages by its
 //!   mtime.
 
+use crate::lock_info::LockInfoExt;
 use std::fs;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -153,8 +154,8 @@ mod tests {
     use super::*;
     use crate::lock_engine::EngineLock;
     use crate::traits::Lock;
-    use crate::types::{HolderIdentity, LockOptions};
     use std::time::Duration;
+    use swamp_datastore_types::{HolderIdentity, LockOptions};
 
     fn who(n: &str) -> HolderIdentity {
         HolderIdentity {

@@ -1,5 +1,6 @@
 //! [`EngineLock`]: the protocol of the module docs over any [`LockStore`].
 
+use crate::lock_info::LockInfoExt;
 use std::cell::{RefCell, RefMut};
 use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use crate::lock_info::LockInfo;
 use crate::nonce;
 use crate::rel_path::RelPath;
 use crate::traits::Lock;
-use crate::types::{HolderIdentity, LockOptions};
+use swamp_datastore_types::{HolderIdentity, LockOptions};
 
 /// How far an acquire's store operations may run past its max-wait. The
 /// host stops `lock.acquire` soon after max-wait (its budget plus half its

@@ -2,6 +2,7 @@
 //! generation per write, a store clock the tests move by hand, and lost
 //! answers on demand.
 
+use crate::lock_info::LockInfoExt;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -11,7 +12,7 @@ use super::*;
 use crate::iso_time;
 use crate::lock_info::LockInfo;
 use crate::traits::Lock;
-use crate::types::{HolderIdentity, LockOptions};
+use swamp_datastore_types::{HolderIdentity, LockOptions};
 
 struct Body {
     bytes: Vec<u8>,

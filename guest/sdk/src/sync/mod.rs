@@ -10,7 +10,7 @@
 //!   overwrites unpushed edits and deletions propagate — [`decide`];
 //! * content compared by SHA-256, never by size alone;
 //! * O(1) zero-diff calls: a clean push touches nothing remote, a pull
-//!   compares one fingerprint — [`engine`];
+//!   compares one fingerprint — `engine`;
 //! * index writes by compare-and-swap with re-read and merge, so no other
 //!   writer's entries are lost;
 //! * atomic local writes (temp file, fsync, rename).

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::rel_path::{RelPath, is_within};
-use crate::types::ModelRef;
+use swamp_datastore_types::ModelRef;
 
 /// File name of the monolithic index, remote and local.
 pub const INDEX_FILE: &str = ".datastore-index.json";

@@ -77,7 +77,7 @@ const MAX_EPOCH: u64 = (1 << 53) - 1;
 /// The sidecar's state, as the engine uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sidecar {
-    /// Always [`SIDECAR_VERSION`].
+    /// Always `SIDECAR_VERSION`.
     pub version: u32,
     /// Fingerprint of the remote monolithic index the cache was fully
     /// reconciled with (layout v1).

@@ -1,6 +1,7 @@
 //! Test-only guest, broken on purpose: force-release deletes an expired lock whatever nonce it is given.
 //! Everything else is fs-datastore.
 
+use swamp_datastore_sdk::LockInfoExt;
 use test_guests::prelude::*;
 
 struct B;

@@ -1,6 +1,7 @@
 //! Test-only guest, broken on purpose: inspect on a handle that never acquired shows a lock of its own that does not exist.
 //! Everything else is fs-datastore.
 
+use swamp_datastore_sdk::LockInfoExt;
 use test_guests::prelude::*;
 
 struct B;

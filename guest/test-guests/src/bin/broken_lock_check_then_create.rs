@@ -5,6 +5,7 @@
 //! race shows.
 
 use std::time::{Duration, Instant};
+use swamp_datastore_sdk::LockInfoExt;
 use test_guests::prelude::*;
 use test_guests::sdk::{atomic_file, nonce};
 

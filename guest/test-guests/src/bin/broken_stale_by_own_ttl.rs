@@ -1,6 +1,7 @@
 //! Test-only guest, broken on purpose: acquire judges a held lock stale by its own TTL instead of the TTL the holder stored, and takes it over.
 //! Everything else is fs-datastore.
 
+use swamp_datastore_sdk::LockInfoExt;
 use test_guests::prelude::*;
 
 use std::time::{Duration, Instant};

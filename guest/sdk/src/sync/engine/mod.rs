@@ -27,7 +27,7 @@ use crate::sync::remote::RemoteStore;
 use crate::sync::rules::{INDEX_FILE, SIDECAR_FILE};
 use crate::sync::state::StateFiles;
 use crate::traits::SyncService;
-use crate::types::{PushManifest, PushPreview, SyncCapabilities, SyncOptions};
+use swamp_datastore_types::{PushManifest, PushPreview, SyncCapabilities, SyncOptions};
 
 /// How often an index write may lose a compare-and-swap before push gives
 /// up with `conflict` (each loss means another writer committed meanwhile).

@@ -15,7 +15,7 @@ use crate::sync::local::{self, LocalKind};
 use crate::sync::remote::RemoteStore;
 use crate::sync::rules::{self, ModelScope};
 use crate::sync::state::{StateFiles, Synced};
-use crate::types::SyncOptions;
+use swamp_datastore_types::SyncOptions;
 
 /// Adopt the journalled file changes of a pull (or hydrate) that did
 /// happen. A process killed between changing a file and recording that in

@@ -18,7 +18,7 @@ use crate::sync::index::{Index, IndexEntry};
 use crate::sync::remote::RemoteStore;
 use crate::sync::rules;
 use crate::sync::state::{StateFiles, Synced};
-use crate::types::{PushManifest, PushPreview, SyncOptions};
+use swamp_datastore_types::{PushManifest, PushPreview, SyncOptions};
 
 /// What a push did, and what commit must record. Serialised as the
 /// two-phase manifest payload.

@@ -19,7 +19,9 @@ use crate::namespace;
 use crate::rel_path::RelPath;
 use crate::sync::remote::RemoteStore;
 use crate::traits::SharedStore;
-use crate::types::{CatalogExport, ContaminationSummary, ForeignNamespace, SharedFeatures};
+use swamp_datastore_types::{
+    CatalogExport, ContaminationSummary, ForeignNamespace, SharedFeatures,
+};
 
 /// Name of a namespace's catalog export, remote and local.
 pub const CATALOG_EXPORT_FILE: &str = ".catalog-export.json";

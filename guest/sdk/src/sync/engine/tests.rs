@@ -7,7 +7,7 @@ use super::SyncEngine;
 use crate::error::Error;
 use crate::sync::memory::MemoryRemote;
 use crate::sync::rules::{INDEX_FILE, SIDECAR_FILE};
-use crate::types::{ModelRef, PushManifest, SyncContext, SyncOptions};
+use swamp_datastore_types::{ModelRef, PushManifest, SyncContext, SyncOptions};
 
 pub(super) type Engine = SyncEngine<MemoryRemote>;
 
