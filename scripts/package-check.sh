@@ -8,7 +8,7 @@
 # is verified: cargo unpacks it and builds it alone, which proves it
 # carries everything it reads. Then the files that live outside the crate
 # directories (the WIT, the hostile corpus; reached through the symlinks
-# guest/sdk/wit, host-harness/embed/wit and conformance/hostile, which
+# guest/sdk/wit, swamp-host/wit and conformance/hostile, which
 # cargo follows) are compared with the packaged copies byte for byte.
 #
 # Offline: the verification needs only the crates already in cargo's

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Two paths run the component (README, "Using a component in swamp"): the
-//! native one loads swamp-host (`host-harness/ffi`, built for the packaging
+//! native one loads swamp-host (`swamp-host/ffi`, built for the packaging
 //! machine's OS and CPU) with Deno FFI; the portable one runs jco's
 //! transpilation on any platform, and is taken wherever the native library
 //! does not fit.

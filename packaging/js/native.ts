@@ -1,13 +1,13 @@
 // The native path of a packaged extension: the component runs in
 // swamp-host (wasmtime), the same embedding host-harness uses, loaded
-// into swamp's Deno process with Deno.dlopen (host-harness/ffi). It has
+// into swamp's Deno process with Deno.dlopen (swamp-host/ffi). It has
 // host-harness's walls (a memory limit per instance, a deadline per call,
 // the allow-lists) and its speed. `host-harness package` embeds the
 // library built for the packaging machine; anywhere else (another OS or
 // CPU, no FFI permission, SWAMP_WASM_BACKEND=portable) the portable path
 // of datastore.ts runs instead.
 //
-// Calls cross as JSON (host-harness/ffi/src/lib.rs). The methods swamp's
+// Calls cross as JSON (swamp-host/ffi/src/lib.rs). The methods swamp's
 // contract declares synchronous (createProvider, createLock, createVerifier,
 // createSyncService, resolveDatastorePath, resolveCachePath) call
 // synchronously, each bounded by the call deadline; every other call is

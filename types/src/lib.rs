@@ -3,7 +3,7 @@
 //! author writes against) and the host (`swamp-host`, which a caller
 //! drives). Each side converts between these and the types its own
 //! bindings generate (`guest/sdk/src/export/convert.rs`,
-//! `host-harness/embed/src/convert.rs`), so generated types never leak
+//! `swamp-host/src/convert.rs`), so generated types never leak
 //! into either API.
 //!
 //! The modules follow what the records are about: [`provider`]

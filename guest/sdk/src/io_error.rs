@@ -5,7 +5,7 @@
 //! file reads "No such file or directory (os error 44)", and an access to a
 //! directory the host never mounted looks exactly like a missing file. The
 //! host mounts only the directories that config fields marked
-//! `"x-swamp-mount": true` name (`host-harness/embed/src/sandbox.rs`), so a
+//! `"x-swamp-mount": true` name (`swamp-host/src/sandbox.rs`), so a
 //! forgotten annotation is the usual cause; the message says so.
 
 use std::io;

@@ -7,7 +7,7 @@
 //! (measured: they were most of a lock acquire's time, and one per body
 //! frame of every download). `wasi:filesystem`'s positional `write` runs
 //! where the host lets file calls run, which for swamp-host is the guest's
-//! own thread (`host-harness/embed/src/sandbox.rs`, `Limits::file_io_on_caller_thread`).
+//! own thread (`swamp-host/src/sandbox.rs`, `Limits::file_io_on_caller_thread`).
 //! So the files the SDK writes (temporary files, downloads, lock files) are
 //! opened here: through the mount that holds the path, as wasi-libc would
 //! resolve it, and written at an offset this type keeps. A path under no

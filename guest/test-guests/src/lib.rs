@@ -7,7 +7,7 @@
 //!   says which); the doc comment at the top of each file says how it is
 //!   broken;
 //! - `src/bin/hostile.rs`: a raw-bindings guest that tries to escape its
-//!   sandbox (`host-harness/embed/tests/all/sandbox.rs`).
+//!   sandbox (`swamp-host/tests/all/sandbox.rs`).
 //!
 //! This library is what the broken guests share: `fs-datastore` behind
 //! hooks, so that each overrides exactly one behaviour and delegates the

@@ -2,7 +2,7 @@
 //! checks every driver applies to a case: outcome against expectation, and
 //! "nothing written outside" by snapshotting a sentinel tree.
 //!
-//! Used by the fs driver (`host-harness/embed/tests/all/hostile_corpus.rs`)
+//! Used by the fs driver (`swamp-host/tests/all/hostile_corpus.rs`)
 //! and the S3 driver (`guest/s3/tests/all/hostile_corpus.rs`); the cases stay
 //! in `hostile/`, read at run time.
 

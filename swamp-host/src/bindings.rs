@@ -8,7 +8,7 @@
 //! so a 0.1.0 component's `swamp:datastore/sync@0.1.0` fills the 0.1.1
 //! binding.
 //!
-//! `host-harness/embed/wit` is a symlink to the repository's `wit/`, so the
+//! `swamp-host/wit` is a symlink to the repository's `wit/`, so the
 //! crate's package carries the WIT (why a symlink: guest/sdk/src/bindings.rs).
 
 use wasmtime::AsContextMut;

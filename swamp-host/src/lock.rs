@@ -23,7 +23,7 @@ pub struct Lock {
 
 struct LockInner {
     /// The guest lock, dropped in the guest with the last handle (see
-    /// `host-harness/embed/src/guest_resource.rs`).
+    /// `swamp-host/src/guest_resource.rs`).
     guest: GuestResource,
     options: LockOptions,
     key: String,

@@ -6,7 +6,7 @@
 //!
 //! Each WASI interface is added on its own with wasmtime-wasi's
 //! per-interface `add_to_linker` (the crate's `add_to_linker_async` adds all
-//! of WASI 0.2, sockets included). `host-harness/embed/tests/all/world.rs`
+//! of WASI 0.2, sockets included). `swamp-host/tests/all/world.rs`
 //! checks this list against the world: a component importing every import
 //! of the world loads, and one importing `wasi:sockets/tcp` does not.
 

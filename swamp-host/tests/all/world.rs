@@ -7,9 +7,9 @@ use swamp_host::{Host, HostError, HostOptions};
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::{ManglingAndAbi, Resolve, WorldId};
 
-/// This workspace's root (the tests run from host-harness/embed).
+/// This workspace's root (the tests run from swamp-host).
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// wit/ parsed, with `extra` (a WIT package of the test's own, which may
@@ -103,7 +103,7 @@ fn name(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
-/// The host's linker (host-harness/embed/src/linker.rs) against the world:
+/// The host's linker (swamp-host/src/linker.rs) against the world:
 /// a component importing every import of the world gets past linking. Its
 /// exports are `unreachable`, so the load stops at the first call into it,
 /// not before: were one import not linked, it would stop at linking, with

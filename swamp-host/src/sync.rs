@@ -18,7 +18,7 @@ pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct SyncService {
     /// The guest service, dropped in the guest with the last handle (see
-    /// `host-harness/embed/src/guest_resource.rs`).
+    /// `swamp-host/src/guest_resource.rs`).
     pub(crate) guest: GuestResource,
 }
 

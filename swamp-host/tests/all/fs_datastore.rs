@@ -707,7 +707,7 @@ async fn a_file_call_that_hangs_still_ends_at_the_call_deadline() {
 /// drop, each verifier stays in the guest's resource table and its boxed
 /// object on the guest's heap, and a wasm memory never shrinks: 10,000 of
 /// them grow the memory by about a megabyte (measured when the drop was
-/// taken out of `host-harness/embed/src/guest_resource.rs`), far past the
+/// taken out of `swamp-host/src/guest_resource.rs`), far past the
 /// 64 KiB (one wasm page) this test allows.
 #[tokio::test(flavor = "multi_thread")]
 async fn verifiers_made_and_dropped_leave_the_providers_memory_flat() {

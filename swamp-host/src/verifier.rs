@@ -9,7 +9,7 @@ use wasmtime::component::ResourceAny;
 
 /// A health probe of one datastore. Clones share one guest verifier, which
 /// is dropped in the guest when the last clone goes (see
-/// `host-harness/embed/src/guest_resource.rs`).
+/// `swamp-host/src/guest_resource.rs`).
 #[derive(Clone)]
 pub struct Verifier {
     guest: GuestResource,

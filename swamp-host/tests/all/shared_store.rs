@@ -31,7 +31,7 @@ async fn cached_service(wasm: &Path, dir: &Path) -> SyncService {
 
 fn fixture_0_1_0() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../conformance/tests/fixtures/fs_datastore-wit-0.1.0.wasm")
+        .join("../conformance/tests/fixtures/fs_datastore-wit-0.1.0.wasm")
 }
 
 #[tokio::test(flavor = "multi_thread")]
