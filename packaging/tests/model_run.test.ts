@@ -11,7 +11,7 @@
 // upload every path marked dirty whatever the context says (the context
 // may only narrow a pull), so a second machine gets every file, byte for
 // byte. The same scenario runs in Rust through swamp-host in
-// guest/s3/tests/all/s3_datastore.rs and swamp-host/tests/all/fs_datastore.rs.
+// swamp-host/tests/all/s3/datastore.rs and swamp-host/tests/all/fs/datastore.rs.
 //
 // Run by host-harness/tests/all/deno_extension.rs (SeaweedFS endpoint and
 // bucket in SWAMP_S3_ENDPOINT / SWAMP_S3_BUCKET, credentials in AWS_*).

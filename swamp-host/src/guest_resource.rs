@@ -3,7 +3,7 @@
 //!
 //! Verifiers live in their provider's instance, which outlives them, so
 //! without the drop every verifier ever made would stay in the guest's
-//! memory for the provider's lifetime (`swamp-host/tests/all/fs_datastore.rs`
+//! memory for the provider's lifetime (`swamp-host/tests/all/fs/datastore.rs`
 //! makes 10,000 and checks the memory stays flat). Locks and sync services
 //! have instances of their own, which go whole with their handle, but they
 //! hold their guest object the same way so that no handle depends on which

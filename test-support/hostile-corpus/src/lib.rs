@@ -2,9 +2,9 @@
 //! checks every driver applies to a case: outcome against expectation, and
 //! "nothing written outside" by snapshotting a sentinel tree.
 //!
-//! Used by the fs driver (`swamp-host/tests/all/hostile_corpus.rs`)
-//! and the S3 driver (`guest/s3/tests/all/hostile_corpus.rs`); the cases stay
-//! in `hostile/`, read at run time.
+//! Used by the fs driver (`swamp-host/tests/all/fs/hostile_corpus.rs`)
+//! and the S3 driver (`swamp-host/tests/all/s3/hostile_corpus.rs`); the cases
+//! stay in `hostile/`, read at run time.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

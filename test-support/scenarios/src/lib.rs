@@ -7,9 +7,9 @@
 //! the evaluated definition under the model's name, a workflow's run record
 //! under `workflow-runs/`. Every path it marked dirty must be pushed
 //! whatever the context says (the context may only narrow a pull). The
-//! tests: `swamp-host/tests/all/fs_datastore.rs` (fs-datastore in cache
-//! mode), `guest/s3/tests/all/s3_datastore.rs` (s3-datastore on SeaweedFS) and,
-//! through Deno, `packaging/tests/model_run.test.ts`.
+//! tests: `swamp-host/tests/all/fs/datastore.rs` (fs-datastore in cache
+//! mode), `swamp-host/tests/all/s3/datastore.rs` (s3-datastore on
+//! SeaweedFS) and, through Deno, `packaging/tests/model_run.test.ts`.
 
 use std::collections::BTreeMap;
 use std::path::Path;

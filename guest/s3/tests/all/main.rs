@@ -1,19 +1,10 @@
-//! s3-datastore's integration tests, as one test binary (one executable to
-//! build and link instead of one per file): each former `tests/*.rs` is a
-//! module here, and `support` holds what they share (a host, the
-//! component, a bucket's config, boto3, the fault-injecting proxy). The
-//! Python helpers the tests run stay in `tests/` (`boto3_layout.py`,
-//! `botocore_sign.py`).
+//! s3-datastore's own integration tests, as one test binary: the crate's
+//! SigV4 signer, compiled natively, against botocore's (`botocore_sigv4`,
+//! which runs `tests/botocore_sign.py`). The component's tests, in the real
+//! host against SeaweedFS, are with every other backend's in swamp-host
+//! (`swamp-host/tests/all/s3/`), and the conformance suite runs on it in
+//! `conformance/tests/all/s3_datastore.rs`.
 //!
-//! Run one module with a filter: `cargo test -p s3-datastore --test all --
-//! faults::`.
+//! Run it with `cargo test -p s3-datastore --test all`.
 
 mod botocore_sigv4;
-mod conformance;
-mod faults;
-mod hostile_corpus;
-mod interop;
-mod interop_shared;
-mod robustness;
-mod s3_datastore;
-mod support;

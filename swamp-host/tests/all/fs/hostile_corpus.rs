@@ -18,7 +18,7 @@ use hostile_corpus::{
 };
 use scenarios::s;
 use serde_json::{Value, json};
-use swamp_host::{HostError, LockOptions, OpenOptions, Plugin, Provider, SyncOptions, SyncService};
+use swamp_host::{LockOptions, OpenOptions, Plugin, Provider, SyncOptions, SyncService};
 
 const BACKEND: &str = "fs";
 
@@ -248,17 +248,7 @@ async fn hostile_lock_files_are_refused_or_respected() {
         }
         // A fresh handle still answers (no trap, no stuck instance).
         let fresh = provider.create_lock(s(&share), brief(key)).await;
-        r.note(
-            &case,
-            "alive",
-            match fresh {
-                Ok(l) => match l.inspect().await {
-                    Ok(_) | Err(HostError::Datastore(_)) => Ok(()),
-                    Err(e) => Err(format!("a fresh lock handle fails: {e}")),
-                },
-                Err(e) => Err(format!("no fresh lock handle: {e}")),
-            },
-        );
+        r.note(&case, "alive", common::fresh_lock_answers(fresh).await);
         r.note(&case, "alive", alive(&provider, &[]).await);
         r.note(&case, "sentinel", sen.unchanged());
         r.done(&case, t0);

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use swamp_host::{ContaminationSummary, ForeignNamespace, SyncOptions};
 
-use crate::support::*;
+use super::support::*;
 
 const BUCKET: &str = "interop-shared";
 

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use swamp_host::{DatastoreError, HostError, LockOptions, SyncOptions};
 
-use crate::support::*;
+use super::support::*;
 
 const BUCKET: &str = "interop";
 fn spec(s3: &seaweedfs_fixture::SeaweedFs, prefix: &str, ns: Option<&str>) -> Value {

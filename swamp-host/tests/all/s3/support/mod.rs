@@ -73,7 +73,7 @@ pub async fn sync(provider: &Provider, cache: &Path) -> SyncService {
         .expect("s3-datastore has a sync service")
 }
 
-/// Lowercase hex of `b`, as `guest/s3/tests/boto3_layout.py` takes and
+/// Lowercase hex of `b`, as `swamp-host/tests/boto3_layout.py` takes and
 /// gives file contents.
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -128,7 +128,7 @@ pub fn boto3() -> Result<(), String> {
 /// Skip (return from) the calling test when boto3 cannot be had.
 macro_rules! require_boto3 {
     () => {
-        if let Err(why) = $crate::support::boto3() {
+        if let Err(why) = $crate::s3::support::boto3() {
             eprintln!("SKIPPED: boto3 is not available, so this test cannot run: {why}");
             return;
         }

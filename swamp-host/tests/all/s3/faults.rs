@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use swamp_host::{DatastoreError, HostError, LockOptions, SyncOptions, SyncService};
 
-use crate::support::proxy::{Fault, Proxy};
-use crate::support::*;
+use super::support::proxy::{Fault, Proxy};
+use super::support::*;
 
 const BUCKET: &str = "faults";
 

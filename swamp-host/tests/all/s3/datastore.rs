@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use scenarios::s;
 use seaweedfs_fixture::SeaweedFs;
 
-use crate::support::{self, host, plugin};
+use super::support::{self, host, plugin};
 use swamp_host::{
     DatastoreError, Host, HostError, HostOptions, LockOptions, OpenOptions, SyncOptions,
 };

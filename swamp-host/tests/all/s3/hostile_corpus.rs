@@ -19,7 +19,8 @@ use seaweedfs_fixture::SeaweedFs;
 use serde_json::Value;
 use swamp_host::{LockOptions, Plugin, SyncOptions};
 
-use crate::support::{self, config, host, open, plugin, sync};
+use super::support::{self, config, host, open, plugin, sync};
+use crate::common;
 
 const BACKEND: &str = "s3";
 const BUCKET: &str = "hostile";
@@ -274,17 +275,7 @@ async fn locks(s3: &SeaweedFs, plugin: &Plugin) -> Report {
             ),
         }
         let fresh = provider.create_lock("/r", brief(lock_key)).await;
-        r.note(
-            &case,
-            "alive",
-            match fresh {
-                Ok(l) => match l.inspect().await {
-                    Ok(_) | Err(swamp_host::HostError::Datastore(_)) => Ok(()),
-                    Err(e) => Err(format!("a fresh lock handle fails: {e}")),
-                },
-                Err(e) => Err(format!("no fresh lock handle: {e}")),
-            },
-        );
+        r.note(&case, "alive", common::fresh_lock_answers(fresh).await);
         r.note(&case, "alive", alive(&provider, &[]).await);
         r.done(&case, t0);
     }
