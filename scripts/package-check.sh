@@ -28,10 +28,23 @@ cd "$root"
 version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 start=$SECONDS
+
+# cargo unpacks each overlay package into $CARGO_HOME/registry/src/-<hash of
+# the overlay's path>/<crate>-<version>/ and reuses that directory whenever
+# it is already there, whatever the package now holds: a clone at a path an
+# earlier run used would verify against that run's sources (seen: a
+# swamp-host from before swamp-datastore-types, which failed to build the
+# new conformance). Our versions never change between edits, so the stale
+# unpacked copies of our crates are removed first. Only the overlay
+# registries ("-" + hash, no host name) are touched, never crates.io's.
+crates=(swamp-datastore-types swamp-datastore-sdk swamp-host conformance)
+for crate in "${crates[@]}"; do
+    rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/"$crate-$version"
+done
 cargo package --offline --allow-dirty \
     --config 'profile.dev.package."*".opt-level=2' \
     --config 'profile.dev.package."*".debug=false' \
-    -p swamp-datastore-types -p swamp-datastore-sdk -p swamp-host -p conformance
+    "${crates[@]/#/--package=}"
 
 # Compare $2 (a path in the repository) with its copy in crate $1's package.
 same() {
