@@ -160,7 +160,18 @@ impl Host {
     /// Load a component: compile it (or reuse the cached compiled form),
     /// link it, read its identity and schema.
     pub async fn load(&self, path: &Path) -> HostResult<Plugin> {
-        let component = self.compile(path)?;
+        // Compiling takes seconds of CPU (on every core): off the async
+        // workers, or the tasks queued behind it on this worker (another
+        // lock's heartbeats, another call's deadline) wait that long.
+        let component = {
+            let (host, owned) = (self.clone(), path.to_path_buf());
+            tokio::task::spawn_blocking(move || host.compile(&owned))
+                .await
+                .map_err(|e| HostError::Load {
+                    component: path.display().to_string(),
+                    reason: format!("the compiling thread failed: {e}"),
+                })??
+        };
         let load_err = |e: wasmtime::Error| HostError::Load {
             component: path.display().to_string(),
             reason: format!("{e:#}"),

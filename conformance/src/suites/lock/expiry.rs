@@ -55,43 +55,6 @@ pub(super) async fn expired_taken_over(cx: Ctx) -> Outcome {
     Ok(())
 }
 
-pub(super) async fn heartbeat_keeps_alive(cx: Ctx) -> Outcome {
-    let f = cx.fixture().await?;
-    // TTL 1.5 s, heartbeats every 0.5 s: only a heartbeat more than a
-    // second late (a starved machine) could let the contender in.
-    let holder = f.lock(short(1_500, 2_000)).await?;
-    let contender = f.lock(short(1_500, 4_000)).await?;
-    holder.acquire().await.or_fail("acquire")?;
-    let nonce = nonce_of(&held(&holder, "after acquire").await?)?;
-    let outcome = contender.acquire().await;
-    let lost = holder.lost();
-    let beats = holder.heartbeats();
-    let still = holder.inspect().await.or_fail("inspect")?;
-    let _ = holder.release().await;
-    let _ = contender.release().await;
-    match outcome {
-        Err(HostError::Datastore(DatastoreError::LockTimeout { .. })) => {}
-        Ok(()) => fail!(
-            "a contender took over a lock whose holder heartbeated every ttl/3 ({beats} heartbeats)"
-        ),
-        Err(e) => fail!("expected lock-timeout for the contender, got {e}"),
-    }
-    ensure!(
-        lost.is_none(),
-        "the holder lost its lock while heartbeating: {}",
-        lost.unwrap_or_default()
-    );
-    ensure!(
-        beats >= 3,
-        "only {beats} heartbeats succeeded in 3 s with a 900 ms TTL"
-    );
-    ensure!(
-        still.as_ref().and_then(|i| i.nonce.as_deref()) == Some(nonce.as_str()),
-        "the stored lock is no longer the holder's"
-    );
-    Ok(())
-}
-
 pub(super) async fn lost_heartbeat_fenced(cx: Ctx) -> Outcome {
     let t = takeover(&cx).await?;
     let beat = t.old.heartbeat().await;
@@ -139,50 +102,6 @@ pub(super) async fn lost_release_keeps_successor(cx: Ctx) -> Outcome {
     );
     t.new.release().await.or_fail("release by the successor")?;
     free(&t.new, "after the successor released").await
-}
-
-pub(super) async fn stale_by_holders_ttl(cx: Ctx) -> Outcome {
-    let f = cx.fixture().await?;
-    // A live lock: TTL 3 s, heartbeats every second. A contender with a
-    // 200 ms TTL of its own sees it "older than 200 ms" between heartbeats.
-    let holder = f.lock(short(3_000, 2_000)).await?;
-    let contender = f.lock(short(200, 2_500)).await?;
-    holder
-        .acquire()
-        .await
-        .or_fail("acquire by the holder (TTL 3000 ms)")?;
-    let nonce = nonce_of(&held(&holder, "after acquire").await?)?;
-    let outcome = contender.acquire().await;
-    let still = holder.inspect().await.or_fail("inspect")?;
-    let _ = holder.release().await;
-    let _ = contender.release().await;
-    match outcome {
-        Err(HostError::Datastore(DatastoreError::LockTimeout { .. })) => {}
-        Ok(()) => fail!(
-            "a contender with a 200 ms TTL took over a lock held with a 3000 ms TTL and heartbeats: staleness must be judged by the holder's stored ttl-ms"
-        ),
-        Err(e) => fail!("the short-TTL contender: expected lock-timeout, got {e}"),
-    }
-    ensure!(
-        still.as_ref().and_then(|i| i.nonce.as_deref()) == Some(nonce.as_str()),
-        "the holder's lock changed while the short-TTL contender waited"
-    );
-
-    // An expired lock: TTL 400 ms, no heartbeats. A contender whose own TTL
-    // is 30 s must still take it over once the holder's 400 ms have passed.
-    let holder = f.lock(short(400, 2_000)).await?;
-    let contender = f.lock(short(30_000, 4_000)).await?;
-    holder
-        .acquire()
-        .await
-        .or_fail("acquire by the holder (TTL 400 ms)")?;
-    holder.pause_heartbeats(true);
-    let outcome = contender.acquire().await;
-    let _ = contender.release().await;
-    let _ = holder.release().await;
-    outcome.or_fail(
-        "acquire by a contender with a 30 s TTL of a lock whose holder's 400 ms TTL expired (staleness judged by the contender's own TTL?)",
-    )
 }
 
 pub(super) async fn force_release_wrong_nonce_expired(cx: Ctx) -> Outcome {

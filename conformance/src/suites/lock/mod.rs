@@ -5,11 +5,13 @@
 //!
 //! The checks are in files along those lines: `kit.rs` (swamp's kit),
 //! `exclusion.rs` (contenders, timeouts, keys), `expiry.rs` (TTLs,
-//! heartbeats, fencing) and `storage.rs` (where the lock is stored, and a
+//! takeover, fencing), `keep_alive.rs` (heartbeats, judged on times the
+//! check notes) and `storage.rs` (where the lock is stored, and a
 //! stored lock nobody can read).
 
 mod exclusion;
 mod expiry;
+mod keep_alive;
 mod kit;
 mod storage;
 
@@ -94,7 +96,7 @@ pub(crate) fn checks() -> Vec<Check> {
             "lock.heartbeat-keeps-alive",
             Suite::Lock,
             "a holder that heartbeats is never taken over, however long a contender waits",
-            expiry::heartbeat_keeps_alive
+            keep_alive::heartbeat_keeps_alive
         ),
         check!(
             "lock.lost-heartbeat-fenced",
@@ -142,7 +144,7 @@ pub(crate) fn checks() -> Vec<Check> {
             "lock.stale-by-holders-ttl",
             Suite::Lock,
             "staleness is judged by the TTL the holder stored, not the contender's own: a shorter-TTL contender never takes a live lock, a longer-TTL one takes an expired lock",
-            expiry::stale_by_holders_ttl
+            keep_alive::stale_by_holders_ttl
         ),
         check!(
             "lock.max-wait-zero",
