@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, anyhow};
 use seaweedfs_fixture::SeaweedFs;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use swamp_host::{Host, HostOptions, Limits, OpenOptions, Plugin, Provider};
 
@@ -61,9 +61,7 @@ pub async fn open(plugin: &Plugin, config: Value) -> Result<Provider> {
         .map_err(|e| anyhow!("cannot open {config}: {e}"))
 }
 
-pub fn s(p: &Path) -> &str {
-    p.to_str().expect("temporary paths are UTF-8")
-}
+pub use scenarios::s;
 
 /// A SeaweedFS server with `bucket` created.
 pub fn seaweedfs(bucket: &str) -> Result<SeaweedFs> {
@@ -75,18 +73,11 @@ pub fn seaweedfs(bucket: &str) -> Result<SeaweedFs> {
 
 /// The s3-datastore config of `bucket` under `prefix`.
 pub fn s3_config(s3: &SeaweedFs, bucket: &str, prefix: &str, push_concurrency: u32) -> Value {
-    json!({
-        "bucket": bucket,
-        "prefix": prefix,
-        "endpoint": s3.endpoint(),
-        "forcePathStyle": true,
-        "region": SeaweedFs::REGION,
-        "accessKeyId": s3.access_key(),
-        "secretAccessKey": s3.secret_key(),
-        "pushConcurrency": push_concurrency,
-        "pullConcurrency": push_concurrency,
-        "requestTimeoutMs": 60000,
-    })
+    let mut config = s3.datastore_config(bucket, prefix);
+    config["pushConcurrency"] = json!(push_concurrency);
+    config["pullConcurrency"] = json!(push_concurrency);
+    config["requestTimeoutMs"] = json!(60000);
+    config
 }
 
 /// This machine, for the report: CPU model, cores, memory, OS.

@@ -108,16 +108,11 @@ impl Remote {
                 server,
                 bucket,
                 prefix,
-            } => json!({
-                "bucket": bucket,
-                "prefix": prefix,
-                "endpoint": server.endpoint(),
-                "forcePathStyle": true,
-                "region": SeaweedFs::REGION,
-                "accessKeyId": server.access_key(),
-                "secretAccessKey": server.secret_key(),
-                "requestTimeoutMs": 10000,
-            }),
+            } => {
+                let mut config = server.datastore_config(bucket, prefix);
+                config["requestTimeoutMs"] = json!(10000);
+                config
+            }
         }
     }
 

@@ -46,12 +46,9 @@ async fn main() -> Result<()> {
         ..HostOptions::default()
     })?;
     let plugin = host.load(&wasm).await?;
-    let config = json!({
-        "bucket": "profile", "prefix": "p", "endpoint": s3.endpoint(),
-        "forcePathStyle": true, "region": SeaweedFs::REGION,
-        "accessKeyId": s3.access_key(), "secretAccessKey": s3.secret_key(),
-        "pushConcurrency": concurrency, "pullConcurrency": concurrency,
-    });
+    let mut config = s3.datastore_config("profile", "p");
+    config["pushConcurrency"] = json!(concurrency);
+    config["pullConcurrency"] = json!(concurrency);
     let provider = plugin.open(config, OpenOptions::default()).await?;
     let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
     let sa = provider

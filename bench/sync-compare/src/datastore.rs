@@ -45,17 +45,10 @@ impl Datastore {
         })?;
         let wasm = host_harness::bundled::guest("s3-datastore").map_err(anyhow::Error::msg)?;
         let plugin = host.load(&wasm).await?;
-        let config = json!({
-            "bucket": bucket,
-            "prefix": prefix,
-            "endpoint": endpoint,
-            "forcePathStyle": true,
-            "region": SeaweedFs::REGION,
-            "accessKeyId": s3.access_key(),
-            "secretAccessKey": s3.secret_key(),
-            "pushConcurrency": concurrency,
-            "pullConcurrency": concurrency,
-        });
+        let mut config = s3.datastore_config(bucket, prefix);
+        config["endpoint"] = json!(endpoint);
+        config["pushConcurrency"] = json!(concurrency);
+        config["pullConcurrency"] = json!(concurrency);
         // A diagnostic knob: `0` hands the guest's file calls to tokio's
         // blocking pool instead of the guest's thread (the default, see
         // Limits::file_io_on_caller_thread).

@@ -14,20 +14,11 @@ use swamp_host::{Host, HostOptions};
 
 const BUCKET: &str = "conformance";
 
-/// The config of `bucket` on `s3` under the prefix `conformance`,
-/// credentials inline (as swamp-host's S3 tests configure theirs,
-/// `swamp-host/tests/all/s3/support/mod.rs`).
+/// The config of `bucket` on `s3` under the prefix `conformance`.
 fn config(s3: &SeaweedFs, bucket: &str) -> Value {
-    json!({
-        "bucket": bucket,
-        "prefix": "conformance",
-        "endpoint": s3.endpoint(),
-        "forcePathStyle": true,
-        "region": SeaweedFs::REGION,
-        "accessKeyId": s3.access_key(),
-        "secretAccessKey": s3.secret_key(),
-        "requestTimeoutMs": 5000,
-    })
+    let mut config = s3.datastore_config(bucket, "conformance");
+    config["requestTimeoutMs"] = json!(5000);
+    config
 }
 
 /// The bucket beneath the component, for the checks that plant or alter

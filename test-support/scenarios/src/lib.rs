@@ -183,7 +183,7 @@ pub trait Store {
 }
 
 /// A path as the `&str` the host's calls take (test paths are UTF-8); the
-/// one copy every component test uses.
+/// one copy every component test and the bench use.
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
 }

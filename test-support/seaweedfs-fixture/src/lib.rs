@@ -348,6 +348,22 @@ impl SeaweedFs {
         format!("http://127.0.0.1:{}", self.s3_port)
     }
 
+    /// The config an S3 datastore (guest/s3, and swamp's own S3 extension)
+    /// takes for `bucket` under `prefix` on this server: path-style
+    /// addressing, this server's region and the admin's credentials inline.
+    /// Callers set their own knobs (timeouts, concurrency) on the object.
+    pub fn datastore_config(&self, bucket: &str, prefix: &str) -> serde_json::Value {
+        serde_json::json!({
+            "bucket": bucket,
+            "prefix": prefix,
+            "endpoint": self.endpoint(),
+            "forcePathStyle": true,
+            "region": Self::REGION,
+            "accessKeyId": self.access_key(),
+            "secretAccessKey": self.secret_key(),
+        })
+    }
+
     /// The S3 port.
     pub fn port(&self) -> u16 {
         self.s3_port

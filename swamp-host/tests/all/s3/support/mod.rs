@@ -45,16 +45,9 @@ pub fn server(bucket: &str) -> SeaweedFs {
 
 /// The config of `bucket` under `prefix` on `s3`, credentials inline.
 pub fn config(s3: &SeaweedFs, bucket: &str, prefix: &str) -> Value {
-    json!({
-        "bucket": bucket,
-        "prefix": prefix,
-        "endpoint": s3.endpoint(),
-        "forcePathStyle": true,
-        "region": SeaweedFs::REGION,
-        "accessKeyId": s3.access_key(),
-        "secretAccessKey": s3.secret_key(),
-        "requestTimeoutMs": 5000,
-    })
+    let mut config = s3.datastore_config(bucket, prefix);
+    config["requestTimeoutMs"] = json!(5000);
+    config
 }
 
 pub async fn open(plugin: &Plugin, config: Value) -> Provider {
