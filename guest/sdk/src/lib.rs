@@ -50,6 +50,8 @@
 //! whole lock protocol ([`lock_engine`]) over a smaller
 //! [`lock_engine::LockStore`].
 
+#![deny(missing_docs)]
+
 #[doc(hidden)]
 pub mod bindings;
 

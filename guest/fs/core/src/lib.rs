@@ -12,6 +12,8 @@
 //! it (one export line), so test guests can wrap this library in components
 //! of their own without exporting two worlds.
 
+#![deny(missing_docs)]
+
 pub mod config;
 pub mod namespaces;
 pub mod provider;
