@@ -218,17 +218,25 @@ async fn heartbeat_round(f: &Fixture, ttl_ms: u64) -> Result<Round, Status> {
     }) {
         return Ok(round);
     }
-    if let Some(e) = failed {
-        return Ok(Round::Judged(Err(Status::Fail(format!(
-            "a heartbeat of the holder failed while nobody else held the lock ({beats} succeeded before): {e}"
-        )))));
-    }
-    if !still {
-        return Ok(Round::Judged(Err(Status::Fail(
-            "the stored lock is no longer the holder's, though every contender timed out".into(),
-        ))));
-    }
-    Ok(Round::Judged(Ok(())))
+    Ok(held_throughout(
+        failed,
+        still,
+        &format!("while every contender timed out ({beats} heartbeats succeeded)"),
+    ))
+}
+
+/// The verdict of a round in which no contender took the lock: the
+/// holder's heartbeats all succeeded and the stored lock is still its own.
+fn held_throughout(failed: Option<HostError>, still: bool, when: &str) -> Round {
+    Round::Judged(match (failed, still) {
+        (Some(e), _) => Err(Status::Fail(format!(
+            "a heartbeat of the holder failed {when}: {e}"
+        ))),
+        (None, false) => Err(Status::Fail(format!(
+            "the stored lock is no longer the holder's {when}"
+        ))),
+        (None, true) => Ok(()),
+    })
 }
 
 pub(super) async fn stale_by_holders_ttl(cx: Ctx) -> Outcome {
@@ -273,17 +281,11 @@ async fn short_ttl_contender_round(f: &Fixture, ttl_ms: u64) -> Result<Round, St
             other => other,
         });
     }
-    if let Some(e) = failed {
-        return Ok(Round::Judged(Err(Status::Fail(format!(
-            "a heartbeat of the holder failed while the short-TTL contender waited: {e}"
-        )))));
-    }
-    if !still {
-        return Ok(Round::Judged(Err(Status::Fail(
-            "the holder's lock changed while the short-TTL contender waited".into(),
-        ))));
-    }
-    Ok(Round::Judged(Ok(())))
+    Ok(held_throughout(
+        failed,
+        still,
+        "while the short-TTL contender waited",
+    ))
 }
 
 #[cfg(test)]
