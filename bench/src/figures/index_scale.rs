@@ -478,7 +478,7 @@ pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
          Requests per push after one edit are the same at every size ({} on v1: the upload, the \
          monolith read-merge-CAS and swamp's dual write of the touched shard and meta; {} on v2: \
          the upload, the meta and the one touched shard read and written). The local base index \
-         is kept by partition (`guest/sdk/src/sync/base.rs`): a push after one mark reads and \
+         is kept by partition (`guest/sdk/src/sync/base/`): a push after one mark reads and \
          rewrites only that file's partition, so on v2 it took {:.1} ms at {} entries against \
          {:.1} ms at {}. On v1 the push downloads, merges and uploads the whole monolith, which \
          swamp's format makes one object ({} entries: {:.0} ms). The first pull adopting an index \

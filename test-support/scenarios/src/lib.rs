@@ -136,7 +136,7 @@ pub async fn method_run(
 
 /// Every file of a cache but the sync service's own (its dot-files and the
 /// never-synced `_index/` at the root, where the base index lives: see
-/// `guest/sdk/src/sync/base.rs`), with its bytes.
+/// `guest/sdk/src/sync/base/`), with its bytes.
 pub fn cache_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
