@@ -16,13 +16,21 @@ struct Takeover {
     waited: Duration,
 }
 
+/// How long a contender waits for a lock it must take over once expired.
+pub(super) const TAKEOVER_WAIT_MS: u64 = 20_000;
+
 async fn takeover(cx: &Ctx) -> Result<Takeover, crate::framework::Status> {
     const TTL: u64 = 600;
     let f = cx.fixture().await?;
     let old = f.lock(short(TTL, 2_000)).await?;
-    let new = f.lock(short(TTL, 5_000)).await?;
-    old.acquire().await.or_fail("acquire by the first holder")?;
+    // The successor takes the lock the moment it expires; the long wait
+    // only bounds a guest that never takes it over, so that a machine too
+    // busy to retry every 50 ms does not fail the check.
+    let new = f.lock(short(TTL, TAKEOVER_WAIT_MS)).await?;
+    // Paused before the acquire: a scheduled heartbeat could otherwise
+    // renew the lock before the pause.
     old.pause_heartbeats(true);
+    old.acquire().await.or_fail("acquire by the first holder")?;
     let old_nonce = nonce_of(&held(&old, "after the first acquire").await?)?;
     let started = Instant::now();
     new.acquire()
@@ -107,8 +115,8 @@ pub(super) async fn lost_release_keeps_successor(cx: Ctx) -> Outcome {
 pub(super) async fn force_release_wrong_nonce_expired(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
     let holder = f.lock(short(300, 2_000)).await?;
-    holder.acquire().await.or_fail("acquire")?;
     holder.pause_heartbeats(true);
+    holder.acquire().await.or_fail("acquire")?;
     let nonce = nonce_of(&held(&holder, "after acquire").await?)?;
     tokio::time::sleep(Duration::from_millis(700)).await;
     let other = f.lock(steady()).await?;
@@ -140,8 +148,8 @@ pub(super) async fn force_release_wrong_nonce_expired(cx: Ctx) -> Outcome {
 pub(super) async fn heartbeat_after_force_release(cx: Ctx) -> Outcome {
     let f = cx.fixture().await?;
     let holder = f.lock(steady()).await?;
-    holder.acquire().await.or_fail("acquire")?;
     holder.pause_heartbeats(true);
+    holder.acquire().await.or_fail("acquire")?;
     let nonce = nonce_of(&held(&holder, "after acquire").await?)?;
     let admin = f.lock(steady()).await?;
     ensure!(

@@ -10,6 +10,7 @@
 //! a longer TTL, so that the outcome depends on the guest, not on how the
 //! machine scheduled the check.
 
+use super::expiry::TAKEOVER_WAIT_MS;
 use super::{held, nonce_of, short};
 use crate::framework::{Ctx, Fixture, OrFail, Outcome, Status, fail};
 use std::future::Future;
@@ -86,11 +87,11 @@ struct Holder {
 impl Holder {
     async fn acquire(f: &Fixture, ttl_ms: u64) -> Result<Holder, Status> {
         let lock = f.lock(short(ttl_ms, 2_000)).await?;
+        // The host's own heartbeats would fall at times nobody noted.
+        lock.pause_heartbeats(true);
         let sent = Instant::now();
         lock.acquire().await.or_fail("acquire by the holder")?;
         let returned = Instant::now();
-        // The host's own heartbeats would fall at times nobody noted.
-        lock.pause_heartbeats(true);
         let nonce = nonce_of(&held(&lock, "after acquire").await?)?;
         Ok(Holder {
             lock,
@@ -249,12 +250,12 @@ pub(super) async fn stale_by_holders_ttl(cx: Ctx) -> Outcome {
     // An expired lock: TTL 400 ms, no heartbeats. A contender whose own TTL
     // is 30 s must still take it over once the holder's 400 ms have passed.
     let holder = f.lock(short(400, 2_000)).await?;
-    let contender = f.lock(short(30_000, 4_000)).await?;
+    let contender = f.lock(short(30_000, TAKEOVER_WAIT_MS)).await?;
+    holder.pause_heartbeats(true);
     holder
         .acquire()
         .await
         .or_fail("acquire by the holder (TTL 400 ms)")?;
-    holder.pause_heartbeats(true);
     let outcome = contender.acquire().await;
     let _ = contender.release().await;
     let _ = holder.release().await;
