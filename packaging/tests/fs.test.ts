@@ -203,12 +203,20 @@ Deno.test("fs: a long push runs off swamp's thread: heartbeats keep the lock, an
   await sync.markDirty(); // also starts the worker
 
   // Aborted while running: the call ends with AbortError (the component
-  // stops at its next deadline check; what it finished is kept).
+  // stops at its next deadline check; what it finished is kept). Another
+  // writer holds the share's index mutex, so the push cannot finish
+  // before the abort, however fast the machine: it uploads, then waits
+  // for the mutex (for 10 s, guest/fs/core/src/remote.rs) until aborted.
+  const mutex = join(share, "_index", ".lock");
+  Deno.mkdirSync(join(share, "_index"), { recursive: true });
+  Deno.writeTextFileSync(mutex, "another-writer 2026-01-01T00:00:00.000Z");
   const aborted = await sync.pushChanged({ signal: AbortSignal.timeout(30) }).then(
     (n: number) => `finished with ${n}`,
     (e: Any) => e.name,
   );
   assert.equal(aborted, "AbortError");
+  // The other writer is done.
+  Deno.removeSync(mutex);
 
   // A push of new files while a lock is held with a short TTL: its
   // heartbeats keep running during the push, so a contender waiting longer
