@@ -34,19 +34,25 @@ struct Refresh {
     returned: Instant,
 }
 
-/// Until when the lock was provably live: a stamp keeps it live for `ttl`
-/// after it was sent, as long as the next one was in place by then. A
-/// heartbeat that returned later than that (a starved machine) ends what
-/// can be proven.
+/// Until when the lock was provably live and held without a gap: a stamp
+/// keeps it live for `ttl` after it was sent, as long as the next one was
+/// in place within the first half of that lease. A renewal later in the
+/// lease may rightly lose the lock to a contender (a store without
+/// compare-and-swap renews then by remove and exclusive create,
+/// guest/sdk/src/lock_engine/dir.rs), and a heartbeat that came back that
+/// late (a starved machine) ends what can be proven.
 fn provably_live_until(refreshes: &[Refresh], ttl: Duration) -> Option<Instant> {
-    let ttl = ttl.checked_sub(SLACK)?;
+    let lease = ttl.checked_sub(SLACK)?;
+    let early = (ttl / 2).checked_sub(SLACK)?;
     let (first, rest) = refreshes.split_first()?;
-    let mut until = first.sent + ttl;
+    let mut until = first.sent + lease;
+    let mut previous = first;
     for r in rest {
-        if r.returned > until {
+        if r.returned > previous.sent + early {
             break;
         }
-        until = r.sent + ttl;
+        until = r.sent + lease;
+        previous = r;
     }
     Some(until)
 }
@@ -101,7 +107,8 @@ impl Holder {
         })
     }
 
-    /// Run `attempt` while heartbeating every ttl/3, as swamp's holders do.
+    /// Run `attempt` while heartbeating every ttl/4 (swamp's holders beat
+    /// every ttl/3; a little more often leaves room for a late one).
     /// Returns its value, with the first heartbeat that failed, if any.
     async fn heartbeat_during<T>(
         &mut self,
@@ -113,7 +120,7 @@ impl Holder {
             done.store(true, Ordering::SeqCst);
             value
         };
-        let (lock, interval, refreshes) = (&self.lock, self.ttl / 3, &mut self.refreshes);
+        let (lock, interval, refreshes) = (&self.lock, self.ttl / 4, &mut self.refreshes);
         let beats = async {
             loop {
                 tokio::time::sleep(interval).await;
@@ -165,7 +172,7 @@ fn verdict(who: &str, a: &Attempt, live_until: Option<Instant>) -> Option<Round>
         Err(HostError::Datastore(DatastoreError::LockTimeout { .. })) => None,
         Ok(()) if live_until.is_some_and(|until| a.ended <= until) => {
             Some(Round::Judged(Err(Status::Fail(format!(
-                "{who} took over a lock whose holder heartbeated every ttl/3, while the heartbeats' times prove it was live"
+                "{who} took over a lock whose holder heartbeated every ttl/4, while the heartbeats' times prove it was live"
             )))))
         }
         Ok(()) => Some(Round::Starved(format!(
@@ -304,10 +311,10 @@ mod tests {
     fn each_heartbeat_in_time_extends_what_is_proven() {
         let t = Instant::now();
         let ttl = Duration::from_millis(1_000);
-        let refreshes = [at(t, 0, 10), at(t, 330, 340), at(t, 660, 900)];
+        let refreshes = [at(t, 0, 10), at(t, 250, 260), at(t, 500, 620)];
         assert_eq!(
             provably_live_until(&refreshes, ttl),
-            Some(t + Duration::from_millis(660) + ttl - SLACK)
+            Some(t + Duration::from_millis(500) + ttl - SLACK)
         );
     }
 
@@ -315,10 +322,10 @@ mod tests {
     fn a_late_heartbeat_ends_what_is_proven() {
         let t = Instant::now();
         let ttl = Duration::from_millis(1_000);
-        // The second heartbeat returned after the first stamp's TTL: the lock
-        // may have expired in between, so nothing after that is proven, not
-        // even by the third.
-        let refreshes = [at(t, 0, 10), at(t, 330, 1_500), at(t, 1_600, 1_610)];
+        // The second heartbeat returned late in the first stamp's lease: it
+        // may have renewed by remove and create and lost the lock, so
+        // nothing after that is proven, not even by the third.
+        let refreshes = [at(t, 0, 10), at(t, 330, 450), at(t, 1_600, 1_610)];
         assert_eq!(provably_live_until(&refreshes, ttl), Some(t + ttl - SLACK));
     }
 
