@@ -26,7 +26,7 @@ use crate::sigv4::Credentials;
 pub use failure::Failure;
 pub use multipart::{MAX_PARTS_IN_FLIGHT, MULTIPART_THRESHOLD, PART_SIZE};
 pub use ops::{Listed, Object, ObjectMeta, Sink};
-pub use sign::{CLOCK_SKEW_LIMIT_MS, SIGNED_PAYLOAD_MAX};
+pub use sign::CLOCK_SKEW_LIMIT_MS;
 
 /// When a call must be finished.
 #[derive(Debug, Clone, Copy)]
