@@ -14,9 +14,12 @@ use crate::host;
 use crate::sync::remote::{RemoteStore, Sent, Transfer};
 
 /// Transfers handed to the store at once. Large enough that a concurrent
-/// store keeps its pipeline full; the deadline is checked between chunks
-/// (and by the store itself, per request).
-pub(super) const CHUNK: usize = 256;
+/// store keeps its pipeline full: each chunk ends with its last requests
+/// draining and, for downloads, one flush to disk while the guest waits;
+/// 1,024 (from 256) took a 10,000-file pull from 4.09 s to 3.75 s in
+/// `make bench`, figure d. The deadline is checked between chunks (and by
+/// the store itself, per request).
+pub(super) const CHUNK: usize = 1024;
 
 /// A downloaded object waiting in its temporary file.
 #[derive(Debug)]
