@@ -70,10 +70,11 @@ impl MountDirs {
     pub(crate) async fn flush(self: Arc<Self>, paths: Vec<String>) -> Vec<Result<(), String>> {
         #[cfg(target_os = "linux")]
         if paths.len() >= SYNCFS_FROM {
-            let mounts = self.clone();
+            let (mounts, n) = (self.clone(), paths.len());
+            // One result per path, also when the host itself failed.
             return tokio::task::spawn_blocking(move || mounts.flush_by_file_system(&paths))
                 .await
-                .unwrap_or_else(|e| vec![Err(format!("the host failed: {e}"))]);
+                .unwrap_or_else(|e| vec![Err(format!("the host failed: {e}")); n]);
         }
         futures::stream::iter(paths)
             .map(|path| {
