@@ -57,7 +57,7 @@ use crate::atomic_file;
 use crate::error::{Error, Result};
 
 pub use partition::digests_by_stem;
-pub(crate) use partition::stem_of_rel;
+pub(crate) use partition::{stem_of, stem_of_rel};
 
 /// The directory of the partition files, relative to a root.
 pub const BASE_DIR: &str = "_index/.local-base";

@@ -43,7 +43,7 @@ pub fn digests_by_stem(entries: &BTreeMap<String, IndexEntry>) -> BTreeMap<Strin
 }
 
 /// The file stem a partition is stored under.
-pub(super) fn stem_of(pk: &str) -> String {
+pub(crate) fn stem_of(pk: &str) -> String {
     if pk.len() <= MAX_PLAIN_KEY && !pk.starts_with('.') && !pk.starts_with("_h") {
         pk.to_string()
     } else {

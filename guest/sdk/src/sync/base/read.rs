@@ -127,6 +127,92 @@ impl BaseFiles {
         Ok((idx, true, Covered::Stems(wanted)))
     }
 
+    /// True when the base is kept by partition, or there is none yet: a
+    /// pull may then read it a few partitions at a time (the legacy single
+    /// file is read whole, by the other loads, until a write splits it).
+    pub fn is_partitioned(&self) -> bool {
+        self.dir.is_dir() || !self.legacy.exists()
+    }
+
+    /// The partition file stems on disk.
+    pub fn partition_stems(&self) -> Result<Vec<String>> {
+        self.stems()
+    }
+
+    /// Read the partition files `stems` into `idx`, a corrupt one as
+    /// empty: its history is unknown, which the pull's decisions allow
+    /// for, and a write of `idx` replaces or removes it (its digest is
+    /// recorded as read, so it differs from whatever is written). Absent
+    /// ones are known to be empty. False when one was corrupt. Unlike
+    /// [`read_into`](Self::read_into), never turns `idx` into a whole
+    /// base: that would let a write drop the partitions not read.
+    fn read_lenient(&self, idx: &mut Index, stems: &BTreeSet<String>) -> Result<bool> {
+        let mut ok = true;
+        for stem in stems {
+            let path = self.file(stem);
+            let mut read = 0;
+            if let Some(bytes) = atomic_file::read_optional(&path)? {
+                read = digest(&bytes);
+                match Shard::parse(&bytes, &path.display().to_string()) {
+                    Ok((shard, _)) => idx.entries.extend(shard.entries),
+                    Err(_) => ok = false,
+                }
+            }
+            idx.loaded.files.insert(stem.clone(), read);
+        }
+        Ok(ok)
+    }
+
+    /// The pull's journal and the partitions holding its paths, so that
+    /// it can be settled before a pull that goes a part at a time
+    /// ([`load_changed_within`](Self::load_changed_within) reads none).
+    /// A corrupt journal is read as empty (and removed by the next write)
+    /// and `false`.
+    pub fn load_journal(&self) -> Result<(Index, bool)> {
+        let mut idx = Index::default();
+        idx.loaded.sharded = true;
+        if !self.dir.is_dir() {
+            return Ok((idx, true));
+        }
+        let mut ok = self.read_journal(&mut idx)?;
+        if !ok {
+            idx.pending.clear();
+        }
+        let stems: BTreeSet<String> = idx.pending.keys().map(|rel| stem_of_rel(rel)).collect();
+        ok &= self.read_lenient(&mut idx, &stems)?;
+        Ok((idx, ok))
+    }
+
+    /// The base as one part of a pull needs it: of the partitions `stems`,
+    /// those where it may disagree with `remote` (the remote index's
+    /// entries in those partitions), chosen by the summary as
+    /// [`load_changed`](Self::load_changed) does; all of them without a
+    /// summary. The journal must be settled already: it is taken as
+    /// empty, and a write of this index writes it (so the part's own
+    /// downloads are journalled before they land). False when a
+    /// partition was corrupt (read as empty).
+    pub fn load_changed_within(
+        &self,
+        remote: &BTreeMap<String, IndexEntry>,
+        stems: &BTreeSet<String>,
+    ) -> Result<(Index, bool, Covered)> {
+        let summary = Summary::read(&self.dir.join(SUMMARY_FILE))?;
+        let remote_digests = digests_by_stem(remote);
+        let wanted: BTreeSet<String> = stems
+            .iter()
+            .filter(|stem| {
+                let base = summary.as_ref().and_then(|s| s.get(stem));
+                base.is_none() || remote_digests.get(*stem).copied().flatten() != base
+            })
+            .cloned()
+            .collect();
+        let mut idx = Index::default();
+        idx.loaded.sharded = true;
+        idx.loaded.journal = true;
+        let ok = self.read_lenient(&mut idx, &wanted)?;
+        Ok((idx, ok, Covered::Stems(wanted)))
+    }
+
     fn load_legacy(&self) -> Result<(Index, bool)> {
         let Some(bytes) = atomic_file::read_optional(&self.legacy)? else {
             return Ok((Index::unknown_base(), true));

@@ -5,11 +5,14 @@
 mod commit;
 mod plan;
 mod pull;
+mod pull_parts;
 mod push;
 mod remote_index;
 mod shared;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_parts;
 #[cfg(test)]
 mod tests_shards;
 #[cfg(test)]

@@ -1,20 +1,21 @@
 //! The pull side: pull-changed and hydrate-file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::remote_index::Need;
 use super::transfer::first_failure;
-use super::{Root, SyncEngine};
+use super::{Deadline, Root, SyncEngine};
 use crate::error::{Error, Result};
 use crate::rel_path::is_within;
+use crate::sync::base::Covered;
 use crate::sync::decide::{self, Local, PullAction};
 use crate::sync::dirty::DirtyState;
 use crate::sync::index::{Index, IndexEntry};
 use crate::sync::local::{self, LocalKind};
 use crate::sync::remote::RemoteStore;
 use crate::sync::rules::{self, ModelScope};
-use crate::sync::state::{StateFiles, Synced};
+use crate::sync::state::{Sidecar, StateFiles, Synced};
 use swamp_datastore_types::SyncOptions;
 
 /// Adopt the journalled file changes of a pull (or hydrate) that did
@@ -27,7 +28,7 @@ use swamp_datastore_types::SyncOptions;
 /// arrived; a journalled deletion happened if the file is gone; anything
 /// else (not done yet, or edited since) keeps its old base entry.
 /// True when the base changed.
-fn settle_pending(root: &Root, base: &mut Index) -> Result<bool> {
+pub(super) fn settle_pending(root: &Root, base: &mut Index) -> Result<bool> {
     let pending = std::mem::take(&mut base.pending);
     let changed = !pending.is_empty();
     for (rel, arriving) in pending {
@@ -83,6 +84,16 @@ fn mtime_of(path: &Path) -> Option<String> {
     }
 }
 
+/// One part of the tree as a pull reconciles it: the remote index's
+/// entries there, the base partitions read for them, which partitions
+/// those are, and whether the base already changed (a journal settled).
+pub(super) struct Part<'a> {
+    pub remote: &'a BTreeMap<String, IndexEntry>,
+    pub base: Index,
+    pub covered: &'a Covered,
+    pub base_changed: bool,
+}
+
 impl<R: RemoteStore> SyncEngine<R> {
     /// pull-changed.
     pub(super) fn pull(&mut self, options: &SyncOptions) -> Result<u32> {
@@ -115,27 +126,72 @@ impl<R: RemoteStore> SyncEngine<R> {
                 return Ok(0);
             }
         }
+        // A whole-tree pull of a v2 index goes a few partitions at a time,
+        // so the guest never holds the whole index (`pull_parts.rs`).
+        if scope.is_none()
+            && root.files.base_is_partitioned()
+            && let Some((m, _)) = meta.as_ref().filter(|(m, _)| m.is_v2())
+        {
+            let meta = m.clone();
+            return self.pull_by_parts(&root, options, quick, meta, &dl);
+        }
         let need = match &scope {
             Some(s) => Need::Paths(s.dirs()),
             None => Need::All,
         };
         let state = self.load_state(&root, meta, need)?;
-        let remote_idx = &state.index;
         // Only the base partitions that may disagree with the remote index
         // are read (`sync::base_summary`): in the others every file has the
         // base's hash and size remotely, which the loop below would skip.
-        let (mut base, base_ok, covered) = root.files.load_base_changed(&remote_idx.entries)?;
+        let (mut base, base_ok, covered) = root.files.load_base_changed(&state.index.entries)?;
         let mut side = quick;
         StateFiles::distrust_unless(&mut side, base_ok);
-        let mut base_changed = settle_pending(&root, &mut base)?;
-        let mut rels: BTreeSet<String> = remote_idx
-            .entries
+        let base_changed = settle_pending(&root, &mut base)?;
+        let part = Part {
+            remote: &state.index.entries,
+            base,
+            covered: &covered,
+            base_changed,
+        };
+        let (downloaded, errors) =
+            self.reconcile(&root, options, scope.as_ref(), &side, part, &dl)?;
+        first_failure(errors, "downloads")?;
+        // Only a whole-tree pull reconciles the cache with this index.
+        if scope.is_none() {
+            let mut side = root.files.load_sidecar()?;
+            side.set_synced(state.version());
+            side.lazy_pull_active = options.metadata_only;
+            root.files.save_sidecar(&mut side)?;
+        }
+        Ok(downloaded)
+    }
+
+    /// Reconcile one part of the tree with the remote index: decide every
+    /// path of `part`, download and delete (journalled first), and write
+    /// the base partitions that changed. The download failures are
+    /// returned, after what did arrive was recorded.
+    pub(super) fn reconcile(
+        &mut self,
+        root: &Root,
+        options: &SyncOptions,
+        scope: Option<&ModelScope>,
+        side: &Sidecar,
+        part: Part<'_>,
+        dl: &Deadline,
+    ) -> Result<(u32, Vec<Error>)> {
+        let Part {
+            remote,
+            mut base,
+            covered,
+            mut base_changed,
+        } = part;
+        let mut rels: BTreeSet<String> = remote
             .keys()
             .filter(|r| covered.holds(r))
             .cloned()
             .collect();
         rels.extend(base.entries.keys().cloned());
-        if let Some(s) = &scope {
+        if let Some(s) = scope {
             rels.retain(|r| s.contains(r));
         }
 
@@ -148,7 +204,7 @@ impl<R: RemoteStore> SyncEngine<R> {
                 continue;
             }
             let b = base.entries.get(&rel);
-            let r = remote_idx.entries.get(&rel);
+            let r = remote.get(&rel);
             // Unchanged remotely since we last reconciled: whatever the
             // local file is now, the decision is to leave it (in sync, or
             // a local change that only a push may send), so neither stat
@@ -204,7 +260,7 @@ impl<R: RemoteStore> SyncEngine<R> {
             .iter()
             .map(|(rel, _)| (root.remote_key(rel), root.local_path(rel)))
             .collect();
-        let staged = self.stage_downloads(&items, &dl);
+        let staged = self.stage_downloads(&items, dl);
         let staged: Vec<_> = fetches
             .into_iter()
             .zip(staged.unwrap_or_else(|e| vec![Err(e)]))
@@ -273,15 +329,7 @@ impl<R: RemoteStore> SyncEngine<R> {
         if base_changed {
             root.files.save_base(&mut base)?;
         }
-        first_failure(errors, "downloads")?;
-        // Only a whole-tree pull reconciles the cache with this index.
-        if scope.is_none() {
-            let mut side = root.files.load_sidecar()?;
-            side.set_synced(state.version());
-            side.lazy_pull_active = options.metadata_only;
-            root.files.save_sidecar(&mut side)?;
-        }
-        Ok(downloaded)
+        Ok((downloaded, errors))
     }
 
     /// hydrate-file: fetch one file now, atomically. `false` when the remote

@@ -454,10 +454,20 @@ fn transfers_and_shard_reads_go_in_batches() {
     let mut a = Cache::new(&remote);
     remote.reset_counters();
     assert_eq!(a.pull(), 5);
+    // Unit tests close a pull's group at 2 entries and read 2 shards per
+    // batch (`pull_parts.rs`): the five one-file shards are read and
+    // reconciled a group at a time, each group's files in one batch.
     assert_eq!(
         remote.0.borrow().batches,
-        vec![("get", 5), ("download", 5)],
-        "all shards in one batch, all files in one batch"
+        vec![
+            ("get", 2),
+            ("download", 2),
+            ("get", 2),
+            ("download", 2),
+            ("get", 1),
+            ("download", 1)
+        ],
+        "shards read in batches, each group's files in one batch"
     );
     assert_eq!(a.push(), 0, "the first push walks everything (no history)");
     for i in 0..3 {

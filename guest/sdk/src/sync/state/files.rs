@@ -79,6 +79,33 @@ impl StateFiles {
         self.base.load_changed(remote)
     }
 
+    /// True when the base is kept by partition or there is none yet
+    /// (`BaseFiles::is_partitioned`).
+    pub fn base_is_partitioned(&self) -> bool {
+        self.base.is_partitioned()
+    }
+
+    /// The stems of the base's partition files.
+    pub fn base_stems(&self) -> Result<Vec<String>> {
+        self.base.partition_stems()
+    }
+
+    /// Read the pull's journal with the partitions it names
+    /// (`BaseFiles::load_journal`).
+    pub fn load_base_journal(&self) -> Result<(Index, bool)> {
+        self.base.load_journal()
+    }
+
+    /// Read the base partitions among `stems` that may disagree with
+    /// `remote` (`BaseFiles::load_changed_within`).
+    pub fn load_base_changed_within(
+        &self,
+        remote: &std::collections::BTreeMap<String, crate::sync::index::IndexEntry>,
+        stems: &std::collections::BTreeSet<String>,
+    ) -> Result<(Index, bool, crate::sync::base::Covered)> {
+        self.base.load_changed_within(remote, stems)
+    }
+
     /// Write the base back: what changed since it was read.
     pub fn save_base(&self, idx: &mut Index) -> Result<()> {
         self.base.save(idx)
