@@ -93,7 +93,25 @@ pub fn walk(
     start: &str,
     skip_dir: &dyn Fn(&str, &Path) -> bool,
 ) -> Result<Vec<String>> {
-    walk_files(root, start, skip_dir, false)
+    let mut out = Vec::new();
+    walk_files(root, start, skip_dir, false, &mut |rel| {
+        out.push(rel);
+        Ok(())
+    })?;
+    out.sort();
+    Ok(out)
+}
+
+/// The files [`walk`] finds, handed to `each` as they are found instead
+/// of collected (so a walk of a huge tree holds no list of it), in no
+/// particular order except that each directory's subtree comes whole.
+pub fn walk_each(
+    root: &Path,
+    start: &str,
+    skip_dir: &dyn Fn(&str, &Path) -> bool,
+    each: &mut dyn FnMut(String) -> Result<()>,
+) -> Result<()> {
+    walk_files(root, start, skip_dir, false, each)
 }
 
 /// Every file below `root/start` as a store holds them, internal files
@@ -101,7 +119,13 @@ pub fn walk(
 /// what a directory used as a remote store lists, as a bucket listing
 /// would. Temporary files are still left out.
 pub fn walk_objects(root: &Path, start: &str) -> Result<Vec<String>> {
-    walk_files(root, start, &|_, _| false, true)
+    let mut out = Vec::new();
+    walk_files(root, start, &|_, _| false, true, &mut |rel| {
+        out.push(rel);
+        Ok(())
+    })?;
+    out.sort();
+    Ok(out)
 }
 
 fn walk_files(
@@ -109,7 +133,8 @@ fn walk_files(
     start: &str,
     skip_dir: &dyn Fn(&str, &Path) -> bool,
     internal_too: bool,
-) -> Result<Vec<String>> {
+    each: &mut dyn FnMut(String) -> Result<()>,
+) -> Result<()> {
     let keep = |rel: &str| {
         if internal_too {
             !crate::atomic_file::is_temp_name(&entry_name(rel))
@@ -117,7 +142,6 @@ fn walk_files(
             !rules::is_never_synced(rel)
         }
     };
-    let mut out = Vec::new();
     let mut stack = vec![start.to_string()];
     while let Some(rel_dir) = stack.pop() {
         let dir = if rel_dir.is_empty() {
@@ -148,14 +172,13 @@ fn walk_files(
                     stack.push(rel);
                 }
             } else if ft.is_file() && keep(&rel) {
-                out.push(rel);
+                each(rel)?;
             } else if ft.is_file() && crate::atomic_file::is_temp_name(&entry_name(&rel)) {
                 remove_if_stale_temp(&entry.path());
             }
         }
     }
-    out.sort();
-    Ok(out)
+    Ok(())
 }
 
 fn entry_name(rel: &str) -> String {

@@ -163,6 +163,19 @@ impl BaseFiles {
         Ok(ok)
     }
 
+    /// The partitions `stems` alone (no journal), a corrupt one read as
+    /// empty and `false`, for a walk that goes a part of the tree at a time
+    /// (`engine/plan_walk.rs`).
+    pub fn load_stems(&self, stems: &BTreeSet<String>) -> Result<(Index, bool)> {
+        let mut idx = Index::default();
+        idx.loaded.sharded = true;
+        if !self.dir.is_dir() {
+            return Ok((idx, true));
+        }
+        let ok = self.read_lenient(&mut idx, stems)?;
+        Ok((idx, ok))
+    }
+
     /// The pull's journal and the partitions holding its paths, so that
     /// it can be settled before a pull that goes a part at a time
     /// ([`load_changed_within`](Self::load_changed_within) reads none).

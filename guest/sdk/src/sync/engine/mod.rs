@@ -4,6 +4,7 @@
 
 mod commit;
 mod plan;
+mod plan_walk;
 mod pull;
 mod pull_parts;
 mod push;

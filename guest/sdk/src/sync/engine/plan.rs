@@ -42,15 +42,73 @@ pub(super) struct Plan {
     rebase: BTreeMap<String, IndexEntry>,
 }
 
+/// What a walk gathered for the decisions of a push: the files it saw
+/// that a decision depends on, and the recorded paths that are gone.
+#[derive(Debug, Default)]
+pub(super) struct Gathered {
+    /// Local files to upload or compare: stat, and hash where taken.
+    pub(super) sigs: BTreeMap<String, Sig>,
+    /// Paths whose decision needs the remote index.
+    pub(super) needs: Vec<String>,
+    /// Files neither side has recorded: hashed only if the remote index
+    /// turns out to list them (see `Sig::sha256`).
+    pub(super) unhashed: Vec<String>,
+    /// Local state of the files whose base entry does not settle them.
+    pub(super) locals: BTreeMap<String, Local>,
+    /// Recorded paths that are gone (markDirty rule 2: their remote
+    /// subtree is deleted).
+    pub(super) gone: Vec<String>,
+}
+
+impl Gathered {
+    /// A local file the base does not list.
+    pub(super) fn new_file(&mut self, rel: String, size: u64, mtime: Option<String>) {
+        self.sigs.insert(
+            rel.clone(),
+            Sig {
+                size,
+                mtime,
+                sha256: None,
+            },
+        );
+        self.needs.push(rel.clone());
+        self.unhashed.push(rel);
+    }
+}
+
+/// False for a path that lies in a namespace's subtree of the solo tree
+/// (not this root's to push).
+pub(super) fn ours(root: &Root, p: &str) -> bool {
+    let first = p.split('/').next().unwrap_or(p);
+    !root.skip_dir(first, &root.local.join(first))
+}
+
+/// What the walk of a plan covered: the whole tree or not, and the
+/// recorded dirty paths it covers.
+pub(super) struct Walked {
+    pub(super) full: bool,
+    pub(super) paths: Vec<String>,
+}
+
+/// True when the local state `here` needs no decision given base entry
+/// `b`: not edited here (skipped whatever the remote says), or never had
+/// (only an explicit deletion acts).
+pub(super) fn settled(here: &Local, b: Option<&IndexEntry>) -> bool {
+    match here {
+        Local::Present(sha) => b.is_some_and(|b| b.sha256.as_deref() == Some(sha)),
+        Local::Absent => b.is_none(),
+    }
+}
+
 /// A local file as planned: stat before hashing, and the hash.
 #[derive(Debug, Clone)]
-struct Sig {
-    size: u64,
-    mtime: Option<String>,
+pub(super) struct Sig {
+    pub(super) size: u64,
+    pub(super) mtime: Option<String>,
     /// `None`: not hashed, because no decision needed it (neither the base
     /// nor the remote index lists the file, so it is uploaded as new);
     /// the upload hashes the bytes as it sends them.
-    sha256: Option<String>,
+    pub(super) sha256: Option<String>,
 }
 
 impl<R: RemoteStore> SyncEngine<R> {
@@ -80,11 +138,7 @@ impl<R: RemoteStore> SyncEngine<R> {
             Walk::Paths(p) if side.verify_on_push => (true, p),
             Walk::Paths(p) => (false, p),
         };
-        // In the solo tree, paths inside a namespace's subtree are not ours.
-        paths.retain(|p| {
-            let first = p.split('/').next().unwrap_or(p);
-            !root.skip_dir(first, &root.local.join(first))
-        });
+        paths.retain(|p| ours(root, p));
 
         // Candidate files from the local side and the base; recorded paths
         // that are gone (markDirty rule 2: their remote subtree is deleted).
@@ -111,12 +165,11 @@ impl<R: RemoteStore> SyncEngine<R> {
             }
         }
         // Local states; which decisions need the remote entry.
-        let mut locals: BTreeMap<String, Local> = BTreeMap::new();
-        let mut sigs: BTreeMap<String, Sig> = BTreeMap::new();
-        let mut needs: Vec<String> = gone.clone();
-        // Files neither side has recorded: hashed only if the remote index
-        // turns out to list them (see `Sig::sha256`).
-        let mut unhashed: Vec<String> = Vec::new();
+        let mut g = Gathered {
+            needs: gone.clone(),
+            gone,
+            ..Gathered::default()
+        };
         for rel in cands {
             dl.check()?;
             if rules::is_never_synced(&rel) {
@@ -126,21 +179,12 @@ impl<R: RemoteStore> SyncEngine<R> {
             let b = base.entries.get(&rel);
             let here = match local::stat(&path)? {
                 LocalKind::File { size, mtime } if b.is_none() => {
-                    sigs.insert(
-                        rel.clone(),
-                        Sig {
-                            size,
-                            mtime,
-                            sha256: None,
-                        },
-                    );
-                    needs.push(rel.clone());
-                    unhashed.push(rel);
+                    g.new_file(rel, size, mtime);
                     continue;
                 }
                 LocalKind::File { size, mtime } => {
                     let (sha, _) = local::hash_file(&path)?;
-                    sigs.insert(
+                    g.sigs.insert(
                         rel.clone(),
                         Sig {
                             size,
@@ -152,19 +196,42 @@ impl<R: RemoteStore> SyncEngine<R> {
                 }
                 _ => Local::Absent,
             };
-            let settled = match &here {
-                // Not edited here: skipped whatever the remote says.
-                Local::Present(sha) => b.is_some_and(|b| b.sha256.as_deref() == Some(sha)),
-                // Never had it: only an explicit deletion (below) acts.
-                Local::Absent => b.is_none(),
-            };
-            if !settled {
-                needs.push(rel.clone());
-                locals.insert(rel, here);
+            if !settled(&here, b) {
+                g.needs.push(rel.clone());
+                g.locals.insert(rel, here);
             }
         }
+        let whole = full.then_some(base);
+        let walked = Walked { full, paths };
+        self.decide_gathered(root, g, &base.entries, whole, walked, side, dl)
+            .map(Some)
+    }
+
+    /// Decide what `g` gathered against the remote index, reading it only
+    /// if some decision needs it: whole when `whole` (the whole base) is
+    /// given, so that the plan can tell whether tree and index will agree;
+    /// otherwise the part that can hold the paths decided. `base_of` holds
+    /// (at least) the base entries of the paths `g` keeps.
+    pub(super) fn decide_gathered(
+        &mut self,
+        root: &Root,
+        g: Gathered,
+        base_of: &BTreeMap<String, IndexEntry>,
+        whole: Option<&Index>,
+        walked: Walked,
+        side: &Sidecar,
+        dl: &Deadline,
+    ) -> Result<Plan> {
+        let Walked { full, paths } = walked;
+        let Gathered {
+            mut sigs,
+            needs,
+            unhashed,
+            mut locals,
+            gone,
+        } = g;
         if needs.is_empty() {
-            return Ok(Some(Plan {
+            return Ok(Plan {
                 items: Vec::new(),
                 covered: paths,
                 full,
@@ -173,11 +240,15 @@ impl<R: RemoteStore> SyncEngine<R> {
                 sigs: BTreeMap::new(),
                 agrees: false,
                 rebase: BTreeMap::new(),
-            }));
+            });
         }
 
         let meta = self.read_meta(root)?;
-        let need = if full { Need::All } else { Need::Paths(&needs) };
+        let need = if whole.is_some() {
+            Need::All
+        } else {
+            Need::Paths(&needs)
+        };
         let state = self.load_state(root, meta, need)?;
         let remote_idx = &state.index;
         let mut explicit: BTreeSet<String> = BTreeSet::new();
@@ -205,7 +276,7 @@ impl<R: RemoteStore> SyncEngine<R> {
         for (rel, here) in locals {
             let action = decide::push(
                 &here,
-                base.entries.get(&rel),
+                base_of.get(&rel),
                 remote_idx.entries.get(&rel),
                 explicit.contains(&rel),
             );
@@ -214,11 +285,10 @@ impl<R: RemoteStore> SyncEngine<R> {
             }
         }
         items.sort_by(|a, b| a.0.cmp(&b.0));
-        let agrees = full && agrees_after(remote_idx, &sigs, &items);
-        let rebase = if agrees {
-            rebased(remote_idx, base, &sigs, &items)
-        } else {
-            BTreeMap::new()
+        let agrees = whole.is_some() && agrees_after(remote_idx, &sigs, &items);
+        let rebase = match whole {
+            Some(base) if agrees => rebased(remote_idx, base, &sigs, &items),
+            _ => BTreeMap::new(),
         };
         // Keep the signatures of the files to upload only (a set, not a
         // scan of `items` per file: that was quadratic in the tree).
@@ -228,7 +298,7 @@ impl<R: RemoteStore> SyncEngine<R> {
             .map(|(r, _)| r.as_str())
             .collect();
         sigs.retain(|rel, _| uploads.contains(rel.as_str()));
-        Ok(Some(Plan {
+        Ok(Plan {
             items,
             covered: paths,
             full,
@@ -237,7 +307,7 @@ impl<R: RemoteStore> SyncEngine<R> {
             sigs,
             agrees,
             rebase,
-        }))
+        })
     }
 
     /// Upload what the plan found, in batches; deletions are only listed

@@ -89,6 +89,22 @@ impl<R: RemoteStore> SyncEngine<R> {
             return Ok(0); // clean: no remote call at all
         }
         let mut side = root.files.load_sidecar()?;
+        // After a bulk mark, the walk goes a part of the tree at a time and
+        // only the base entries of what it acts on are kept
+        // (`plan_walk.rs`), unless it must prove the whole tree agrees with
+        // the index (history from the original's sidecar).
+        if side.dirty.walk() == Walk::Full
+            && !side.verify_on_push
+            && root.files.base_is_partitioned()
+        {
+            let mut paths = side.dirty.recorded_paths();
+            paths.retain(|p| super::plan::ours(&root, p));
+            let (plan, ok) = self.plan_walk_by_parts(&root, &side, paths, &dl)?;
+            let rels: Vec<String> = plan.items.iter().map(|(r, _)| r.clone()).collect();
+            let (base, base_ok) = root.files.load_base_for(&rels)?;
+            let (done, state) = self.execute(&root, plan, &dl)?;
+            return self.commit(&root, &done, state, Some((base, ok && base_ok)), &dl);
+        }
         // After marks of a few paths, only their part of the base is read
         // (and written back): the push then costs what those paths cost,
         // whatever the size of the index (`make bench`, figure f).

@@ -2,7 +2,9 @@
 //! (`pull_parts.rs`; unit tests close a group at 2 entries): remote edits,
 //! deletions, partitions that come and go, local edits, a corrupt base
 //! partition, a journal left by an interrupted pull, and a shard that lists
-//! another partition's file.
+//! another partition's file. A push after a bulk mark walks the tree a
+//! part at a time (`plan_walk.rs`; 3 files per part in unit tests): new,
+//! edited and deleted files, and a partition none of whose files is left.
 
 use std::collections::BTreeMap;
 
@@ -203,4 +205,57 @@ fn the_journal_of_an_interrupted_pull_is_settled_before_the_groups() {
     assert_eq!(b.pull(), 1);
     assert_eq!(b.read(&arrived).as_deref(), Some("m7 n2 v3"));
     assert!(!b.path().join("_index/.local-base/_pending.json").exists());
+}
+
+/// What the v2 index lists: path → sha256.
+fn listed(r: &MemoryRemote) -> BTreeMap<String, String> {
+    let meta = r.json(META);
+    let mut out = BTreeMap::new();
+    for pk in meta["partitions"].as_array().unwrap() {
+        let shard = r.json(&format!("_index/{}.json", pk.as_str().unwrap()));
+        for (rel, e) in shard["entries"].as_object().unwrap() {
+            out.insert(rel.clone(), e["sha256"].as_str().unwrap().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_push_after_a_bulk_mark_walks_by_parts_and_finds_new_edited_and_deleted_files() {
+    let remote = MemoryRemote::default();
+    let mut files = tree();
+    publish(&remote, &files, 1);
+    let mut b = Cache::new(&remote);
+    assert_eq!(b.pull(), 30);
+    assert_eq!(b.push(), 0, "the first push walks everything: all in sync");
+
+    b.write(&rel(11, 0), "new");
+    files.insert(rel(11, 0), "new".into());
+    b.write(&rel(2, 1), "edited");
+    files.insert(rel(2, 1), "edited".into());
+    b.rm(&rel(4, 2));
+    files.remove(&rel(4, 2));
+    // A partition none of whose files is left: no walked file reads it.
+    b.rm("data/t/m6");
+    for n in 0..3 {
+        files.remove(&rel(6, n));
+    }
+    b.bulk();
+    assert_eq!(b.push(), 6, "one new, one edited, four deleted");
+
+    let want: BTreeMap<String, String> = files
+        .iter()
+        .map(|(r, body)| (r.clone(), sha256_hex(body.as_bytes())))
+        .collect();
+    assert_eq!(listed(&remote), want);
+    for (rel_, body) in &files {
+        assert_eq!(remote.text(rel_).as_deref(), Some(body.as_str()), "{rel_}");
+    }
+    assert_eq!(remote.text(&rel(4, 2)), None);
+    assert_eq!(b.push(), 0, "nothing left dirty");
+    let mut c = Cache::new(&remote);
+    assert_eq!(c.pull(), files.len() as u32);
+    for (rel_, body) in &files {
+        assert_eq!(c.read(rel_).as_deref(), Some(body.as_str()), "{rel_}");
+    }
 }

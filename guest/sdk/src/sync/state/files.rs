@@ -90,6 +90,14 @@ impl StateFiles {
         self.base.partition_stems()
     }
 
+    /// Read the base partitions `stems` alone (`BaseFiles::load_stems`).
+    pub fn load_base_stems(
+        &self,
+        stems: &std::collections::BTreeSet<String>,
+    ) -> Result<(Index, bool)> {
+        self.base.load_stems(stems)
+    }
+
     /// Read the pull's journal with the partitions it names
     /// (`BaseFiles::load_journal`).
     pub fn load_base_journal(&self) -> Result<(Index, bool)> {
