@@ -13,18 +13,18 @@
 //! and merges the index). So the data objects are not in the bucket; the
 //! index, the only thing these calls read, is complete.
 
+mod tree;
+mod v1_then_v2;
+mod v2_only;
+
 use crate::fragment::{Comparison, Fragment};
-use crate::measure::{self, Samples};
-use crate::setup::{self, Run, s};
-use anyhow::{Result, anyhow, ensure};
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::time::{Duration, Instant};
-use swamp_datastore_sdk::sync::index::Index;
-use swamp_datastore_sdk::sync::rules;
-use swamp_datastore_sdk::sync::shards::{self, Meta, Shard};
-use swamp_host::{SyncOptions, SyncService};
+use crate::measure;
+use crate::setup::{self, Run};
+use anyhow::{Result, anyhow};
+use std::time::Duration;
+use tree::PER_MODEL;
+use v1_then_v2::at_size;
+use v2_only::v2_at_size;
 
 const BUCKET: &str = "bench-index";
 /// Uploads in flight while the index is built.
@@ -37,235 +37,33 @@ const F_ADOPT_TARGET: Duration = Duration::from_secs(5);
 /// Guest memory of a sync service, at any index size.
 const F_MEMORY_TARGET_MIB: f64 = 64.0;
 
-/// What one index size measured.
-struct AtSize {
-    entries: usize,
-    setup: Duration,
-    zero_push: Samples,
-    zero_push_requests: u64,
-    zero_pull: Samples,
-    zero_pull_requests: u64,
-    one_push: Samples,
-    one_push_requests: u64,
-    /// Zero-diff pulls once the index is the shard-first (v2) layout.
-    zero_pull_v2: Samples,
-    zero_pull_v2_requests: u64,
-    /// Pushes after one mark-dirty on the v2 layout.
-    one_push_v2: Samples,
-    one_push_v2_requests: u64,
-    memory_bytes: usize,
-}
-
-/// Entries per model: each model's data is one shard of the v2 layout.
-const PER_MODEL: usize = 100;
-
-/// The `i`th file, laid out as swamp lays out a model's data
-/// (`data/{type}/{model id}/{data name}/{version}/raw`), so that the v2
-/// layout's partition function gives each model a shard of its own, as in
-/// a real repository.
-fn rel(i: usize) -> String {
-    format!(
-        "data/bench/item/m{:05}/d{:03}/1/raw",
-        i / PER_MODEL,
-        i % PER_MODEL
-    )
-}
-
-/// Write `n` files into `cache`; the monolith index listing them.
-fn write_tree(cache: &Path, n: usize) -> Result<Vec<u8>> {
-    let now =
-        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
-    let mut entries = serde_json::Map::new();
-    for i in 0..n {
-        let r = rel(i);
-        let p = cache.join(&r);
-        std::fs::create_dir_all(p.parent().expect("parent"))?;
-        let body = format!("{{\"entry\": {i}}}\n");
-        std::fs::write(p, &body)?;
-        let sha = hex::encode(Sha256::digest(body.as_bytes()));
-        entries.insert(
-            r.clone(),
-            serde_json::json!({"key": r, "size": body.len(), "lastModified": now, "sha256": sha}),
-        );
-    }
-    let index = serde_json::json!({"version": 1, "lastPulled": now, "entries": entries});
-    Ok(serde_json::to_vec(&index)?)
-}
-
-fn long() -> SyncOptions {
-    SyncOptions {
-        timeout_ms: Some(3_600_000),
-        ..SyncOptions::default()
-    }
-}
-
-/// Run `call` `n` times; its samples and the most requests one call made.
-async fn timed_calls<F, Fut>(sync: &SyncService, n: usize, mut call: F) -> Result<(Samples, u64)>
-where
-    F: FnMut(usize) -> Fut,
-    Fut: Future<Output = Result<()>>,
-{
-    let mut samples = Vec::with_capacity(n);
-    let mut most = 0;
-    for i in 0..n {
-        let before = sync.usage().http_requests;
-        let t = Instant::now();
-        call(i).await?;
-        samples.push(t.elapsed());
-        most = most.max(sync.usage().http_requests - before);
-    }
-    Ok((Samples::new(samples), most))
-}
-
-async fn at_size(
-    run: &Run,
-    plugin: &swamp_host::Plugin,
-    s3: &seaweedfs_fixture::SeaweedFs,
-    n: usize,
-) -> Result<AtSize> {
-    // In memory when the machine has a tmpfs: this disk discards on unlink,
-    // and removing 100,000 files from it took minutes.
-    let dir = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir())?;
-    let (cache, repo) = (dir.path().join("cache"), dir.path().join("repo"));
-    std::fs::create_dir_all(&cache)?;
-    std::fs::create_dir_all(&repo)?;
-    let index = write_tree(&cache, n)?;
-    let index_key = format!("scale-{n}/{}", rules::INDEX_FILE);
-    s3.put_object(BUCKET, &index_key, &index)
-        .map_err(|e| anyhow!("{e}"))?;
-    let config = setup::s3_config(s3, BUCKET, &format!("scale-{n}"), SETUP_CONCURRENCY);
-    let provider = setup::open(plugin, config).await?;
-    let sync = provider
-        .create_sync_service(s(&repo), s(&cache))
-        .await
-        .map_err(|e| anyhow!("{e}"))?
-        .ok_or_else(|| anyhow!("s3-datastore has no sync service"))?;
-    let err = |e: swamp_host::HostError| anyhow!("{e}");
-
-    let t = Instant::now();
-    let pulled = sync.pull_changed(&long()).await.map_err(err)?;
-    let setup = t.elapsed();
-    ensure!(pulled == 0, "adopting the index downloaded {pulled} files");
-
-    let iterations = run.pick(30, 5);
-    let sync = &sync;
-    let (zero_push, zero_push_requests) = timed_calls(sync, iterations, move |_| async move {
-        let n = sync
-            .push_changed(&SyncOptions::default())
-            .await
-            .map_err(err)?;
-        ensure!(n == 0, "a zero-diff push pushed {n} files");
-        Ok(())
-    })
-    .await?;
-    let (zero_pull, zero_pull_requests) = timed_calls(sync, iterations, move |_| async move {
-        let n = sync
-            .pull_changed(&SyncOptions::default())
-            .await
-            .map_err(err)?;
-        ensure!(n == 0, "a zero-diff pull pulled {n} files");
-        Ok(())
-    })
-    .await?;
-    let cache_ref = &cache;
-    // Edit one file (a different one each time, `offset` apart between
-    // series, in the middle of the tree), mark it, push.
-    let one_edit = move |k: usize, offset: usize| async move {
-        let r = rel((n / 2 + offset + k * 7) % n);
-        sync.mark_dirty(&SyncOptions::rel_path(r.clone()))
-            .await
-            .map_err(err)?;
-        std::fs::write(cache_ref.join(&r), format!("{{\"edited\": {k}}}\n"))?;
-        let pushed = sync
-            .push_changed(&SyncOptions::default())
-            .await
-            .map_err(err)?;
-        ensure!(pushed == 1, "a push after one edit pushed {pushed} files");
-        Ok(())
-    };
-    let edits = run.pick(10, 3);
-    let (one_push, one_push_requests) = timed_calls(sync, edits, move |k| one_edit(k, 0)).await?;
-
-    // The original's shard-first (v2) layout, as its migration makes it:
-    // the monolith's entries split into shards by the partition function,
-    // then `_meta.json` version 2. One pull reconciles; then zero-diff pulls.
-    migrate_to_v2(s3, &format!("scale-{n}/"))?;
-    let pulled = sync.pull_changed(&long()).await.map_err(err)?;
-    ensure!(
-        pulled == 0,
-        "reconciling with the v2 layout pulled {pulled} files"
-    );
-    let (zero_pull_v2, zero_pull_v2_requests) =
-        timed_calls(sync, iterations, move |_| async move {
-            let n = sync
-                .pull_changed(&SyncOptions::default())
-                .await
-                .map_err(err)?;
-            ensure!(n == 0, "a zero-diff pull (v2) pulled {n} files");
-            Ok(())
-        })
-        .await?;
-
-    let (one_push_v2, one_push_v2_requests) =
-        timed_calls(sync, edits, move |k| one_edit(k, 1)).await?;
-
-    Ok(AtSize {
-        one_push_v2,
-        one_push_v2_requests,
-        zero_pull_v2,
-        zero_pull_v2_requests,
-        entries: n,
-        setup,
-        zero_push,
-        zero_push_requests,
-        zero_pull,
-        zero_pull_requests,
-        one_push,
-        one_push_requests,
-        memory_bytes: sync.usage().memory_bytes,
-    })
-}
-
-/// Rewrite the v1 index under `root` as the v2 (shard-first) layout.
-fn migrate_to_v2(s3: &seaweedfs_fixture::SeaweedFs, root: &str) -> Result<()> {
-    let key = format!("{root}{}", rules::INDEX_FILE);
-    let bytes = s3
-        .get_object(BUCKET, &key)
-        .map_err(|e| anyhow!("{e}"))?
-        .ok_or_else(|| anyhow!("{key} missing after the first push"))?;
-    let (index, _) = Index::parse(&bytes, &key).map_err(|e| anyhow!("{e:?}"))?;
-    let mut by_shard: BTreeMap<String, Shard> = BTreeMap::new();
-    for (rel, entry) in index.entries {
-        by_shard
-            .entry(shards::shard_of(&rel))
-            .or_default()
-            .entries
-            .insert(rel, entry);
-    }
-    for (pk, shard) in &by_shard {
-        let key = format!("{root}{}", shards::shard_file(pk));
-        s3.put_object(BUCKET, &key, &shard.to_compact())
-            .map_err(|e| anyhow!("{e}"))?;
-    }
-    let meta = Meta::v1(by_shard.keys().cloned()).next_v2([]);
-    s3.put_object(
-        BUCKET,
-        &format!("{root}{}", shards::META_FILE),
-        &meta.to_compact(),
-    )
-    .map_err(|e| anyhow!("{e}"))
-}
-
-pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
-    let sizes: Vec<usize> = match std::env::var("SWAMP_BENCH_EF_SIZES") {
-        // For profiling one size: `SWAMP_BENCH_EF_SIZES=100000`.
+/// Index sizes from the variable `name` (`1000,100000`), or `default`.
+fn sizes_from(name: &str, default: Vec<usize>) -> Result<Vec<usize>> {
+    let sizes: Vec<usize> = match std::env::var(name) {
         Ok(v) => v
             .split(',')
             .map(|n| n.trim().parse())
             .collect::<Result<_, _>>()
-            .map_err(|e| anyhow!("SWAMP_BENCH_EF_SIZES={v:?}: {e}"))?,
-        Err(_) => run.pick(vec![1_000, 10_000, 100_000], vec![100, 1_000]),
+            .map_err(|e| anyhow!("{name}={v:?}: {e}"))?,
+        Err(_) => default,
     };
+    if sizes.is_empty() {
+        return Err(anyhow!("{name} names no size"));
+    }
+    Ok(sizes)
+}
+
+pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
+    // For profiling one size: `SWAMP_BENCH_EF_SIZES=100000`; the v2-only
+    // runs (`v2_only.rs`) by `SWAMP_BENCH_F_V2_SIZES`.
+    let sizes = sizes_from(
+        "SWAMP_BENCH_EF_SIZES",
+        run.pick(vec![1_000, 10_000, 100_000], vec![100, 1_000]),
+    )?;
+    let v2_sizes = sizes_from(
+        "SWAMP_BENCH_F_V2_SIZES",
+        run.pick(vec![1_000, 100_000, 1_000_000], vec![100, 1_000]),
+    )?;
     let s3 = setup::seaweedfs(BUCKET)?;
     let host = setup::host(None)?;
     let plugin = setup::plugin(&host, "s3-datastore").await?;
@@ -274,7 +72,13 @@ pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
         eprintln!("bench e/f: {n} entries");
         all.push(at_size(run, &plugin, &s3, n).await?);
     }
+    let mut v2 = Vec::new();
+    for &n in &v2_sizes {
+        eprintln!("bench e/f: {n} entries, v2 layout only, fresh instance");
+        v2.push(v2_at_size(run, &plugin, &s3, n).await?);
+    }
     let (small, large) = (&all[0], &all[all.len() - 1]);
+    let (v2_small, v2_large) = (&v2[0], &v2[v2.len() - 1]);
 
     let mut e = Fragment::new(
         "e",
@@ -343,6 +147,55 @@ pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
         );
         f.measure(
             format!("sync instance linear memory after, {k} entries"),
+            a.memory_bytes as f64 / (1024.0 * 1024.0),
+            "MiB",
+        );
+    }
+    for a in &v2 {
+        let k = a.entries;
+        let what = format!("v2 layout only, fresh instance, {k} entries");
+        e.measure(
+            format!("zero-diff push, {what}, requests"),
+            a.zero_push_requests as f64,
+            "requests",
+        );
+        e.measure(
+            format!("zero-diff push, {what}, median"),
+            measure::ms(a.zero_push.median()),
+            "ms",
+        );
+        e.measure(
+            format!("zero-diff pull, {what}, requests"),
+            a.zero_pull_requests as f64,
+            "requests",
+        );
+        e.measure(
+            format!("zero-diff pull, {what}, median"),
+            measure::ms(a.zero_pull.median()),
+            "ms",
+        );
+        f.measure(
+            format!("push after one mark-dirty, {what}, requests"),
+            a.one_push_requests as f64,
+            "requests",
+        );
+        f.measure(
+            format!("push after one mark-dirty, {what}, median"),
+            measure::ms(a.one_push.median()),
+            "ms",
+        );
+        f.measure(
+            format!("first pull adopting the index, {what} (hashes every local file)"),
+            measure::ms(a.adopt),
+            "ms",
+        );
+        f.measure(
+            format!("sync instance linear memory after that pull, {what}"),
+            a.memory_after_adopt as f64 / (1024.0 * 1024.0),
+            "MiB",
+        );
+        f.measure(
+            format!("sync instance linear memory after every call, {what}"),
             a.memory_bytes as f64 / (1024.0 * 1024.0),
             "MiB",
         );
@@ -437,6 +290,45 @@ pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
             large.entries, F_MEMORY_TARGET_MIB
         ),
         large.memory_bytes as f64 / (F_MEMORY_TARGET_MIB * 1024.0 * 1024.0),
+        1.0,
+    ));
+    // The same targets on the v2 layout alone, up to a million entries:
+    // flat from the smallest size to the largest, and the whole sync
+    // service within 64 MiB of guest memory.
+    let span = format!(
+        "v2 layout only, fresh instance, at {} ÷ at {} entries (median)",
+        v2_large.entries, v2_small.entries
+    );
+    e.compare(Comparison::at_most(
+        format!("zero-diff push time, {span}"),
+        v2_large.zero_push.median().as_secs_f64() / v2_small.zero_push.median().as_secs_f64(),
+        2.0,
+    ));
+    e.compare(Comparison::at_most(
+        format!("zero-diff pull time, {span}"),
+        v2_large.zero_pull.median().as_secs_f64() / v2_small.zero_pull.median().as_secs_f64(),
+        2.0,
+    ));
+    f.compare(Comparison::at_most(
+        format!("push after one edit time, {span}"),
+        v2_large.one_push.median().as_secs_f64() / v2_small.one_push.median().as_secs_f64(),
+        2.0,
+    ));
+    f.compare(Comparison::at_most(
+        format!(
+            "push after one edit, v2 layout only, fresh instance, at {} entries ÷ {} ms (median)",
+            v2_large.entries,
+            F_EDIT_TARGET.as_millis()
+        ),
+        v2_large.one_push.median().as_secs_f64() / F_EDIT_TARGET.as_secs_f64(),
+        1.0,
+    ));
+    f.compare(Comparison::at_most(
+        format!(
+            "sync instance linear memory, v2 layout only, fresh instance, at {} entries ÷ {} MiB",
+            v2_large.entries, F_MEMORY_TARGET_MIB
+        ),
+        v2_large.memory_bytes as f64 / (F_MEMORY_TARGET_MIB * 1024.0 * 1024.0),
         1.0,
     ));
     let how = format!(

@@ -83,11 +83,12 @@ pub(super) fn ours(root: &Root, p: &str) -> bool {
     !root.skip_dir(first, &root.local.join(first))
 }
 
-/// What the walk of a plan covered: the whole tree or not, and the
-/// recorded dirty paths it covers.
+/// What the walk of a plan covered: the whole tree or not, the recorded
+/// dirty paths it covers, and the dirty epoch it was made at.
 pub(super) struct Walked {
     pub(super) full: bool,
     pub(super) paths: Vec<String>,
+    pub(super) through: u64,
 }
 
 /// True when the local state `here` needs no decision given base entry
@@ -202,8 +203,12 @@ impl<R: RemoteStore> SyncEngine<R> {
             }
         }
         let whole = full.then_some(base);
-        let walked = Walked { full, paths };
-        self.decide_gathered(root, g, &base.entries, whole, walked, side, dl)
+        let walked = Walked {
+            full,
+            paths,
+            through: side.dirty.epoch,
+        };
+        self.decide_gathered(root, g, &base.entries, whole, walked, dl)
             .map(Some)
     }
 
@@ -219,10 +224,13 @@ impl<R: RemoteStore> SyncEngine<R> {
         base_of: &BTreeMap<String, IndexEntry>,
         whole: Option<&Index>,
         walked: Walked,
-        side: &Sidecar,
         dl: &Deadline,
     ) -> Result<Plan> {
-        let Walked { full, paths } = walked;
+        let Walked {
+            full,
+            paths,
+            through,
+        } = walked;
         let Gathered {
             mut sigs,
             needs,
@@ -235,7 +243,7 @@ impl<R: RemoteStore> SyncEngine<R> {
                 items: Vec::new(),
                 covered: paths,
                 full,
-                through: side.dirty.epoch,
+                through,
                 state: None,
                 sigs: BTreeMap::new(),
                 agrees: false,
@@ -302,7 +310,7 @@ impl<R: RemoteStore> SyncEngine<R> {
             items,
             covered: paths,
             full,
-            through: side.dirty.epoch,
+            through,
             state: Some(state),
             sigs,
             agrees,

@@ -171,8 +171,12 @@ impl<R: RemoteStore> SyncEngine<R> {
         let Walk {
             gathered, base, ok, ..
         } = walk;
-        let walked = Walked { full: true, paths };
-        let plan = self.decide_gathered(root, gathered, &base, None, walked, side, dl)?;
+        let walked = Walked {
+            full: true,
+            paths,
+            through: side.dirty.epoch,
+        };
+        let plan = self.decide_gathered(root, gathered, &base, None, walked, dl)?;
         Ok((plan, ok))
     }
 }
