@@ -95,6 +95,12 @@ async fn run_figures(run: &Run, only: &[String]) -> Result<()> {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<()> {
+    // `RUST_LOG=swamp_host::http_client=debug` prints every guest request
+    // with its time to the response headers (the server's share).
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let results = workspace().join("bench").join("results");
     match args.first().map(String::as_str) {

@@ -230,3 +230,32 @@ fn a_whole_write_also_drops_the_digest_first_and_an_unchanged_one_writes_nothing
     assert!(!summary().has("data--t--a"));
     assert!(summary().has("data--t--b"));
 }
+
+#[test]
+fn reading_for_files_reads_their_own_partitions_only_and_finds_hashed_ones() {
+    let long = format!("data/{}/m/d/1/raw", "t".repeat(300));
+    let (_d, files, _) = base_with(&["data/t/a/d/1/raw", "data/t/b/d/1/raw", &long]);
+    let asked = [
+        "data/t/a/d/1/raw".to_string(),
+        long.clone(),
+        "data/t/new/d/1/raw".to_string(),
+    ];
+    let (mut part, ok) = files.load_for_files(&asked).unwrap();
+    assert!(ok);
+    let keys: Vec<&str> = part.entries.keys().map(String::as_str).collect();
+    assert_eq!(keys, vec!["data/t/a/d/1/raw", long.as_str()]);
+    // A write of it keeps the partition it did not read, and the
+    // partition asked for but absent is known to be empty.
+    part.entries.insert(
+        "data/t/new/d/1/raw".into(),
+        entry("data/t/new/d/1/raw", "n"),
+    );
+    files.save(&mut part).unwrap();
+    let (after, ok) = files.load().unwrap();
+    assert!(ok);
+    assert_eq!(after.entries.len(), 4);
+    // A corrupt partition among them: the whole base, marked unsound.
+    std::fs::write(files.file("data--t--a"), b"{").unwrap();
+    let (_, ok) = files.load_for_files(&asked[..1]).unwrap();
+    assert!(!ok);
+}

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::sync::decide::PushAction;
 use crate::sync::dirty::Walk;
 use crate::sync::index::{Index, IndexEntry};
+use crate::sync::local::{self, LocalKind};
 use crate::sync::remote::RemoteStore;
 use crate::sync::rules;
 use crate::sync::state::{StateFiles, Synced};
@@ -101,7 +102,7 @@ impl<R: RemoteStore> SyncEngine<R> {
             paths.retain(|p| super::plan::ours(&root, p));
             let (plan, ok) = self.plan_walk_by_parts(&root, &side, paths, &dl)?;
             let rels: Vec<String> = plan.items.iter().map(|(r, _)| r.clone()).collect();
-            let (base, base_ok) = root.files.load_base_for(&rels)?;
+            let (base, base_ok) = root.files.load_base_for_files(&rels)?;
             let (done, state) = self.execute(&root, plan, &dl)?;
             return self.commit(&root, &done, state, Some((base, ok && base_ok)), &dl);
         }
@@ -109,7 +110,18 @@ impl<R: RemoteStore> SyncEngine<R> {
         // (and written back): the push then costs what those paths cost,
         // whatever the size of the index (`make bench`, figure f).
         let (base, ok) = match side.dirty.walk() {
-            Walk::Paths(paths) if !side.verify_on_push => root.files.load_base_for(&paths)?,
+            Walk::Paths(paths) if !side.verify_on_push => {
+                // A marked path that is a file needs only its own base
+                // entry, found without listing the base's partitions.
+                let is_file = |p: &String| {
+                    matches!(local::stat(&root.local_path(p)), Ok(LocalKind::File { .. }))
+                };
+                if paths.iter().all(is_file) {
+                    root.files.load_base_for_files(&paths)?
+                } else {
+                    root.files.load_base_for(&paths)?
+                }
+            }
             _ => root.files.load_base()?,
         };
         StateFiles::distrust_unless(&mut side, ok);

@@ -79,6 +79,12 @@ impl StateFiles {
         self.base.load_changed(remote)
     }
 
+    /// Read the base entries of the files `files`, from their own
+    /// partitions only (`BaseFiles::load_for_files`).
+    pub fn load_base_for_files(&self, files: &[String]) -> Result<(Index, bool)> {
+        self.base.load_for_files(files)
+    }
+
     /// True when the base is kept by partition or there is none yet
     /// (`BaseFiles::is_partitioned`).
     pub fn base_is_partitioned(&self) -> bool {
