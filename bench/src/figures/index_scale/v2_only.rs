@@ -144,7 +144,6 @@ pub(super) async fn v2_at_size(
         Ok(())
     })
     .await?;
-    eprintln!("DEBUG after zero-diff: {}", sync.usage().memory_bytes);
     let cache_ref = &cache;
     let edits = run.pick(10, 3);
     let (one_push, one_push_requests) = timed_calls(sync, edits, move |k| async move {

@@ -45,6 +45,22 @@ pub fn shard_of(rel: &str) -> String {
     rules::partition_key(rel).unwrap_or_else(|| UNPARTITIONED.to_string())
 }
 
+/// What a zero-diff check needs of `_meta.json` ([`Meta::head`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetaHead {
+    /// 1 (dual-write era) or 2 (shard-first).
+    pub version: u32,
+    /// v2: bumped on every change of any shard.
+    pub commit_seq: Option<u64>,
+}
+
+impl MetaHead {
+    /// True for the shard-first layout.
+    pub fn is_v2(&self) -> bool {
+        self.version == 2
+    }
+}
+
 /// `_meta.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -99,6 +115,37 @@ impl Meta {
             )));
         }
         Ok(meta)
+    }
+
+    /// The layout version and `commitSeq` of `_meta.json`, read without
+    /// the partition list (which at a million entries holds ten thousand
+    /// names: building it, through the flattened unknown fields, was most
+    /// of a zero-diff pull, `make bench` figure e). `None` unless the bytes
+    /// would pass [`parse`](Self::parse) on these two fields; the caller
+    /// then parses whole, which reports what is wrong.
+    pub fn head(bytes: &[u8]) -> Option<MetaHead> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Head {
+            version: u32,
+            #[serde(default)]
+            commit_seq: Option<u64>,
+        }
+        let h: Head = serde_json::from_slice(bytes).ok()?;
+        (matches!(h.version, 1 | 2) && h.commit_seq.is_none_or(|s| s <= MAX_COMMIT_SEQ)).then_some(
+            MetaHead {
+                version: h.version,
+                commit_seq: h.commit_seq,
+            },
+        )
+    }
+
+    /// The head of this meta.
+    pub fn head_of(&self) -> MetaHead {
+        MetaHead {
+            version: self.version,
+            commit_seq: self.commit_seq,
+        }
     }
 
     /// True for the shard-first layout.
@@ -208,6 +255,37 @@ pub fn shards_touching<'a>(path: &str, listed: &'a [String]) -> Vec<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_head_of_a_meta_is_read_without_its_partitions_and_only_when_sound() {
+        let m = br#"{"version":2,"partitions":["a","b"],"commitSeq":7,"lastCompacted":"x"}"#;
+        assert_eq!(
+            Meta::head(m),
+            Some(MetaHead {
+                version: 2,
+                commit_seq: Some(7)
+            })
+        );
+        assert_eq!(
+            Meta::parse(m, "m").unwrap().head_of(),
+            Meta::head(m).unwrap()
+        );
+        let v1 = br#"{"version":1,"partitions":["a"]}"#;
+        assert_eq!(Meta::head(v1).map(|h| h.is_v2()), Some(false));
+        let beyond = format!(
+            r#"{{"version":2,"partitions":[],"commitSeq":{}}}"#,
+            MAX_COMMIT_SEQ + 1
+        );
+        for bad in [
+            &b"{"[..],
+            br#"{"version":3,"partitions":[]}"#,
+            br#"{"partitions":[]}"#,
+            beyond.as_bytes(),
+        ] {
+            assert_eq!(Meta::head(bad), None, "{}", String::from_utf8_lossy(bad));
+            assert!(Meta::parse(bad, "m").is_err());
+        }
+    }
 
     #[test]
     fn meta_formats() {

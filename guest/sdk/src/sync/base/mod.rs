@@ -14,7 +14,7 @@
 //!   ours nor the original ever syncs these files.
 //! * `_index/.local-base/_pending.json`: the pull's journal
 //!   ([`Index::pending`]), written only by calls that read it.
-//! * `_index/.local-base/_summary.json`: a digest per partition
+//! * `_index/.local-base/_summary/`: a digest per partition, in buckets
 //!   (`sync::base_summary`), so a pull reads only the partitions where the
 //!   remote index differs from the base ([`BaseFiles::load_changed`]).
 //! * The legacy single file `.datastore-index.json` is read when the
@@ -64,7 +64,9 @@ pub const BASE_DIR: &str = "_index/.local-base";
 /// The pull's journal, inside [`BASE_DIR`].
 const PENDING_FILE: &str = "_pending.json";
 /// The partition digests, inside [`BASE_DIR`].
-const SUMMARY_FILE: &str = "_summary.json";
+const SUMMARY_DIR: &str = "_summary";
+/// Where earlier versions kept them all in one file (removed by a write).
+const OLD_SUMMARY_FILE: &str = "_summary.json";
 
 /// What a read took from disk: the digest of each partition file read,
 /// and whether it read all of them. Travels inside the [`Index`] it
@@ -161,7 +163,7 @@ impl BaseFiles {
             let Some(name) = name.to_str() else { continue };
             if let Some(stem) = name.strip_suffix(".json")
                 && name != PENDING_FILE
-                && name != SUMMARY_FILE
+                && name != OLD_SUMMARY_FILE
                 && !atomic_file::is_temp_name(name)
             {
                 out.push(stem.to_string());

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::partition::stem_of;
-use super::{BaseFiles, Covered, PENDING_FILE, SUMMARY_FILE, digest, digests_by_stem, stem_of_rel};
+use super::{BaseFiles, Covered, PENDING_FILE, SUMMARY_DIR, digest, digests_by_stem, stem_of_rel};
 use crate::atomic_file;
 use crate::error::Result;
 use crate::sync::base_summary::Summary;
@@ -96,7 +96,7 @@ impl BaseFiles {
         if !self.dir.is_dir() {
             return self.load_legacy().map(whole);
         }
-        let Some(summary) = Summary::read(&self.dir.join(SUMMARY_FILE))? else {
+        let Some(summary) = Summary::read(&self.dir.join(SUMMARY_DIR), None)? else {
             return self.load().map(whole);
         };
         let mut idx = Index::default();
@@ -233,7 +233,7 @@ impl BaseFiles {
         remote: &BTreeMap<String, IndexEntry>,
         stems: &BTreeSet<String>,
     ) -> Result<(Index, bool, Covered)> {
-        let summary = Summary::read(&self.dir.join(SUMMARY_FILE))?;
+        let summary = Summary::read(&self.dir.join(SUMMARY_DIR), Some(stems))?;
         let remote_digests = digests_by_stem(remote);
         let wanted: BTreeSet<String> = stems
             .iter()

@@ -158,7 +158,7 @@ fn a_corrupt_partition_makes_the_whole_base_unknown_and_the_next_write_repairs_i
 fn a_changed_partition_loses_its_digest_before_it_is_rewritten() {
     let (_d, files, _) = base_with(&["data/t/a/d/1/raw", "data/t/b/d/1/raw"]);
     let summary = || {
-        Summary::read(&files.dir.join(SUMMARY_FILE))
+        Summary::read(&files.dir.join(SUMMARY_DIR), None)
             .unwrap()
             .unwrap()
     };
@@ -208,8 +208,12 @@ fn load_changed_reads_the_partitions_whose_digest_differs_and_the_journalled_one
 #[test]
 fn a_whole_write_also_drops_the_digest_first_and_an_unchanged_one_writes_nothing() {
     let (_d, files, _) = base_with(&["data/t/a/d/1/raw", "data/t/b/d/1/raw"]);
-    let path = files.dir.join(SUMMARY_FILE);
-    let summary = || Summary::read(&path).unwrap().unwrap();
+    let dir = files.dir.join(SUMMARY_DIR);
+    let path = dir.join(format!(
+        "{:02x}.json",
+        crate::sync::base_summary::bucket_of("data--t--a")
+    ));
+    let summary = || Summary::read(&dir, None).unwrap().unwrap();
     // Nothing changed: neither partitions nor the summary are written.
     let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
     std::fs::File::options()

@@ -6,10 +6,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{BaseFiles, PENDING_FILE, SUMMARY_FILE, digest, stem_of_rel};
+use super::{BaseFiles, OLD_SUMMARY_FILE, PENDING_FILE, SUMMARY_DIR, digest, stem_of_rel};
 use crate::atomic_file;
 use crate::error::Result;
-use crate::sync::base_summary::{Summary, digest_entries};
+use crate::sync::base_summary::{BUCKETS, Summary, buckets_of, digest_entries};
 use crate::sync::index::{Index, IndexEntry};
 use crate::sync::shards::Shard;
 
@@ -75,9 +75,18 @@ impl BaseFiles {
             plan.push((stem.clone(), change, sum));
             written.insert(stem, d);
         }
-        let summary_path = self.dir.join(SUMMARY_FILE);
+        let summary_dir = self.dir.join(SUMMARY_DIR);
+        // The summary's buckets this write may change: those of the
+        // partitions it writes (all of them for a whole index, whose
+        // summary replaces what is there).
+        let plan_stems: BTreeSet<String> = plan.iter().map(|(stem, _, _)| stem.clone()).collect();
+        let buckets = if whole {
+            (0..BUCKETS).collect()
+        } else {
+            buckets_of(&plan_stems)
+        };
         // What the summary on disk says now, and what it will say.
-        let mut on_disk = Summary::read(&summary_path)?;
+        let mut on_disk = Summary::read(&summary_dir, (!whole).then_some(&plan_stems))?;
         let mut summary = if whole {
             Summary::default()
         } else {
@@ -95,7 +104,7 @@ impl BaseFiles {
             for stem in &changing {
                 dropped.set(stem, None);
             }
-            dropped.write(&summary_path)?;
+            dropped.write(&summary_dir, &buckets_of(changing.iter().copied()))?;
             on_disk = Some(dropped);
         }
         for (stem, change, sum) in &plan {
@@ -117,8 +126,9 @@ impl BaseFiles {
             }
         }
         if on_disk.as_ref() != Some(&summary) {
-            summary.write(&summary_path)?;
+            summary.write(&summary_dir, &buckets)?;
         }
+        atomic_file::remove_if_present(&self.dir.join(OLD_SUMMARY_FILE))?;
         atomic_file::remove_if_present(&self.legacy)?;
         idx.loaded.files = written;
         idx.loaded.sharded = true;

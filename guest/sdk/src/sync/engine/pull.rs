@@ -111,13 +111,13 @@ impl<R: RemoteStore> SyncEngine<R> {
         // corrupt base is noticed then too.
         let quick = root.files.load_sidecar()?;
         let content_owed = quick.lazy_pull_active && !options.metadata_only;
-        let meta = self.read_meta(&root)?;
+        // Only the head of the meta is parsed for this: its partition list
+        // grows with the index.
+        let meta = self.read_meta_raw(&root)?;
         if !content_owed {
-            let unchanged = match (quick.synced(), &meta) {
-                (Some(Synced::Sharded(n)), Some((m, _))) if m.is_v2() => {
-                    m.commit_seq.unwrap_or(0) == n
-                }
-                (Some(Synced::Monolith(fp)), m) if m.as_ref().is_none_or(|(m, _)| !m.is_v2()) => {
+            let unchanged = match (quick.synced(), self.meta_head(&root, &meta)?) {
+                (Some(Synced::Sharded(n)), Some(m)) if m.is_v2() => m.commit_seq.unwrap_or(0) == n,
+                (Some(Synced::Monolith(fp)), m) if m.is_none_or(|m| !m.is_v2()) => {
                     self.remote.fingerprint(&root.index_key())?.as_ref() == Some(&fp)
                 }
                 _ => false,
@@ -126,6 +126,7 @@ impl<R: RemoteStore> SyncEngine<R> {
                 return Ok(0);
             }
         }
+        let meta = self.parse_meta(&root, meta)?;
         // A whole-tree pull of a v2 index goes a few partitions at a time,
         // so the guest never holds the whole index (`pull_parts.rs`).
         if scope.is_none()

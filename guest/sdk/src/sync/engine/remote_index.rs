@@ -11,7 +11,7 @@ use crate::rel_path::RelPath;
 use crate::sync::index::{Index, IndexEntry};
 use crate::sync::remote::{CasOutcome, Fingerprint, RemoteStore};
 use crate::sync::rules::{self, INDEX_FILE};
-use crate::sync::shards::{self, Meta, Shard};
+use crate::sync::shards::{self, Meta, MetaHead, Shard};
 use crate::sync::state::Synced;
 
 /// `_meta.json` as read: the parsed meta and the fingerprint of those bytes.
@@ -79,13 +79,44 @@ impl Root {
 impl<R: RemoteStore> SyncEngine<R> {
     /// Read `_meta.json`.
     pub(super) fn read_meta(&mut self, root: &Root) -> Result<MetaRead> {
-        let key = root.meta_key();
-        match self.remote.get_versioned(&key)? {
+        let raw = self.read_meta_raw(root)?;
+        self.parse_meta(root, raw)
+    }
+
+    /// Read `_meta.json`'s bytes, unparsed.
+    pub(super) fn read_meta_raw(&mut self, root: &Root) -> Result<Option<(Vec<u8>, Fingerprint)>> {
+        self.remote.get_versioned(&root.meta_key())
+    }
+
+    /// Parse what [`read_meta_raw`](Self::read_meta_raw) read.
+    pub(super) fn parse_meta(
+        &self,
+        root: &Root,
+        raw: Option<(Vec<u8>, Fingerprint)>,
+    ) -> Result<MetaRead> {
+        match raw {
             None => Ok(None),
             Some((bytes, fp)) => Ok(Some((
-                Meta::parse(&bytes, &self.remote.describe(&key))?,
+                Meta::parse(&bytes, &self.remote.describe(&root.meta_key()))?,
                 fp,
             ))),
+        }
+    }
+
+    /// The head of `_meta.json` as read (`Meta::head`), falling back to a
+    /// whole parse, which reports a meta that is not sound.
+    pub(super) fn meta_head(
+        &self,
+        root: &Root,
+        raw: &Option<(Vec<u8>, Fingerprint)>,
+    ) -> Result<Option<MetaHead>> {
+        match raw {
+            None => Ok(None),
+            Some((bytes, _)) => match Meta::head(bytes) {
+                Some(h) => Ok(Some(h)),
+                None => Meta::parse(bytes, &self.remote.describe(&root.meta_key()))
+                    .map(|m| Some(m.head_of())),
+            },
         }
     }
 
