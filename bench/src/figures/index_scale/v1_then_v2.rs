@@ -3,17 +3,18 @@
 //! after one edit are timed, then the index is migrated to v2 and the same
 //! instance is timed again.
 
-use super::tree::{long, rel, timed_calls, write_tree};
-use super::{BUCKET, SETUP_CONCURRENCY};
+use super::BUCKET;
+use super::tree::{
+    adopted, edit_pushes, err, long, workdirs, write_tree, zero_diff_pulls, zero_diff_pushes,
+};
 use crate::measure::Samples;
-use crate::setup::{self, Run, s};
+use crate::setup::Run;
 use anyhow::{Result, anyhow, ensure};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use swamp_datastore_sdk::sync::index::Index;
 use swamp_datastore_sdk::sync::rules;
 use swamp_datastore_sdk::sync::shards::{self, Meta, Shard};
-use swamp_host::SyncOptions;
 
 /// What one index size measured.
 pub(super) struct AtSize {
@@ -40,68 +41,19 @@ pub(super) async fn at_size(
     s3: &seaweedfs_fixture::SeaweedFs,
     n: usize,
 ) -> Result<AtSize> {
-    // In memory when the machine has a tmpfs: this disk discards on unlink,
-    // and removing 100,000 files from it took minutes.
-    let dir = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir())?;
-    let (cache, repo) = (dir.path().join("cache"), dir.path().join("repo"));
-    std::fs::create_dir_all(&cache)?;
-    std::fs::create_dir_all(&repo)?;
+    let (_dir, cache, repo) = workdirs()?;
     let index = write_tree(&cache, n)?;
     let index_key = format!("scale-{n}/{}", rules::INDEX_FILE);
     s3.put_object(BUCKET, &index_key, &index)
         .map_err(|e| anyhow!("{e}"))?;
-    let config = setup::s3_config(s3, BUCKET, &format!("scale-{n}"), SETUP_CONCURRENCY);
-    let provider = setup::open(plugin, config).await?;
-    let sync = provider
-        .create_sync_service(s(&repo), s(&cache))
-        .await
-        .map_err(|e| anyhow!("{e}"))?
-        .ok_or_else(|| anyhow!("s3-datastore has no sync service"))?;
-    let err = |e: swamp_host::HostError| anyhow!("{e}");
-
-    let t = Instant::now();
-    let pulled = sync.pull_changed(&long()).await.map_err(err)?;
-    let setup = t.elapsed();
-    ensure!(pulled == 0, "adopting the index downloaded {pulled} files");
+    let (_provider, sync, setup) =
+        adopted(plugin, s3, &format!("scale-{n}"), &repo, &cache).await?;
 
     let iterations = run.pick(30, 5);
-    let sync = &sync;
-    let (zero_push, zero_push_requests) = timed_calls(sync, iterations, move |_| async move {
-        let n = sync
-            .push_changed(&SyncOptions::default())
-            .await
-            .map_err(err)?;
-        ensure!(n == 0, "a zero-diff push pushed {n} files");
-        Ok(())
-    })
-    .await?;
-    let (zero_pull, zero_pull_requests) = timed_calls(sync, iterations, move |_| async move {
-        let n = sync
-            .pull_changed(&SyncOptions::default())
-            .await
-            .map_err(err)?;
-        ensure!(n == 0, "a zero-diff pull pulled {n} files");
-        Ok(())
-    })
-    .await?;
-    let cache_ref = &cache;
-    // Edit one file (a different one each time, `offset` apart between
-    // series, in the middle of the tree), mark it, push.
-    let one_edit = move |k: usize, offset: usize| async move {
-        let r = rel((n / 2 + offset + k * 7) % n);
-        sync.mark_dirty(&SyncOptions::rel_path(r.clone()))
-            .await
-            .map_err(err)?;
-        std::fs::write(cache_ref.join(&r), format!("{{\"edited\": {k}}}\n"))?;
-        let pushed = sync
-            .push_changed(&SyncOptions::default())
-            .await
-            .map_err(err)?;
-        ensure!(pushed == 1, "a push after one edit pushed {pushed} files");
-        Ok(())
-    };
+    let (zero_push, zero_push_requests) = zero_diff_pushes(&sync, iterations, "v1").await?;
+    let (zero_pull, zero_pull_requests) = zero_diff_pulls(&sync, iterations, "v1").await?;
     let edits = run.pick(10, 3);
-    let (one_push, one_push_requests) = timed_calls(sync, edits, move |k| one_edit(k, 0)).await?;
+    let (one_push, one_push_requests) = edit_pushes(&sync, &cache, n, edits, 0).await?;
 
     // The original's shard-first (v2) layout, as its migration makes it:
     // the monolith's entries split into shards by the partition function,
@@ -112,19 +64,8 @@ pub(super) async fn at_size(
         pulled == 0,
         "reconciling with the v2 layout pulled {pulled} files"
     );
-    let (zero_pull_v2, zero_pull_v2_requests) =
-        timed_calls(sync, iterations, move |_| async move {
-            let n = sync
-                .pull_changed(&SyncOptions::default())
-                .await
-                .map_err(err)?;
-            ensure!(n == 0, "a zero-diff pull (v2) pulled {n} files");
-            Ok(())
-        })
-        .await?;
-
-    let (one_push_v2, one_push_v2_requests) =
-        timed_calls(sync, edits, move |k| one_edit(k, 1)).await?;
+    let (zero_pull_v2, zero_pull_v2_requests) = zero_diff_pulls(&sync, iterations, "v2").await?;
+    let (one_push_v2, one_push_v2_requests) = edit_pushes(&sync, &cache, n, edits, 1).await?;
 
     Ok(AtSize {
         one_push_v2,

@@ -8,14 +8,15 @@
 //! monolith), which is what lets this run go to a million entries: on v1
 //! the monolith alone would take over a GiB of guest memory to parse.
 
-use super::tree::{PER_MODEL, long, now, rel, timed_calls, write_files};
-use super::{BUCKET, SETUP_CONCURRENCY};
+use super::BUCKET;
+use super::tree::{
+    PER_MODEL, adopted, edit_pushes, now, workdirs, write_files, zero_diff_pulls, zero_diff_pushes,
+};
 use crate::measure::Samples;
-use crate::setup::{self, Run, s};
-use anyhow::{Result, anyhow, ensure};
-use std::time::{Duration, Instant};
+use crate::setup::Run;
+use anyhow::{Result, anyhow};
+use std::time::Duration;
 use swamp_datastore_sdk::sync::shards::{self, Meta};
-use swamp_host::SyncOptions;
 
 /// Threads writing the cache's files and the shards.
 const WRITERS: usize = 8;
@@ -92,10 +93,7 @@ pub(super) async fn v2_at_size(
     s3: &seaweedfs_fixture::SeaweedFs,
     n: usize,
 ) -> Result<V2Only> {
-    let dir = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir())?;
-    let (cache, repo) = (dir.path().join("cache"), dir.path().join("repo"));
-    std::fs::create_dir_all(&cache)?;
-    std::fs::create_dir_all(&repo)?;
+    let (_dir, cache, repo) = workdirs()?;
     let prefix = format!("scale-v2-{n}/");
     let pks = write_v2(s3, &cache, &prefix, n)?;
     let meta = Meta::v1(pks).next_v2([]);
@@ -106,63 +104,16 @@ pub(super) async fn v2_at_size(
     )
     .map_err(|e| anyhow!("{e}"))?;
 
-    let config = setup::s3_config(s3, BUCKET, &format!("scale-v2-{n}"), SETUP_CONCURRENCY);
-    let provider = setup::open(plugin, config).await?;
-    let sync = provider
-        .create_sync_service(s(&repo), s(&cache))
-        .await
-        .map_err(|e| anyhow!("{e}"))?
-        .ok_or_else(|| anyhow!("s3-datastore has no sync service"))?;
-    let err = |e: swamp_host::HostError| anyhow!("{e}");
-
-    let t = Instant::now();
-    let pulled = sync.pull_changed(&long()).await.map_err(err)?;
-    let adopt = t.elapsed();
-    ensure!(
-        pulled == 0,
-        "adopting the v2 index downloaded {pulled} files"
-    );
+    let (_provider, sync, adopt) =
+        adopted(plugin, s3, &format!("scale-v2-{n}"), &repo, &cache).await?;
     let memory_after_adopt = sync.usage().memory_bytes;
 
     let iterations = run.pick(30, 5);
-    let sync = &sync;
-    let (zero_push, zero_push_requests) = timed_calls(sync, iterations, move |_| async move {
-        let n = sync
-            .push_changed(&SyncOptions::default())
-            .await
-            .map_err(err)?;
-        ensure!(n == 0, "a zero-diff push (v2) pushed {n} files");
-        Ok(())
-    })
-    .await?;
-    let (zero_pull, zero_pull_requests) = timed_calls(sync, iterations, move |_| async move {
-        let n = sync
-            .pull_changed(&SyncOptions::default())
-            .await
-            .map_err(err)?;
-        ensure!(n == 0, "a zero-diff pull (v2) pulled {n} files");
-        Ok(())
-    })
-    .await?;
-    let cache_ref = &cache;
+    let what = "v2 only";
+    let (zero_push, zero_push_requests) = zero_diff_pushes(&sync, iterations, what).await?;
+    let (zero_pull, zero_pull_requests) = zero_diff_pulls(&sync, iterations, what).await?;
     let edits = run.pick(10, 3);
-    let (one_push, one_push_requests) = timed_calls(sync, edits, move |k| async move {
-        let r = rel((n / 2 + k * 7) % n);
-        sync.mark_dirty(&SyncOptions::rel_path(r.clone()))
-            .await
-            .map_err(err)?;
-        std::fs::write(cache_ref.join(&r), format!("{{\"edited\": {k}}}\n"))?;
-        let pushed = sync
-            .push_changed(&SyncOptions::default())
-            .await
-            .map_err(err)?;
-        ensure!(
-            pushed == 1,
-            "a push after one edit (v2) pushed {pushed} files"
-        );
-        Ok(())
-    })
-    .await?;
+    let (one_push, one_push_requests) = edit_pushes(&sync, &cache, n, edits, 0).await?;
     Ok(V2Only {
         entries: n,
         adopt,
