@@ -40,7 +40,9 @@ struct Refresh {
 /// lease may rightly lose the lock to a contender (a store without
 /// compare-and-swap renews then by remove and exclusive create,
 /// guest/sdk/src/lock_engine/dir.rs), and a heartbeat that came back that
-/// late (a starved machine) ends what can be proven.
+/// late (a starved machine) ends what can be proven: from the moment it
+/// may have found its stamp past the first half (no earlier than it was
+/// sent), not at the end of the lease before it.
 fn provably_live_until(refreshes: &[Refresh], ttl: Duration) -> Option<Instant> {
     let lease = ttl.checked_sub(SLACK)?;
     let early = (ttl / 2).checked_sub(SLACK)?;
@@ -49,7 +51,7 @@ fn provably_live_until(refreshes: &[Refresh], ttl: Duration) -> Option<Instant> 
     let mut previous = first;
     for r in rest {
         if r.returned > previous.sent + early {
-            break;
+            return Some(until.min(r.sent.max(previous.sent + early)));
         }
         until = r.sent + lease;
         previous = r;
@@ -323,9 +325,17 @@ mod tests {
         let t = Instant::now();
         let ttl = Duration::from_millis(1_000);
         // The second heartbeat returned late in the first stamp's lease: it
-        // may have renewed by remove and create and lost the lock, so
-        // nothing after that is proven, not even by the third.
+        // may have renewed by remove and create and lost the lock from the
+        // moment the stamp was past the first half (400 ms by the slack),
+        // so nothing after that is proven, not even by the third.
         let refreshes = [at(t, 0, 10), at(t, 330, 450), at(t, 1_600, 1_610)];
+        let ms = |n| Some(t + Duration::from_millis(n));
+        assert_eq!(provably_live_until(&refreshes, ttl), ms(400));
+        // Sent that late, it cannot have begun before it was sent.
+        let refreshes = [at(t, 0, 10), at(t, 700, 720)];
+        assert_eq!(provably_live_until(&refreshes, ttl), ms(700));
+        // Never later than the lease it was renewing.
+        let refreshes = [at(t, 0, 10), at(t, 1_500, 1_510)];
         assert_eq!(provably_live_until(&refreshes, ttl), Some(t + ttl - SLACK));
     }
 

@@ -109,10 +109,7 @@ impl BaseFiles {
             .stems()?
             .into_iter()
             .chain(remote_digests.keys().cloned())
-            .filter(|stem| {
-                let base = summary.get(stem);
-                base.is_none() || remote_digests.get(stem).copied().flatten() != base
-            })
+            .filter(|stem| must_read(Some(&summary), &remote_digests, stem))
             .collect();
         wanted.extend(idx.pending.keys().map(|rel| stem_of_rel(rel)));
         let stems: Vec<String> = wanted.iter().cloned().collect();
@@ -237,10 +234,7 @@ impl BaseFiles {
         let remote_digests = digests_by_stem(remote);
         let wanted: BTreeSet<String> = stems
             .iter()
-            .filter(|stem| {
-                let base = summary.as_ref().and_then(|s| s.get(stem));
-                base.is_none() || remote_digests.get(*stem).copied().flatten() != base
-            })
+            .filter(|stem| must_read(summary.as_ref(), &remote_digests, stem))
             .cloned()
             .collect();
         let mut idx = Index::default();
@@ -297,4 +291,16 @@ impl BaseFiles {
         }
         Ok((idx, true))
     }
+}
+
+/// Whether the base partition `stem` must be read to reconcile it with the
+/// remote: the base summary records no digest for it, or the remote's
+/// entries of that partition digest differently.
+fn must_read(
+    summary: Option<&Summary>,
+    remote: &BTreeMap<String, Option<u64>>,
+    stem: &str,
+) -> bool {
+    let base = summary.and_then(|s| s.get(stem));
+    base.is_none() || remote.get(stem).copied().flatten() != base
 }
