@@ -84,6 +84,17 @@ fn in_order<X>(n: usize, mut done: Vec<(usize, X)>) -> Vec<X> {
     done.into_iter().map(|(_, x)| x).collect()
 }
 
+/// The Content-Type of an object the engine writes from memory (the
+/// index, its meta and shards, swamp's control documents): JSON when its
+/// name says so. Data files are sent without one, as swamp's own S3
+/// datastore sends them. Besides being true, it spares SeaweedFS a gzip of
+/// every index write: without a type it sniffs `text/plain` and compresses
+/// the object as it stores it, a third of the PUT of a 2 MiB monolith
+/// (`make bench`, figure h's notes).
+fn content_type_of(key: &str) -> Option<&'static str> {
+    key.ends_with(".json").then_some("application/json")
+}
+
 impl<T: Transport> RemoteStore for S3Remote<T> {
     fn set_deadline(&mut self, end: Option<Instant>) {
         self.deadline = Deadline(end);
@@ -220,7 +231,8 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
 
     fn put(&mut self, key: &str, bytes: &[u8]) -> Result<()> {
         let full = self.full(key);
-        block_on(self.client.upload_bytes(&full, bytes, self.deadline)).map(|_| ())
+        let typed = content_type_of(key);
+        block_on(self.client.upload_bytes(&full, bytes, typed, self.deadline)).map(|_| ())
     }
 
     fn delete(&mut self, key: &str) -> Result<()> {
@@ -273,7 +285,14 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
             Some(f) => Cond::Etag(f.0.clone()),
         };
         for _ in 0..3 {
-            match block_on(self.client.put(&full, bytes.to_vec(), &cond, self.deadline))? {
+            let put = self.client.put_as(
+                &full,
+                bytes.to_vec(),
+                &cond,
+                content_type_of(key),
+                self.deadline,
+            );
+            match block_on(put)? {
                 Ok(meta) => return Ok(CasOutcome::Written(Fingerprint(meta.etag))),
                 Err(f)
                     if f.is_precondition() || (f.status() == Some(404) && expected.is_some()) =>

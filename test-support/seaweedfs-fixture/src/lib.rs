@@ -340,7 +340,7 @@ impl SeaweedFs {
             "GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
             self.s3_port
         );
-        matches!(http_exchange(self.s3_port, raw.as_bytes(), Duration::from_secs(2)), Ok((s, _)) if s > 0)
+        matches!(http_exchange(self.s3_port, raw.as_bytes(), Duration::from_secs(2)), Ok((s, _, _)) if s > 0)
     }
 
     /// The S3 endpoint URL, `http://127.0.0.1:{port}` (no trailing slash).
@@ -409,6 +409,18 @@ impl SeaweedFs {
         path: &str,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), String> {
+        self.signed_exchange(method, path, body)
+            .map(|(status, _, body)| (status, body))
+    }
+
+    /// [`SeaweedFs::signed_request`] that also returns the response's
+    /// head (status line and headers).
+    fn signed_exchange(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(u16, String, Vec<u8>), String> {
         let host = format!("127.0.0.1:{}", self.s3_port);
         let now = time::OffsetDateTime::now_utc();
         let headers = sign::sign(method, &host, path, body, &self.admin, Self::REGION, now);
@@ -448,6 +460,21 @@ impl SeaweedFs {
         }
     }
 
+    /// The Content-Type `bucket/key` is served with (a signed HEAD),
+    /// `None` when the object is absent or the header is.
+    pub fn content_type(&self, bucket: &str, key: &str) -> Result<Option<String>, String> {
+        let (status, head, _) = self.signed_exchange("HEAD", &format!("/{bucket}/{key}"), b"")?;
+        match status {
+            200 => Ok(head.lines().find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-type")
+                    .then(|| value.trim().to_string())
+            })),
+            404 => Ok(None),
+            s => Err(format!("HEAD {bucket}/{key} answered HTTP {s}")),
+        }
+    }
+
     /// The bytes of `bucket/key` (a signed GET), `None` when absent.
     pub fn get_object(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
         let (status, body) = self.signed_request("GET", &format!("/{bucket}/{key}"), b"")?;
@@ -483,9 +510,14 @@ impl Drop for SeaweedFs {
     }
 }
 
-/// One HTTP/1.1 exchange with `Connection: close`; returns the status and
-/// the body (chunked bodies are de-chunked).
-fn http_exchange(port: u16, request: &[u8], timeout: Duration) -> Result<(u16, Vec<u8>), String> {
+/// One HTTP/1.1 exchange with `Connection: close`; returns the status, the
+/// head (status line and headers) and the body (chunked bodies are
+/// de-chunked).
+fn http_exchange(
+    port: u16,
+    request: &[u8],
+    timeout: Duration,
+) -> Result<(u16, String, Vec<u8>), String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut s =
         TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect {addr}: {e}"))?;
@@ -515,7 +547,7 @@ fn http_exchange(port: u16, request: &[u8], timeout: Duration) -> Result<(u16, V
     {
         body = dechunk(&body);
     }
-    Ok((status, body))
+    Ok((status, head, body))
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {

@@ -38,6 +38,7 @@ impl<T: Transport> S3Client<T> {
         key: &str,
         size: u64,
         part: F,
+        content_type: Option<&str>,
         deadline: Deadline,
     ) -> Result<ObjectMeta>
     where
@@ -47,7 +48,7 @@ impl<T: Transport> S3Client<T> {
         if size <= MULTIPART_THRESHOLD {
             let body = part(0, size)?;
             return self
-                .put(key, body, &Cond::None, deadline)
+                .put_as(key, body, &Cond::None, content_type, deadline)
                 .await?
                 .map_err(|f| f.into_error("PutObject", &target));
         }
@@ -55,7 +56,10 @@ impl<T: Transport> S3Client<T> {
             method: "POST",
             key: Some(key),
             query: vec![("uploads".into(), String::new())],
-            headers: vec![],
+            headers: content_type
+                .map(|t| ("content-type".to_string(), t.to_string()))
+                .into_iter()
+                .collect(),
             body: vec![],
             retry: true,
         };
@@ -194,7 +198,7 @@ impl<T: Transport> S3Client<T> {
             }
             Ok(buf)
         };
-        self.upload(key, size, read_part, deadline).await?;
+        self.upload(key, size, read_part, None, deadline).await?;
         match hashed.into_inner() {
             (hash, true) if hash.len() == size => Ok(hash.finish()),
             _ => {
@@ -204,16 +208,19 @@ impl<T: Transport> S3Client<T> {
         }
     }
 
-    /// Upload bytes already in memory (parts are slices of them).
+    /// Upload bytes already in memory (parts are slices of them), with
+    /// their Content-Type when known.
     pub async fn upload_bytes(
         &self,
         key: &str,
         bytes: &[u8],
+        content_type: Option<&str>,
         deadline: Deadline,
     ) -> Result<ObjectMeta> {
         let slice = |offset: u64, len: u64| -> Result<Vec<u8>> {
             Ok(bytes[offset as usize..(offset + len) as usize].to_vec())
         };
-        self.upload(key, bytes.len() as u64, slice, deadline).await
+        self.upload(key, bytes.len() as u64, slice, content_type, deadline)
+            .await
     }
 }

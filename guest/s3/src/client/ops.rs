@@ -246,11 +246,25 @@ impl<T: Transport> S3Client<T> {
         cond: &Cond,
         deadline: Deadline,
     ) -> Result<std::result::Result<ObjectMeta, Failure>> {
+        self.put_as(key, body, cond, None, deadline).await
+    }
+
+    /// [`S3Client::put`] with the object's Content-Type, when known.
+    pub async fn put_as(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        cond: &Cond,
+        content_type: Option<&str>,
+        deadline: Deadline,
+    ) -> Result<std::result::Result<ObjectMeta, Failure>> {
+        let mut headers = Self::cond_headers(cond);
+        headers.extend(content_type.map(|t| ("content-type".to_string(), t.to_string())));
         let call = Call {
             method: "PUT",
             key: Some(key),
             query: vec![],
-            headers: Self::cond_headers(cond),
+            headers,
             body,
             retry: *cond == Cond::None,
         };

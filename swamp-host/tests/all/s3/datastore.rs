@@ -451,6 +451,43 @@ async fn sync_round_trip_with_a_multipart_object() {
     assert_eq!(a.push_changed(&SyncOptions::default()).await.unwrap(), 0);
 }
 
+/// The index, its meta and its shards are stored as JSON (which also
+/// keeps SeaweedFS from gzipping every index write, guest/s3/src/remote.rs);
+/// a data file is stored as sent, untyped, even when its name ends in
+/// `.json`.
+#[tokio::test(flavor = "multi_thread")]
+async fn index_objects_are_typed_json_and_data_files_are_not() {
+    let s3 = server();
+    let host = host();
+    let plugin = plugin(&host).await;
+    let provider = plugin
+        .open(config(&s3, BUCKET), OpenOptions::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let cache = dir.path().join("cache");
+    let a = provider
+        .create_sync_service(s(&repo), s(&cache))
+        .await
+        .unwrap()
+        .unwrap();
+    let data = "data/aws/vpc/v1/state/1/report.json";
+    support::write(&cache, data, b"{\"not\": \"ours\"}");
+    assert_eq!(a.push_changed(&SyncOptions::default()).await.unwrap(), 1);
+    let typed = |key: &str| s3.content_type(BUCKET, &format!("team/{key}")).unwrap();
+    let json = Some("application/json".to_string());
+    assert_eq!(typed(".datastore-index.json"), json);
+    assert_eq!(typed("_index/_meta.json"), json);
+    assert_eq!(typed("_index/data--aws--vpc--v1.json"), json);
+    assert!(
+        s3.object_exists(BUCKET, &format!("team/{data}")).unwrap(),
+        "the data file was pushed"
+    );
+    assert_ne!(typed(data), json, "a data file got the index's type");
+}
+
 // ---- `swamp model method run` and a workflow step, as swamp drives them
 // (the scenario and why: test-support/scenarios/src/lib.rs) ----
 
