@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::remote_index::{Layout, RemoteState, ShardRead};
+use super::remote_index::{KnownMonolith, Layout, RemoteState, ShardRead};
 use super::{MAX_CAS_ATTEMPTS, Root, SyncEngine, backoff};
 use crate::error::{Error, Result};
 use crate::sync::index::{Index, IndexEntry};
@@ -93,6 +93,8 @@ impl<R: RemoteStore> SyncEngine<R> {
                         .chain(deleted.iter().map(String::as_str));
                     match self.dual_write(root, &merged, rels) {
                         None => {
+                            self.known_monolith =
+                                KnownMonolith::of(root.index_key(), new.clone(), merged);
                             return Ok(Committed {
                                 new: Synced::Monolith(new),
                                 replaced: replaced.map(Synced::Monolith),

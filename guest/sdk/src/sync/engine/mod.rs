@@ -47,6 +47,9 @@ fn backoff(attempt: u32) {
 pub struct SyncEngine<R: RemoteStore> {
     remote: R,
     cache: PathBuf,
+    /// The monolith this engine last committed, kept for its next read
+    /// (`remote_index.rs`, [`remote_index::KnownMonolith`]).
+    known_monolith: Option<remote_index::KnownMonolith>,
 }
 
 /// One sync root: the solo tree or one namespace's subtree, on both sides.
@@ -119,6 +122,7 @@ impl<R: RemoteStore> SyncEngine<R> {
         SyncEngine {
             remote,
             cache: cache.into(),
+            known_monolith: None,
         }
     }
 
