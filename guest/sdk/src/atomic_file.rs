@@ -101,6 +101,24 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Replace `dest` with `bytes` atomically (temporary file and rename)
+/// without waiting for the disk: for a file that is only a cache, where
+/// losing the new content to a power failure (the old file, or an empty
+/// one, after the restart) is harmless. A killed process still leaves the
+/// old file or the new one.
+pub fn write_atomic_unsynced(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let (tmp, mut f) = create_temp_beside(dest)?;
+    if let Err(e) = f.write_all(bytes) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io(tmp.display(), e));
+    }
+    drop(f);
+    fs::rename(&tmp, dest).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(dest.display(), e)
+    })
+}
+
 /// Remove the file at `path`; one that is already gone is no error.
 pub fn remove_if_present(path: &Path) -> Result<()> {
     match fs::remove_file(path) {

@@ -126,7 +126,7 @@ impl BaseFiles {
             }
         }
         if on_disk.as_ref() != Some(&summary) {
-            summary.write(&summary_dir, &buckets)?;
+            summary.write_after_partitions(&summary_dir, &buckets)?;
         }
         atomic_file::remove_if_present(&self.dir.join(OLD_SUMMARY_FILE))?;
         atomic_file::remove_if_present(&self.legacy)?;

@@ -255,7 +255,11 @@ fn the_monolith_kept_from_the_last_commit_is_used_only_while_it_is_current() {
     remote.reset_counters();
     assert_eq!(a.push(), 1);
     let (gets, _, heads, _, _) = remote.counts();
-    assert_eq!((gets, heads), (3, 1), "the meta twice and the monolith once");
+    assert_eq!(
+        (gets, heads),
+        (3, 1),
+        "the meta twice and the monolith once"
+    );
     // Deleted: the push recreates it from what is stored, as without a
     // kept copy.
     remote.0.borrow_mut().objects.remove(INDEX_FILE);
