@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::remote_index::{KnownMonolith, Layout, RemoteState, ShardRead};
+use super::remote_index::{KnownMonolith, Layout, MetaRead, RemoteState, ShardRead};
 use super::{MAX_CAS_ATTEMPTS, Root, SyncEngine, backoff};
 use crate::error::{Error, Result};
 use crate::sync::index::{Index, IndexEntry};
@@ -74,24 +74,24 @@ impl<R: RemoteStore> SyncEngine<R> {
                             shards: BTreeMap::new(),
                         },
                     },
-                    _ => {
+                    meta => {
                         let (index, fp) = self.load_remote_index(root)?;
                         RemoteState {
                             index,
-                            layout: Layout::Monolith { fp },
+                            layout: Layout::Monolith { fp, meta },
                         }
                     }
                 },
             };
             match st.layout {
-                Layout::Monolith { fp, .. } => {
+                Layout::Monolith { fp, meta } => {
                     let (new, replaced, merged) =
                         self.merge_monolith(root, st.index, fp, uploaded, deleted)?;
                     let rels = uploaded
                         .keys()
                         .map(String::as_str)
                         .chain(deleted.iter().map(String::as_str));
-                    match self.dual_write(root, &merged, rels) {
+                    match self.dual_write(root, &merged, meta, rels) {
                         None => {
                             self.known_monolith =
                                 KnownMonolith::of(root.index_key(), new.clone(), merged);
@@ -181,11 +181,12 @@ impl<R: RemoteStore> SyncEngine<R> {
         &mut self,
         root: &Root,
         merged: &Index,
+        planned_meta: MetaRead,
         rels: impl Iterator<Item = &'a str>,
     ) -> Option<(Meta, Fingerprint)> {
         // A migration to v2 may have landed since the push was planned:
         // then the shards are the index, and must not be overwritten here.
-        let mut current = self.read_meta(root).ok()?;
+        let mut current = self.reread_meta(root, planned_meta).ok()?;
         if let Some((m, fp)) = &current
             && m.is_v2()
         {

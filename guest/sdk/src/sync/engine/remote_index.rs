@@ -27,6 +27,8 @@ pub(super) enum Layout {
     Monolith {
         /// Fingerprint of the monolith read (`None`: absent).
         fp: Option<Fingerprint>,
+        /// The (v1 or absent) meta this layout was decided on.
+        meta: MetaRead,
     },
     /// Meta v2: the listed shards are the index.
     Sharded {
@@ -109,6 +111,18 @@ impl<R: RemoteStore> SyncEngine<R> {
         self.parse_meta(root, raw)
     }
 
+    /// `_meta.json` again, after `known` was read earlier in this call:
+    /// taken as it is while a HEAD answers the same fingerprint (or finds
+    /// it still absent), read afresh otherwise.
+    pub(super) fn reread_meta(&mut self, root: &Root, known: MetaRead) -> Result<MetaRead> {
+        let now = self.remote.fingerprint(&root.meta_key())?;
+        match (now, known) {
+            (None, None) => Ok(None),
+            (Some(fp), Some((meta, known_fp))) if fp == known_fp => Ok(Some((meta, known_fp))),
+            _ => self.read_meta(root),
+        }
+    }
+
     /// Read `_meta.json`'s bytes, unparsed.
     pub(super) fn read_meta_raw(&mut self, root: &Root) -> Result<Option<(Vec<u8>, Fingerprint)>> {
         self.remote.get_versioned(&root.meta_key())
@@ -189,11 +203,11 @@ impl<R: RemoteStore> SyncEngine<R> {
                     },
                 })
             }
-            _ => {
+            meta => {
                 let (index, fp) = self.load_remote_index(root)?;
                 Ok(RemoteState {
                     index,
-                    layout: Layout::Monolith { fp },
+                    layout: Layout::Monolith { fp, meta },
                 })
             }
         }
