@@ -61,8 +61,10 @@ impl MetaHead {
     }
 }
 
-/// `_meta.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `_meta.json`. Read by [`MetaVisitor`], not derived: with the derived
+/// reader, `#[serde(flatten)]` buffers every field (the 10,000 partition
+/// names of a million-entry index included) before reading them again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
     /// 1 (dual-write era: the monolith is authoritative) or 2 (shard-first).
@@ -79,8 +81,61 @@ pub struct Meta {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// Reads a [`Meta`] field by field: the known ones into place, any other
+/// into `extra`, each once.
+struct MetaVisitor;
+
+impl<'de> serde::de::Visitor<'de> for MetaVisitor {
+    type Value = Meta;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a shard meta object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Meta, A::Error> {
+        use serde::de::Error as _;
+        let mut version: Option<u32> = None;
+        let mut partitions: Option<Vec<String>> = None;
+        let mut commit_seq: Option<Option<u64>> = None;
+        let mut extra = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "version" if version.is_none() => version = Some(map.next_value()?),
+                "partitions" if partitions.is_none() => partitions = Some(map.next_value()?),
+                "commitSeq" if commit_seq.is_none() => commit_seq = Some(map.next_value()?),
+                "version" | "partitions" | "commitSeq" => {
+                    return Err(A::Error::custom(format!("duplicate field `{key}`")));
+                }
+                _ => {
+                    let value = map.next_value()?;
+                    extra.insert(key, value);
+                }
+            }
+        }
+        Ok(Meta {
+            version: version.ok_or_else(|| A::Error::missing_field("version"))?,
+            partitions: partitions.unwrap_or_default(),
+            commit_seq: commit_seq.flatten(),
+            extra,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Meta {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Meta, D::Error> {
+        d.deserialize_map(MetaVisitor)
+    }
+}
+
 fn safe_partition(pk: &str) -> bool {
-    !pk.is_empty() && pk != "_meta" && !pk.contains(['/', '\\', '\0']) && pk != "." && pk != ".."
+    !pk.is_empty()
+        && pk != "_meta"
+        && !pk.bytes().any(|b| matches!(b, b'/' | b'\\' | 0))
+        && pk != "."
+        && pk != ".."
 }
 
 impl Meta {
@@ -168,11 +223,23 @@ impl Meta {
     /// partitions are the union (emptied shards stay listed: they are left
     /// as empty objects, never deleted), `commitSeq` goes up by one.
     pub fn next_v2(&self, written: impl IntoIterator<Item = String>) -> Meta {
-        let mut set: BTreeSet<String> = self.partitions.iter().cloned().collect();
-        set.extend(written);
+        let written: Vec<String> = written.into_iter().collect();
+        // Usually every shard written is listed already: then the list is
+        // kept as it is, not rebuilt (10,000 names at a million entries).
+        // A list that is not sorted may miss here; it is then rebuilt.
+        let listed = written
+            .iter()
+            .all(|pk| self.partitions.binary_search(pk).is_ok());
+        let partitions = if listed {
+            self.partitions.clone()
+        } else {
+            let mut set: BTreeSet<String> = self.partitions.iter().cloned().collect();
+            set.extend(written);
+            set.into_iter().collect()
+        };
         Meta {
             version: 2,
-            partitions: set.into_iter().collect(),
+            partitions,
             commit_seq: Some(self.commit_seq.unwrap_or(0) + 1),
             extra: self.extra.clone(),
         }
@@ -239,6 +306,9 @@ impl Shard {
 pub fn shards_touching<'a>(path: &str, listed: &'a [String]) -> Vec<&'a str> {
     let joined = path.replace('/', "--");
     let single = !path.contains('/');
+    // `a` is `b` followed by `--` and more (no allocation per partition: a
+    // meta lists 10,000 of them at a million entries).
+    let below = |a: &str, b: &str| a.strip_prefix(b).is_some_and(|rest| rest.starts_with("--"));
     listed
         .iter()
         .map(String::as_str)
@@ -246,8 +316,8 @@ pub fn shards_touching<'a>(path: &str, listed: &'a [String]) -> Vec<&'a str> {
             *pk == UNPARTITIONED
                 || (single && *pk == "_root")
                 || *pk == joined
-                || joined.starts_with(&format!("{pk}--"))
-                || pk.starts_with(&format!("{joined}--"))
+                || below(&joined, pk)
+                || below(pk, &joined)
         })
         .collect()
 }
@@ -302,8 +372,16 @@ mod tests {
             v,
             serde_json::json!({"version":2,"partitions":["_root","audit","data--t--m"],"commitSeq":8,"lastCompacted":"x"})
         );
+        let kept = m.next_v2(["data--t--m".to_string()]);
+        assert_eq!(
+            (kept.partitions, kept.commit_seq),
+            (m.partitions.clone(), Some(8))
+        );
         let v1 = Meta::parse(br#"{"version":1,"partitions":["a"]}"#, "m").unwrap();
         assert!(!v1.is_v2());
+        // A null commitSeq is none, and absent partitions are none.
+        let bare = Meta::parse(br#"{"commitSeq":null,"version":1}"#, "m").unwrap();
+        assert_eq!((bare.commit_seq, bare.partitions.len()), (None, 0));
         let w: serde_json::Value =
             serde_json::from_slice(&Meta::v1(["b".into(), "a".into()]).to_compact()).unwrap();
         assert_eq!(w, serde_json::json!({"version":1,"partitions":["a","b"]}));
@@ -313,6 +391,11 @@ mod tests {
             br#"{"version":2,"partitions":["../x"]}"#,
             br#"{"version":2,"partitions":["a/b"]}"#,
             br#"{"version":2,"partitions":[],"commitSeq":9007199254740992}"#,
+            br#"{"partitions":[]}"#,
+            br#"{"version":2,"version":1,"partitions":[]}"#,
+            br#"{"version":2,"partitions":[],"partitions":["a"]}"#,
+            br#"{"version":2,"partitions":"a"}"#,
+            br#"["version",2]"#,
         ] {
             match Meta::parse(bad, "s3://b/_index/_meta.json") {
                 Err(Error::CorruptData(m)) => assert!(m.contains("_meta.json"), "{m}"),
