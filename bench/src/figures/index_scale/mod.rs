@@ -342,8 +342,9 @@ pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
          took tens of minutes on this shared two-core machine, and none of these calls reads a \
          data object). One pull through the component adopts the index without downloading. \
          Then from the same cache: {} zero-diff pushes, as many zero-diff pulls, and {} pushes \
-         after one mark-dirty and edit of one file (v1 layout: the push GETs the monolith, merges \
-         and writes it back by CAS); finally the index is migrated to the v2 shard-first layout \
+         after one mark-dirty and edit of one file (v1 layout: the push reads the monolith, or \
+         only HEADs it while the copy the instance kept of the one it last committed is current \
+         (up to 40,000 entries), merges and writes it back by CAS); finally the index is migrated to the v2 shard-first layout \
          (as swamp's migration does), reconciled by one pull, and zero-diff pulls and pushes after \
          one edit timed again (v2: the push rewrites the touched shard and bumps the meta). \
          Requests are counted by the host (every wasi:http request the sandbox let through); \
@@ -401,8 +402,9 @@ pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
          the upload, the meta and the one touched shard read and written). The local base index \
          is kept by partition (`guest/sdk/src/sync/base/`): a push after one mark reads and \
          rewrites only that file's partition, so on v2 it took {:.1} ms at {} entries against \
-         {:.1} ms at {}. On v1 the push downloads, merges and uploads the whole monolith, which \
-         swamp's format makes one object ({} entries: {:.0} ms). The first pull adopting an index \
+         {:.1} ms at {}. On v1 the push merges into and uploads the whole monolith, which \
+         swamp's format makes one object, and downloads it too unless its kept copy is current \
+         (none is kept above 40,000 entries; {} entries: {:.0} ms). The first pull adopting an index \
          hashes every local file through WASI (open, stat, read, close per file) and writes every \
          partition of the base: {:.2} s at {} entries.",
         large.one_push_requests,
