@@ -459,20 +459,10 @@ async fn sync_round_trip_with_a_multipart_object() {
 async fn index_objects_are_typed_json_and_data_files_are_not() {
     let s3 = server();
     let host = host();
-    let plugin = plugin(&host).await;
-    let provider = plugin
-        .open(config(&s3, BUCKET), OpenOptions::default())
-        .await
-        .unwrap();
+    let provider = support::open(&plugin(&host).await, config(&s3, BUCKET)).await;
     let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("repo");
-    std::fs::create_dir(&repo).unwrap();
     let cache = dir.path().join("cache");
-    let a = provider
-        .create_sync_service(s(&repo), s(&cache))
-        .await
-        .unwrap()
-        .unwrap();
+    let a = support::sync(&provider, &cache).await;
     let data = "data/aws/vpc/v1/state/1/report.json";
     support::write(&cache, data, b"{\"not\": \"ours\"}");
     assert_eq!(a.push_changed(&SyncOptions::default()).await.unwrap(), 1);
