@@ -18,7 +18,8 @@ use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 use swamp_datastore_sdk::sync::{
-    CasOutcome, Fingerprint, HashingWriter, RemoteObject, RemoteStore, Sent, Transfer, Versioned,
+    CasOutcome, Fingerprint, Fresh, HashingWriter, RemoteObject, RemoteStore, Sent, Transfer,
+    Versioned,
 };
 use swamp_datastore_sdk::write_file::WriteFile;
 use swamp_datastore_sdk::{Error, Result};
@@ -264,6 +265,17 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
         let got = block_on(self.client.get(&full, self.deadline))?
             .map_err(|f| f.into_error("GetObject", &self.client.describe(&full)))?;
         Ok(got.map(|o| (o.body, Fingerprint(o.meta.etag))))
+    }
+
+    /// One conditional GET: a 304 sends no body.
+    fn get_if_changed(&mut self, key: &str, known: &Fingerprint) -> Result<Fresh> {
+        let full = self.full(key);
+        let got = block_on(self.client.get_unless(&full, &known.0, self.deadline))?
+            .map_err(|f| f.into_error("GetObject", &self.client.describe(&full)))?;
+        Ok(match got {
+            None => Fresh::Unchanged,
+            Some(o) => Fresh::Now(o.map(|o| (o.body, Fingerprint(o.meta.etag)))),
+        })
     }
 
     fn fingerprint(&mut self, key: &str) -> Result<Option<Fingerprint>> {

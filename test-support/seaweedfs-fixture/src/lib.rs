@@ -421,6 +421,18 @@ impl SeaweedFs {
         path: &str,
         body: &[u8],
     ) -> Result<(u16, String, Vec<u8>), String> {
+        self.signed_exchange_with(method, path, body, &[])
+    }
+
+    /// [`SeaweedFs::signed_exchange`] with `extra` headers sent unsigned
+    /// (as SigV4 allows for headers it does not list).
+    fn signed_exchange_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        extra: &[(&str, &str)],
+    ) -> Result<(u16, String, Vec<u8>), String> {
         let host = format!("127.0.0.1:{}", self.s3_port);
         let now = time::OffsetDateTime::now_utc();
         let headers = sign::sign(method, &host, path, body, &self.admin, Self::REGION, now);
@@ -428,7 +440,8 @@ impl SeaweedFs {
             "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
             body.len()
         );
-        for (k, v) in headers {
+        let extra = extra.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        for (k, v) in headers.into_iter().chain(extra) {
             raw.push_str(&format!("{k}: {v}\r\n"));
         }
         raw.push_str("\r\n");
@@ -463,11 +476,31 @@ impl SeaweedFs {
     /// The Content-Type `bucket/key` is served with (a signed HEAD),
     /// `None` when the object is absent or the header is.
     pub fn content_type(&self, bucket: &str, key: &str) -> Result<Option<String>, String> {
+        self.head_header(bucket, key, "content-type")
+    }
+
+    /// The ETag of `bucket/key` as served (quotes included), `None` when
+    /// the object is absent.
+    pub fn etag(&self, bucket: &str, key: &str) -> Result<Option<String>, String> {
+        self.head_header(bucket, key, "etag")
+    }
+
+    /// The status of a signed GET of `bucket/key` with `If-None-Match:
+    /// {etag}` (304 when the object still has that ETag).
+    pub fn get_status_unless(&self, bucket: &str, key: &str, etag: &str) -> Result<u16, String> {
+        let path = format!("/{bucket}/{key}");
+        let (status, _, _) =
+            self.signed_exchange_with("GET", &path, b"", &[("If-None-Match", etag)])?;
+        Ok(status)
+    }
+
+    /// The header `name` of a signed HEAD of `bucket/key`.
+    fn head_header(&self, bucket: &str, key: &str, name: &str) -> Result<Option<String>, String> {
         let (status, head, _) = self.signed_exchange("HEAD", &format!("/{bucket}/{key}"), b"")?;
         match status {
             200 => Ok(head.lines().find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-type")
+                let (n, value) = line.split_once(':')?;
+                n.eq_ignore_ascii_case(name)
                     .then(|| value.trim().to_string())
             })),
             404 => Ok(None),

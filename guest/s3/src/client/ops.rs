@@ -207,6 +207,29 @@ impl<T: Transport> S3Client<T> {
         })
     }
 
+    /// GET an object unless its ETag is still `etag` (`If-None-Match`):
+    /// `Ok(None)` when it is (304, no body), `Ok(Some(None))` when absent.
+    pub async fn get_unless(
+        &self,
+        key: &str,
+        etag: &str,
+        deadline: Deadline,
+    ) -> Result<std::result::Result<Option<Option<Object>>, Failure>> {
+        let mut call = Call::on_object("GET", key);
+        call.headers
+            .push(("if-none-match".into(), etag.to_string()));
+        Ok(match self.execute(call, deadline, None).await? {
+            // `execute` passes a 304 on as an answer, without a body.
+            Ok(r) if r.status == 304 => Ok(None),
+            Ok(r) => {
+                let meta = meta_of(&r);
+                Ok(Some(Some(Object { body: r.body, meta })))
+            }
+            Err(f) if is_missing_object(&f) => Ok(Some(None)),
+            Err(f) => Err(f),
+        })
+    }
+
     /// GET an object into `file` as it arrives (bounded memory); the
     /// metadata, or `None` when absent.
     pub async fn get_to_file(

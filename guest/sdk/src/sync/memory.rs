@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::error::Result;
 use crate::sync::local::sha256_hex;
 use crate::sync::remote::{
-    CasOutcome, Fingerprint, RemoteObject, RemoteStore, Sent, Transfer, Versioned,
+    CasOutcome, Fingerprint, Fresh, RemoteObject, RemoteStore, Sent, Transfer, Versioned,
 };
 
 #[derive(Debug, Default)]
@@ -21,6 +21,9 @@ pub struct Inner {
     pub deletes: usize,
     pub lists: usize,
     pub heads: usize,
+    /// Conditional reads (counted in `gets` too) that found the object
+    /// unchanged and sent no body.
+    pub unchanged: usize,
     /// Keys written, in order.
     pub put_keys: Vec<String>,
     /// Make the next N conditional writes fail as if another writer won.
@@ -63,6 +66,7 @@ impl MemoryRemote {
         i.deletes = 0;
         i.lists = 0;
         i.heads = 0;
+        i.unchanged = 0;
         i.put_keys.clear();
         i.batches.clear();
     }
@@ -115,6 +119,22 @@ impl RemoteStore for MemoryRemote {
         Ok(i.objects
             .get(key)
             .map(|(b, v)| (b.clone(), Fingerprint(v.to_string()))))
+    }
+    /// One request, as S3's GET with `If-None-Match`.
+    fn get_if_changed(&mut self, key: &str, known: &Fingerprint) -> Result<Fresh> {
+        let mut i = self.0.borrow_mut();
+        i.gets += 1;
+        let now = i
+            .objects
+            .get(key)
+            .map(|(b, v)| (b.clone(), Fingerprint(v.to_string())));
+        Ok(match now {
+            Some((_, fp)) if &fp == known => {
+                i.unchanged += 1;
+                Fresh::Unchanged
+            }
+            now => Fresh::Now(now),
+        })
     }
     fn fingerprint(&mut self, key: &str) -> Result<Option<Fingerprint>> {
         let mut i = self.0.borrow_mut();

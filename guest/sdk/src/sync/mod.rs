@@ -31,6 +31,6 @@ pub mod state;
 
 pub use engine::SyncEngine;
 pub use remote::{
-    CasOutcome, ContentHash, Fingerprint, HashingReader, HashingWriter, RemoteObject, RemoteStore,
-    Sent, Transfer, Versioned,
+    CasOutcome, ContentHash, Fingerprint, Fresh, HashingReader, HashingWriter, RemoteObject,
+    RemoteStore, Sent, Transfer, Versioned,
 };

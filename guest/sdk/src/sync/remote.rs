@@ -174,6 +174,15 @@ pub struct Transfer {
     pub path: PathBuf,
 }
 
+/// What [`RemoteStore::get_if_changed`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fresh {
+    /// Still at the fingerprint the caller knows.
+    Unchanged,
+    /// Changed: its bytes and fingerprint now (`None`: absent).
+    Now(Option<(Vec<u8>, Fingerprint)>),
+}
+
 /// A remote object store. Keys are forward-slash paths relative to the
 /// store's root (a bucket prefix, a share directory).
 ///
@@ -203,6 +212,17 @@ pub trait RemoteStore {
         bytes: &[u8],
         expected: Option<&Fingerprint>,
     ) -> Result<CasOutcome>;
+
+    /// [`get_versioned`](Self::get_versioned), unless the object still has
+    /// the fingerprint `known`: then [`Fresh::Unchanged`] and no body. The
+    /// default asks [`fingerprint`](Self::fingerprint) first; a network
+    /// store overrides it with one conditional read.
+    fn get_if_changed(&mut self, key: &str, known: &Fingerprint) -> Result<Fresh> {
+        match self.fingerprint(key)? {
+            Some(fp) if &fp == known => Ok(Fresh::Unchanged),
+            _ => Ok(Fresh::Now(self.get_versioned(key)?)),
+        }
+    }
 
     /// Create `key` only if it does not exist, atomically against every
     /// other writer; true when this call created it. The default is the

@@ -478,6 +478,45 @@ async fn index_objects_are_typed_json_and_data_files_are_not() {
     assert_ne!(typed(data), json, "a data file got the index's type");
 }
 
+/// A zero-diff pull asks for `_meta.json` only if it changed since it was
+/// last read (`If-None-Match`, guest/s3/src/remote.rs): the server must
+/// answer 304 to that, and 200 once the meta changed; and a pull still
+/// sees the next commit.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_meta_is_read_again_only_when_it_changed() {
+    let s3 = server();
+    let host = host();
+    let provider = support::open(&plugin(&host).await, config(&s3, BUCKET)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cb) = (dir.path().join("a"), dir.path().join("b"));
+    let (a, b) = (
+        support::sync(&provider, &ca).await,
+        support::sync(&provider, &cb).await,
+    );
+    let rel = "data/aws/vpc/v1/state/1/raw";
+    support::write(&ca, rel, b"one");
+    assert_eq!(a.push_changed(&SyncOptions::default()).await.unwrap(), 1);
+    assert_eq!(b.pull_changed(&SyncOptions::default()).await.unwrap(), 1);
+    let key = "team/_index/_meta.json";
+    let etag = s3
+        .etag(BUCKET, key)
+        .unwrap()
+        .expect("a push writes the meta");
+    assert_eq!(s3.get_status_unless(BUCKET, key, &etag).unwrap(), 304);
+    assert_eq!(b.pull_changed(&SyncOptions::default()).await.unwrap(), 0);
+    assert_eq!(b.pull_changed(&SyncOptions::default()).await.unwrap(), 0);
+    // A new partition changes the meta; both sides see it.
+    support::write(&ca, "data/aws/subnet/v1/state/1/raw", b"two");
+    a.mark_dirty(&SyncOptions::default()).await.unwrap();
+    assert_eq!(a.push_changed(&SyncOptions::default()).await.unwrap(), 1);
+    assert_eq!(s3.get_status_unless(BUCKET, key, &etag).unwrap(), 200);
+    assert_eq!(b.pull_changed(&SyncOptions::default()).await.unwrap(), 1);
+    assert_eq!(
+        std::fs::read(cb.join("data/aws/subnet/v1/state/1/raw")).unwrap(),
+        b"two"
+    );
+}
+
 // ---- `swamp model method run` and a workflow step, as swamp drives them
 // (the scenario and why: test-support/scenarios/src/lib.rs) ----
 

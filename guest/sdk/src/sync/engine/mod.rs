@@ -50,6 +50,9 @@ pub struct SyncEngine<R: RemoteStore> {
     /// The monolith this engine last committed, kept for its next read
     /// (`remote_index.rs`, [`remote_index::KnownMonolith`]).
     known_monolith: Option<remote_index::KnownMonolith>,
+    /// The head of `_meta.json` as last read, for the next zero-diff pull
+    /// ([`remote_index::KnownMeta`]).
+    known_meta: Option<remote_index::KnownMeta>,
 }
 
 /// One sync root: the solo tree or one namespace's subtree, on both sides.
@@ -123,6 +126,7 @@ impl<R: RemoteStore> SyncEngine<R> {
             remote,
             cache: cache.into(),
             known_monolith: None,
+            known_meta: None,
         }
     }
 

@@ -111,11 +111,12 @@ impl<R: RemoteStore> SyncEngine<R> {
         // corrupt base is noticed then too.
         let quick = root.files.load_sidecar()?;
         let content_owed = quick.lazy_pull_active && !options.metadata_only;
-        // Only the head of the meta is parsed for this: its partition list
-        // grows with the index.
-        let meta = self.read_meta_raw(&root)?;
+        // Only the head of the meta is parsed for this, and the meta is
+        // not fetched again while it is the one last read: its partition
+        // list grows with the index.
+        let (head, meta) = self.meta_for_check(&root)?;
         if !content_owed {
-            let unchanged = match (quick.synced(), self.meta_head(&root, &meta)?) {
+            let unchanged = match (quick.synced(), head) {
                 (Some(Synced::Sharded(n)), Some(m)) if m.is_v2() => m.commit_seq.unwrap_or(0) == n,
                 (Some(Synced::Monolith(fp)), m) if m.is_none_or(|m| !m.is_v2()) => {
                     self.remote.fingerprint(&root.index_key())?.as_ref() == Some(&fp)
@@ -126,6 +127,10 @@ impl<R: RemoteStore> SyncEngine<R> {
                 return Ok(0);
             }
         }
+        let meta = match meta {
+            Some(raw) => raw,
+            None => self.read_meta_raw(&root)?,
+        };
         let meta = self.parse_meta(&root, meta)?;
         // A whole-tree pull of a v2 index goes a few partitions at a time,
         // so the guest never holds the whole index (`pull_parts.rs`).

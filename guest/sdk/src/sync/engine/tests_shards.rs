@@ -131,21 +131,34 @@ fn a_v2_bucket_from_swamp_is_read_from_its_shards() {
         assert_eq!(b.read(rel).as_deref(), Some(body), "{rel}");
     }
     assert_eq!(b.read("stale/only-in-monolith"), None);
-    // Zero-diff: one small read of `_meta.json`, nothing else.
+    // Zero-diff: one small read of `_meta.json`, nothing else, and that
+    // read sends no body: the meta is the one the pull read last.
     remote.reset_counters();
     assert_eq!(b.pull(), 0);
     assert_eq!(remote.counts(), (1, 0, 0, 0, 0));
+    assert_eq!(remote.0.borrow().unchanged, 1);
     // Another writer's commit bumps commitSeq: the next pull sees it.
     let mut a = Cache::new(&remote);
     a.pull();
     a.save("data/aws/vpc/m2/state/1/raw", "m2 v2");
     assert_eq!(a.push(), 1);
     assert_eq!(seq(&remote), 42);
+    remote.reset_counters();
     assert_eq!(b.pull(), 1);
+    assert_eq!(remote.0.borrow().unchanged, 0, "the changed meta was read");
     assert_eq!(
         b.read("data/aws/vpc/m2/state/1/raw").as_deref(),
         Some("m2 v2")
     );
+    // A meta rewritten to the same bytes under a new fingerprint is read
+    // again, and still seen unchanged in substance.
+    let meta = remote.text(crate::sync::shards::META_FILE).unwrap();
+    remote.raw_put(crate::sync::shards::META_FILE, meta.as_bytes());
+    remote.reset_counters();
+    assert_eq!(b.pull(), 0);
+    assert_eq!(remote.0.borrow().unchanged, 0);
+    assert_eq!(b.pull(), 0);
+    assert_eq!(remote.0.borrow().unchanged, 1);
     // The monolith is never written in v2.
     assert!(
         remote
