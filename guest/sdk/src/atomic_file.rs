@@ -77,13 +77,23 @@ pub fn create_temp_beside(dest: &Path) -> Result<(PathBuf, WriteFile)> {
     }
 }
 
-/// Write `bytes` to a new temporary file beside `dest`, flushed to disk.
-/// Creates missing parent directories. Returns the temporary path.
-pub fn write_temp(dest: &Path, bytes: &[u8]) -> Result<PathBuf> {
+/// Whether a write waits for the disk before it returns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    Synced,
+    Unsynced,
+}
+
+/// Write `bytes` to a new temporary file beside `dest` and return its path;
+/// a failed write removes the temporary file.
+fn write_temp_with(dest: &Path, bytes: &[u8], durability: Durability) -> Result<PathBuf> {
     let (tmp, mut f) = create_temp_beside(dest)?;
     let res = (|| {
         f.write_all(bytes)?;
-        f.sync_all()
+        if durability == Durability::Synced {
+            f.sync_all()?;
+        }
+        Ok::<(), std::io::Error>(())
     })();
     if let Err(e) = res {
         let _ = fs::remove_file(&tmp);
@@ -92,13 +102,23 @@ pub fn write_temp(dest: &Path, bytes: &[u8]) -> Result<PathBuf> {
     Ok(tmp)
 }
 
-/// Replace `dest` with `bytes` atomically: temporary file, fsync, rename.
-pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = write_temp(dest, bytes)?;
-    fs::rename(&tmp, dest).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
+/// Move the temporary file `tmp` over `dest`; a failed rename removes it.
+fn rename_over(tmp: &Path, dest: &Path) -> Result<()> {
+    fs::rename(tmp, dest).map_err(|e| {
+        let _ = fs::remove_file(tmp);
         Error::io(dest.display(), e)
     })
+}
+
+/// Write `bytes` to a new temporary file beside `dest`, flushed to disk.
+/// Creates missing parent directories. Returns the temporary path.
+pub fn write_temp(dest: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    write_temp_with(dest, bytes, Durability::Synced)
+}
+
+/// Replace `dest` with `bytes` atomically: temporary file, fsync, rename.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
+    rename_over(&write_temp(dest, bytes)?, dest)
 }
 
 /// Replace `dest` with `bytes` atomically (temporary file and rename)
@@ -107,16 +127,7 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
 /// one, after the restart) is harmless. A killed process still leaves the
 /// old file or the new one.
 pub fn write_atomic_unsynced(dest: &Path, bytes: &[u8]) -> Result<()> {
-    let (tmp, mut f) = create_temp_beside(dest)?;
-    if let Err(e) = f.write_all(bytes) {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(tmp.display(), e));
-    }
-    drop(f);
-    fs::rename(&tmp, dest).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io(dest.display(), e)
-    })
+    rename_over(&write_temp_with(dest, bytes, Durability::Unsynced)?, dest)
 }
 
 /// Remove the file at `path`; one that is already gone is no error.
@@ -148,6 +159,8 @@ mod tests {
         write_atomic(&dest, b"one").unwrap();
         write_atomic(&dest, b"two").unwrap();
         assert_eq!(fs::read(&dest).unwrap(), b"two");
+        write_atomic_unsynced(&dest, b"three").unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"three");
         let names: Vec<_> = fs::read_dir(dest.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -10,7 +10,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use swamp_datastore_sdk::sync::{ContentHash, Sent};
 use swamp_datastore_sdk::{Error, Result};
 
-use super::ops::ObjectMeta;
+use super::ops::{ObjectMeta, content_type_header};
 use super::sign::Call;
 use super::{Cond, Deadline, S3Client};
 use crate::http::Transport;
@@ -56,10 +56,7 @@ impl<T: Transport> S3Client<T> {
             method: "POST",
             key: Some(key),
             query: vec![("uploads".into(), String::new())],
-            headers: content_type
-                .map(|t| ("content-type".to_string(), t.to_string()))
-                .into_iter()
-                .collect(),
+            headers: content_type_header(content_type).into_iter().collect(),
             body: vec![],
             retry: true,
         };

@@ -63,6 +63,12 @@ pub(super) fn http_date(v: Option<&str>) -> Option<OffsetDateTime> {
     Some(OffsetDateTime::from(t))
 }
 
+/// The `Content-Type` header of an upload (a PUT, or a multipart upload's
+/// initiation), when the object's type is known.
+pub(super) fn content_type_header(content_type: Option<&str>) -> Option<(String, String)> {
+    content_type.map(|t| ("content-type".to_string(), t.to_string()))
+}
+
 fn meta_of(r: &HttpResponse) -> ObjectMeta {
     ObjectMeta {
         etag: r.header("etag").unwrap_or_default().to_string(),
@@ -282,7 +288,7 @@ impl<T: Transport> S3Client<T> {
         deadline: Deadline,
     ) -> Result<std::result::Result<ObjectMeta, Failure>> {
         let mut headers = Self::cond_headers(cond);
-        headers.extend(content_type.map(|t| ("content-type".to_string(), t.to_string())));
+        headers.extend(content_type_header(content_type));
         let call = Call {
             method: "PUT",
             key: Some(key),
