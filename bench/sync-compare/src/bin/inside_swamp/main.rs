@@ -384,11 +384,13 @@ async fn main() -> Result<()> {
                      monolith object of about 200 bytes per file that the push must read, merge and write back whole by \
                      compare-and-swap, then mirror into the touched shard. The server's share alone, measured in this run \
                      with the native client on one kept-alive connection ({}), is most of the 50 ms before the component \
-                     does anything: SeaweedFS gzips a .json object as it stores it, so writing the index costs it about \
-                     15 ms per MiB, and the push also makes the file's upload, the meta reads and the shard write. The \
-                     guest's own share (bench/sync-compare/examples/profile_sync.rs traces it) is parsing the index \
-                     (about 6.5 ms at 10,000 entries, after the map is built in bulk and keys are checked without \
-                     allocating), serialising it (3 ms) and its Content-MD5 (3 ms). On swamp's v2 layout the same push \
+                     does anything (that PUT is untyped, so SeaweedFS gzips it as it stores it; the push sends the index \
+                     as application/json, which is stored as it is and took about a third less), and the push also makes \
+                     the file's upload, a HEAD of the index (the instance keeps the index it last committed and reads it \
+                     again only after another writer changed it), the meta reads and the shard write. The guest's own \
+                     share (bench/sync-compare/examples/profile_sync.rs traces it) is serialising the index (3 ms at \
+                     10,000 entries), its Content-MD5 (3 ms) and, after another writer's commit, parsing it (about \
+                     6.5 ms). On swamp's v2 layout the same push \
                      rewrites one shard and takes 9 to 13 ms at up to 100,000 entries (figure f).",
                     floors.join("; ")
                 ),            );
