@@ -12,6 +12,7 @@ use crate::bindings::{Exports, ExportsPre};
 use crate::error::{DatastoreError, HostError, HostResult};
 use crate::flush::MountDirs;
 use crate::guest_stderr::GuestStderr;
+use crate::guest_thread::GuestThread;
 use crate::host::EPOCH_TICK;
 use crate::http_client::GuestHttpClient;
 use crate::sandbox::{HttpPolicy, SandboxPolicy};
@@ -278,8 +279,10 @@ struct Live {
 /// A live guest instance shared by the handles made in it.
 pub(crate) struct Instance {
     /// The store, held by the one call running in it. Shared with that
-    /// call's task (see [`Instance::call`]).
+    /// call on the guest's thread (see [`Instance::call`]).
     live: Arc<Mutex<Live>>,
+    /// The thread the calls run on.
+    thread: GuestThread,
     /// Why the instance was stopped, once it was. Outside `live`: a call
     /// stopped at its deadline may still hold the store (its thread stuck
     /// in a file operation), and later calls must not wait for it.
@@ -307,6 +310,10 @@ impl Instance {
         policy: SandboxPolicy,
         identity: HolderIdentity,
     ) -> HostResult<Arc<Self>> {
+        let thread = GuestThread::start().map_err(|reason| HostError::Load {
+            component: "(guest thread)".into(),
+            reason,
+        })?;
         let denied_requests = Arc::new(std::sync::Mutex::new(Vec::new()));
         let meters = Arc::new(Meters::default());
         let abort = CallAbort::default();
@@ -343,6 +350,7 @@ impl Instance {
                 store,
                 bindings: Arc::new(bindings),
             })),
+            thread,
             stopped: Arc::default(),
             policy,
             denied_requests,
@@ -393,12 +401,12 @@ impl Instance {
         self.call_raw(name, None, f).await
     }
 
-    /// The guest runs in a task of its own, and this call waits for that
-    /// task with the wall-clock deadline: so the deadline holds even when
-    /// the thread running the guest is stuck inside a file operation (with
-    /// [`crate::Limits::file_io_on_caller_thread`], file calls run on that
-    /// thread). A call stopped that way leaves its task to end when the
-    /// kernel lets go; the instance is stopped and never used again.
+    /// The guest runs on the instance's own thread (`guest_thread.rs`), and
+    /// this call waits for it with the wall-clock deadline: so the deadline
+    /// holds even when that thread is stuck inside a file operation (with
+    /// [`crate::Limits::file_io_on_caller_thread`], file calls run on it).
+    /// A call stopped that way is left to end when the kernel lets go; the
+    /// instance is stopped and never used again.
     async fn call_raw<R: Send + 'static>(
         &self,
         name: &str,
@@ -434,7 +442,7 @@ impl Instance {
             .set_epoch_deadline(ticks(budget + self.policy.limits.grace / 2));
         let bindings = live.bindings.clone();
         let doomed = std::mem::take(&mut *self.doomed.lock().unwrap_or_else(|p| p.into_inner()));
-        let task = tokio::spawn(async move {
+        let (answer, cancel) = self.thread.run(async move {
             // The guest's destructors run under this call's deadlines; one
             // that traps stops the instance like any call, and the report
             // says it was a destructor, not the call that was asked for.
@@ -450,11 +458,10 @@ impl Instance {
                 .await
                 .map_err(|trap| describe_trap(&trap, &live.store.data().stderr))
         });
-        let cancel = task.abort_handle();
         let stop = |why: String| {
             *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
         };
-        match tokio::time::timeout(limit, task).await {
+        match tokio::time::timeout(limit, answer).await {
             Ok(Ok(Ok(result))) => Ok(result),
             Ok(Ok(Err(reason))) => {
                 stop(format!("{name} trapped: {reason}"));
@@ -465,8 +472,8 @@ impl Instance {
             }
             // The host code under the guest panicked (never the guest: its
             // panics are traps).
-            Ok(Err(join)) => {
-                let reason = format!("the host failed while running the call: {join}");
+            Ok(Err(panic)) => {
+                let reason = format!("the host failed while running the call: {panic}");
                 stop(format!("{name}: {reason}"));
                 Err(HostError::Trap {
                     call: name.to_string(),

@@ -17,6 +17,7 @@ pub mod error;
 mod flush;
 mod guest_resource;
 mod guest_stderr;
+mod guest_thread;
 mod host;
 mod http_client;
 mod instance;
