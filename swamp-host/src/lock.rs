@@ -10,9 +10,8 @@ use crate::instance::Instance;
 use crate::types::{LockInfo, LockOptions};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::watch;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 use wasmtime::component::ResourceAny;
 
 /// A distributed lock in an instance of its own.
@@ -33,8 +32,14 @@ struct LockInner {
 
 #[derive(Default)]
 struct HeartbeatState {
-    /// Tells the running heartbeat task to stop (set on release).
-    stop: Option<watch::Sender<bool>>,
+    /// When the current hold's next heartbeat is due; `None` while the
+    /// lock is not held (release clears it).
+    due: Option<Instant>,
+    /// Counts acquisitions, so a heartbeat of an earlier hold that comes
+    /// back late cannot end the current one's heartbeats.
+    hold: u64,
+    /// Whether this lock's heartbeat task is running.
+    beating: bool,
     /// Why the lock was lost while held, once a heartbeat found out.
     lost: Option<String>,
     /// Heartbeats are skipped while paused (tests freeze a holder this way).
@@ -273,54 +278,88 @@ impl Lock {
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Heartbeats every ttl/3 from now on. One task per lock beats for
+    /// every hold and outlives a release by one idle interval: acquire and
+    /// release only write the due time, so a lock taken and released in
+    /// quick succession wakes no task (a task spawned per hold and woken to
+    /// stop at its release cost two cross-thread wake-ups per hold, more
+    /// than the rest of an acquire+release on tmpfs;
+    /// `bench/sync-compare/examples/profile_calls.rs`). The task's sleep
+    /// never ends after the new due time: it sleeps at most one interval,
+    /// and the new due time is one interval from now.
     fn start_heartbeats(&self) {
-        let (tx, mut rx) = watch::channel(false);
-        {
+        let interval = self.interval();
+        let start = {
             let mut state = self.state();
             state.lost = None;
-            if let Some(old) = state.stop.replace(tx) {
-                let _ = old.send(true);
-            }
+            state.hold += 1;
+            state.due = Some(Instant::now() + interval);
+            !std::mem::replace(&mut state.beating, true)
+        };
+        if start {
+            // The task holds only a weak reference: a dropped lock stops
+            // beating at the task's next wake-up.
+            tokio::spawn(beat(Arc::downgrade(&self.inner), interval));
         }
-        let interval = (self.inner.ttl / 3).max(Duration::from_millis(10));
-        // The task holds only a weak reference: a dropped lock stops beating.
-        let weak = Arc::downgrade(&self.inner);
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(interval) => {}
-                    _ = rx.changed() => return,
-                }
-                if *rx.borrow() {
-                    return;
-                }
-                let Some(inner) = weak.upgrade() else { return };
-                let lock = Lock { inner };
-                if lock.state().paused {
-                    continue;
-                }
-                if let Err(e) = lock.heartbeat().await {
-                    if lock.lost().is_some() {
-                        tracing::warn!(key = %lock.key(), "lock lost: {e}");
-                        return;
-                    }
-                    tracing::warn!(key = %lock.key(), "heartbeat failed, will retry: {e}");
-                }
-            }
-        });
     }
 
     fn stop_heartbeats(&self) {
-        if let Some(tx) = self.state().stop.take() {
-            let _ = tx.send(true);
-        }
+        self.state().due = None;
+    }
+
+    fn interval(&self) -> Duration {
+        (self.inner.ttl / 3).max(Duration::from_millis(10))
     }
 }
 
-impl Drop for LockInner {
-    fn drop(&mut self) {
-        if let Some(tx) = self.state.get_mut().ok().and_then(|s| s.stop.take()) {
-            let _ = tx.send(true);
+/// The heartbeat task of one lock (see [`Lock::start_heartbeats`]): sleeps
+/// until the hold's due time, beats, and repeats; ends when the lock is
+/// dropped or after one whole interval without a hold.
+async fn beat(weak: Weak<LockInner>, interval: Duration) {
+    let mut idle = false;
+    loop {
+        let wake = {
+            let Some(inner) = weak.upgrade() else { return };
+            let state = inner.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.due.unwrap_or_else(|| Instant::now() + interval)
+        };
+        tokio::time::sleep_until(wake.into()).await;
+        let Some(inner) = weak.upgrade() else { return };
+        let lock = Lock { inner };
+        let hold = {
+            let mut state = lock.state();
+            match state.due {
+                None if idle => {
+                    state.beating = false;
+                    return;
+                }
+                None => {
+                    idle = true;
+                    continue;
+                }
+                // Taken again while this task slept: sleep on to its due
+                // time.
+                Some(due) if Instant::now() < due => continue,
+                Some(_) => {
+                    idle = false;
+                    state.due = Some(Instant::now() + interval);
+                    if state.paused {
+                        continue;
+                    }
+                    state.hold
+                }
+            }
+        };
+        if let Err(e) = lock.heartbeat().await {
+            if lock.lost().is_some() {
+                tracing::warn!(key = %lock.key(), "lock lost: {e}");
+                let mut state = lock.state();
+                if state.hold == hold {
+                    state.due = None;
+                }
+                continue;
+            }
+            tracing::warn!(key = %lock.key(), "heartbeat failed, will retry: {e}");
         }
     }
 }

@@ -219,9 +219,11 @@ pub async fn run(run: &Run) -> Result<Fragment> {
         f.note(format!(
             "Missed: {}. Why: on tmpfs the native calls are a few syscalls (a few µs). Each call \
              into the guest pays {floor:.1} µs before any I/O (the call that does none): the \
-             instance's lock, the deadlines, and the guest running in a task of its own so that \
-             the call's deadline holds even when a file operation hangs, which on a multi-threaded \
-             runtime costs a wake-up of another thread each way. Then every WASI file operation \
+             instance's lock, the deadlines, and the hand-over to the instance's own thread, so that \
+             the call's deadline holds even when a file operation hangs (both sides poll briefly \
+             before they park, swamp-host/src/guest_thread.rs: a task per call cost a wake-up of \
+             another thread each way, 14 µs per empty call in the 2026-12-06 run, and a lock's \
+             heartbeat task spawned at each acquire two more). Then every WASI file operation \
              (open, stat, read, write, link, unlink, close) crosses the canonical ABI and \
              capability-checked path resolution (openat2 beneath the mount). Fixed here: the \
              mounts were added before `allow_blocking_current_thread` was set, so every directory \
