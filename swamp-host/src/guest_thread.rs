@@ -149,4 +149,3 @@ impl<R> Future for Answer<R> {
             .map(|r| r.unwrap_or_else(|_| gone()))
     }
 }
-

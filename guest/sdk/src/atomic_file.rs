@@ -103,7 +103,7 @@ fn write_temp_with(dest: &Path, bytes: &[u8], durability: Durability) -> Result<
 }
 
 /// Move the temporary file `tmp` over `dest`; a failed rename removes it.
-fn rename_over(tmp: &Path, dest: &Path) -> Result<()> {
+pub fn rename_over(tmp: &Path, dest: &Path) -> Result<()> {
     fs::rename(tmp, dest).map_err(|e| {
         let _ = fs::remove_file(tmp);
         Error::io(dest.display(), e)

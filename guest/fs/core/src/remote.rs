@@ -128,10 +128,7 @@ impl FsRemote {
             let tmp = atomic_file::write_temp(path, bytes)?;
             let fp = self.stat_fingerprint(&tmp)?;
             if fp.is_some() && fp.as_ref() != old {
-                fs::rename(&tmp, path).map_err(|e| {
-                    let _ = fs::remove_file(&tmp);
-                    Error::io(path.display(), e)
-                })?;
+                atomic_file::rename_over(&tmp, path)?;
                 return self.stat_fingerprint(path)?.ok_or_else(|| {
                     Error::Internal(format!(
                         "{} vanished right after it was written",

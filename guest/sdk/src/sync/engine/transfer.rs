@@ -32,10 +32,7 @@ pub(super) struct Staged {
 impl Staged {
     /// Rename into place.
     pub fn install(self, dest: &Path) -> Result<()> {
-        fs::rename(&self.tmp, dest).map_err(|e| {
-            let _ = fs::remove_file(&self.tmp);
-            Error::io(dest.display(), e)
-        })
+        atomic_file::rename_over(&self.tmp, dest)
     }
     /// Throw away.
     pub fn discard(self) {
