@@ -141,7 +141,7 @@ pub fn remove_if_present(path: &Path) -> Result<()> {
 
 /// Read `path`, `None` when it does not exist.
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match fs::read(path) {
+    match crate::read_file::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(path.display(), e)),

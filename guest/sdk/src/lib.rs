@@ -68,9 +68,11 @@ pub mod lock_info;
 pub mod memcmp;
 pub mod namespace;
 pub mod nonce;
+pub mod read_file;
 pub mod rel_path;
 pub mod sync;
 mod traits;
+mod wasi_mounts;
 pub mod write_file;
 
 pub use error::{Error, Result};

@@ -9,10 +9,8 @@
 //! where the host lets file calls run, which for swamp-host is the guest's
 //! own thread (`swamp-host/src/sandbox.rs`, `Limits::file_io_on_caller_thread`).
 //! So the files the SDK writes (temporary files, downloads, lock files) are
-//! opened here: through the mount that holds the path, as wasi-libc would
-//! resolve it, and written at an offset this type keeps. A path under no
-//! mount is opened by std, so its error (and its hint about mounts) is the
-//! one std gives.
+//! opened here, through the mount that holds the path (`wasi_mounts.rs`),
+//! and written at an offset this type keeps.
 //!
 //! Natively (unit tests, benchmarks of the logic) this is std's `File`.
 
@@ -95,122 +93,27 @@ impl Write for WriteFile {
     }
 }
 
-/// `path` relative to `mount` when the mount holds it (at a component
-/// boundary), as wasi-libc resolves an absolute path; the caller picks the
-/// longest mount that does.
-#[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
-fn relative_to<'p>(mount: &str, path: &'p str) -> Option<&'p str> {
-    let m = mount.trim_end_matches('/');
-    if m.is_empty() {
-        return path
-            .strip_prefix('/')
-            .map(|r| if r.is_empty() { "." } else { r });
-    }
-    let rest = path.strip_prefix(m)?;
-    if rest.is_empty() {
-        Some(".")
-    } else {
-        rest.strip_prefix('/')
-    }
-}
-
 #[cfg(target_os = "wasi")]
 mod imp {
-    use super::{Mode, relative_to};
-    use crate::io_error::wasi_errno_of;
+    use super::Mode;
+    use crate::wasi_mounts::{open_at, to_io};
     use std::io;
     use std::path::Path;
-    use wasip2::filesystem::preopens::get_directories;
-    use wasip2::filesystem::types::{Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags};
-
-    thread_local! {
-        /// The guest's mounts, read once: the host's table entries for
-        /// them live as long as the instance.
-        static MOUNTS: Vec<(String, Descriptor)> = get_directories()
-            .into_iter()
-            .map(|(d, p)| (p, d))
-            .collect();
-    }
+    use wasip2::filesystem::types::{Descriptor, DescriptorFlags, OpenFlags};
 
     pub(super) enum Inner {
         Direct { file: Descriptor, offset: u64 },
         Std(super::std_file::StdFile),
     }
 
-    fn open_direct(path: &Path, mode: Mode) -> Option<io::Result<Descriptor>> {
-        let path = path.to_str()?;
-        if !path.starts_with('/') {
-            return None;
-        }
-        let open = match mode {
-            Mode::CreateNew => OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
-            Mode::Create => OpenFlags::CREATE | OpenFlags::TRUNCATE,
-            Mode::Existing => OpenFlags::empty(),
-        };
-        MOUNTS.with(|mounts| {
-            let (dir, rel) = mounts
-                .iter()
-                .filter_map(|(m, d)| relative_to(m, path).map(|r| (m.len(), d, r)))
-                .max_by_key(|(len, _, _)| *len)
-                .map(|(_, d, r)| (d, r))?;
-            Some(
-                dir.open_at(PathFlags::SYMLINK_FOLLOW, rel, open, DescriptorFlags::WRITE)
-                    .map_err(to_io),
-            )
-        })
-    }
-
-    /// The WASI error as std reports one: its `errno` number, so messages
-    /// name it as for any other file call (`crate::io_error`).
-    fn to_io(e: ErrorCode) -> io::Error {
-        let name = match e {
-            ErrorCode::Access => "EACCES",
-            ErrorCode::WouldBlock => "EAGAIN",
-            ErrorCode::Already => "EALREADY",
-            ErrorCode::BadDescriptor => "EBADF",
-            ErrorCode::Busy => "EBUSY",
-            ErrorCode::Deadlock => "EDEADLK",
-            ErrorCode::Quota => "EDQUOT",
-            ErrorCode::Exist => "EEXIST",
-            ErrorCode::FileTooLarge => "EFBIG",
-            ErrorCode::IllegalByteSequence => "EILSEQ",
-            ErrorCode::InProgress => "EINPROGRESS",
-            ErrorCode::Interrupted => "EINTR",
-            ErrorCode::Invalid => "EINVAL",
-            ErrorCode::Io => "EIO",
-            ErrorCode::IsDirectory => "EISDIR",
-            ErrorCode::Loop => "ELOOP",
-            ErrorCode::TooManyLinks => "EMLINK",
-            ErrorCode::MessageSize => "EMSGSIZE",
-            ErrorCode::NameTooLong => "ENAMETOOLONG",
-            ErrorCode::NoDevice => "ENODEV",
-            ErrorCode::NoEntry => "ENOENT",
-            ErrorCode::NoLock => "ENOLCK",
-            ErrorCode::InsufficientMemory => "ENOMEM",
-            ErrorCode::InsufficientSpace => "ENOSPC",
-            ErrorCode::NotDirectory => "ENOTDIR",
-            ErrorCode::NotEmpty => "ENOTEMPTY",
-            ErrorCode::NotRecoverable => "ENOTRECOVERABLE",
-            ErrorCode::Unsupported => "ENOTSUP",
-            ErrorCode::NoTty => "ENOTTY",
-            ErrorCode::NoSuchDevice => "ENXIO",
-            ErrorCode::Overflow => "EOVERFLOW",
-            ErrorCode::NotPermitted => "EPERM",
-            ErrorCode::Pipe => "EPIPE",
-            ErrorCode::ReadOnly => "EROFS",
-            ErrorCode::InvalidSeek => "ESPIPE",
-            ErrorCode::TextFileBusy => "ETXTBSY",
-            ErrorCode::CrossDevice => "EXDEV",
-        };
-        match wasi_errno_of(name) {
-            Some(n) => io::Error::from_raw_os_error(n),
-            None => io::Error::other(format!("{e:?}")),
-        }
-    }
-
     impl Inner {
         pub(super) fn open(path: &Path, mode: Mode) -> io::Result<Inner> {
-            match open_direct(path, mode) {
+            let open = match mode {
+                Mode::CreateNew => OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
+                Mode::Create => OpenFlags::CREATE | OpenFlags::TRUNCATE,
+                Mode::Existing => OpenFlags::empty(),
+            };
+            match open_at(path, open, DescriptorFlags::WRITE) {
                 Some(file) => Ok(Inner::Direct {
                     file: file?,
                     offset: 0,
@@ -352,15 +255,5 @@ mod tests {
         f.write_all(b"whole").unwrap();
         drop(f);
         assert_eq!(std::fs::read(&p).unwrap(), b"whole");
-    }
-
-    #[test]
-    fn paths_resolve_against_mounts_at_component_boundaries() {
-        assert_eq!(relative_to("/srv/share", "/srv/share/a/b"), Some("a/b"));
-        assert_eq!(relative_to("/srv/share/", "/srv/share/a"), Some("a"));
-        assert_eq!(relative_to("/srv/share", "/srv/share"), Some("."));
-        assert_eq!(relative_to("/srv/share", "/srv/shared/a"), None);
-        assert_eq!(relative_to("/", "/a/b"), Some("a/b"));
-        assert_eq!(relative_to("/srv/share", "relative/a"), None);
     }
 }
