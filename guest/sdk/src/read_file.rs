@@ -47,14 +47,14 @@ mod imp {
                 }
                 e => to_io(e),
             })?;
-            if bytes.is_empty() || end {
-                out.extend_from_slice(&bytes);
-                return Ok(out);
-            }
+            let done = bytes.is_empty() || end;
             if out.is_empty() {
                 out = bytes;
             } else {
                 out.extend_from_slice(&bytes);
+            }
+            if done {
+                return Ok(out);
             }
             ask = (ask * 2).min(MAX_READ);
         }
