@@ -78,6 +78,27 @@ fn upload_width(size: u64, max: usize) -> usize {
 /// Size classes (upper bounds) an upload batch is run in, smallest first.
 const CLASSES: [u64; 4] = [64 * 1024, 1024 * 1024, MULTIPART_THRESHOLD, u64::MAX];
 
+/// GET `full` into a new file at `dest` as it arrives: what was written
+/// and the answer's ETag, or `None` (no file left behind) when absent.
+async fn fetch_into<T: Transport>(
+    client: &S3Client<T>,
+    full: &str,
+    dest: &Path,
+    deadline: Deadline,
+) -> Result<Option<(Sent, String)>> {
+    let f = WriteFile::create(dest).map_err(|e| Error::io(dest.display(), e))?;
+    let mut f = HashingWriter::new(f);
+    match client.get_to_file(full, &mut f, deadline).await? {
+        Ok(Some(meta)) => Ok(Some((f.written(), meta.etag))),
+        Ok(None) => {
+            drop(f);
+            let _ = std::fs::remove_file(dest);
+            Ok(None)
+        }
+        Err(fail) => Err(fail.into_error("GetObject", &client.describe(full))),
+    }
+}
+
 /// Results in item order from `(index, result)` pairs.
 fn in_order<X>(n: usize, mut done: Vec<(usize, X)>) -> Vec<X> {
     done.sort_by_key(|(i, _)| *i);
@@ -133,27 +154,39 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
         self.download_many(&t).pop().unwrap_or(Ok(None))
     }
 
+    /// Streamed into the file as it arrives; the ETag of the answer is
+    /// the fingerprint of exactly those bytes.
+    fn get_to_file_versioned(
+        &mut self,
+        key: &str,
+        dest: &Path,
+    ) -> Result<Option<(Sent, Fingerprint)>> {
+        let full = self.full(key);
+        let got = block_on(fetch_into(&self.client, &full, dest, self.deadline))?;
+        Ok(got.map(|(sent, etag)| (sent, Fingerprint(etag))))
+    }
+
+    /// Read from the file for each attempt, so one copy of the body is
+    /// held at a time (`put_if` takes the bytes from memory).
+    fn put_file_if(
+        &mut self,
+        key: &str,
+        path: &Path,
+        expected: Option<&Fingerprint>,
+    ) -> Result<CasOutcome> {
+        let read = || std::fs::read(path).map_err(|e| Error::io(path.display(), e));
+        self.put_if_with(key, &read, expected)
+    }
+
     fn download_many(&mut self, items: &[Transfer]) -> Vec<Result<Option<Sent>>> {
         let (client, deadline) = (&*self.client, self.deadline);
         let fulls: Vec<String> = items.iter().map(|t| self.full(&t.key)).collect();
         let done = block_on(
             stream::iter(items.iter().zip(&fulls).enumerate())
                 .map(|(i, (t, full))| async move {
-                    let r = async {
-                        let f = WriteFile::create(&t.path)
-                            .map_err(|e| Error::io(t.path.display(), e))?;
-                        let mut f = HashingWriter::new(f);
-                        match client.get_to_file(full, &mut f, deadline).await? {
-                            Ok(Some(_)) => Ok(Some(f.written())),
-                            Ok(None) => {
-                                drop(f);
-                                let _ = std::fs::remove_file(&t.path);
-                                Ok(None)
-                            }
-                            Err(fail) => Err(fail.into_error("GetObject", &client.describe(full))),
-                        }
-                    }
-                    .await;
+                    let r = fetch_into(client, full, &t.path, deadline)
+                        .await
+                        .map(|got| got.map(|(sent, _)| sent));
                     (i, r)
                 })
                 .buffer_unordered(self.pull_concurrency())
@@ -291,19 +324,27 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
         bytes: &[u8],
         expected: Option<&Fingerprint>,
     ) -> Result<CasOutcome> {
+        self.put_if_with(key, &|| Ok(bytes.to_vec()), expected)
+    }
+}
+
+impl<T: Transport> S3Remote<T> {
+    /// A compare-and-swap PUT of the body `body` makes (once per attempt).
+    fn put_if_with(
+        &mut self,
+        key: &str,
+        body: &dyn Fn() -> Result<Vec<u8>>,
+        expected: Option<&Fingerprint>,
+    ) -> Result<CasOutcome> {
         let full = self.full(key);
         let cond = match expected {
             None => Cond::Absent,
             Some(f) => Cond::Etag(f.0.clone()),
         };
         for _ in 0..3 {
-            let put = self.client.put_as(
-                &full,
-                bytes.to_vec(),
-                &cond,
-                content_type_of(key),
-                self.deadline,
-            );
+            let put =
+                self.client
+                    .put_as(&full, body()?, &cond, content_type_of(key), self.deadline);
             match block_on(put)? {
                 Ok(meta) => return Ok(CasOutcome::Written(Fingerprint(meta.etag))),
                 Err(f)
@@ -314,7 +355,7 @@ impl<T: Transport> RemoteStore for S3Remote<T> {
                 Err(f) if f.is_ambiguous() => {
                     // The write may have landed: compare what is there now.
                     match self.get_versioned(key)? {
-                        Some((now, fp)) if now == bytes => return Ok(CasOutcome::Written(fp)),
+                        Some((now, fp)) if now == body()? => return Ok(CasOutcome::Written(fp)),
                         Some((_, fp)) if expected == Some(&fp) => continue,
                         None if expected.is_none() => continue,
                         _ => return Ok(CasOutcome::Conflict),

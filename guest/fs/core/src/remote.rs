@@ -54,6 +54,23 @@ impl FsRemote {
         p
     }
 
+    /// Copy object `key` into a new file at `dest` as it is read: what was
+    /// written and the handle read from (which pins the file copied, even
+    /// if a writer renames a new one into place meanwhile); `None` when
+    /// absent.
+    fn copy_out(&self, key: &str, dest: &Path) -> Result<Option<(Sent, fs::File)>> {
+        let p = self.path(key);
+        let mut src = match fs::File::open(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(p.display(), e)),
+        };
+        let out = WriteFile::create(dest).map_err(|e| Error::io(dest.display(), e))?;
+        let mut out = HashingWriter::new(out);
+        std::io::copy(&mut src, &mut out).map_err(|e| Error::io(p.display(), e))?;
+        Ok(Some((out.written(), src)))
+    }
+
     /// A fingerprint from a stat; falls back to the content hash where the
     /// filesystem has no mtime.
     fn stat_fingerprint(&self, path: &Path) -> Result<Option<Fingerprint>> {
@@ -256,16 +273,24 @@ impl RemoteStore for FsRemote {
 
     /// Streamed copy of the object into `dest`.
     fn get_to_file(&mut self, key: &str, dest: &Path) -> Result<Option<Sent>> {
-        let p = self.path(key);
-        let mut src = match fs::File::open(&p) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(p.display(), e)),
+        Ok(self.copy_out(key, dest)?.map(|(sent, _)| sent))
+    }
+
+    /// Streamed as [`get_to_file`](Self::get_to_file), with the
+    /// fingerprint of the handle copied from (as `get_versioned` takes it).
+    fn get_to_file_versioned(
+        &mut self,
+        key: &str,
+        dest: &Path,
+    ) -> Result<Option<(Sent, Fingerprint)>> {
+        let Some((sent, src)) = self.copy_out(key, dest)? else {
+            return Ok(None);
         };
-        let out = WriteFile::create(dest).map_err(|e| Error::io(dest.display(), e))?;
-        let mut out = HashingWriter::new(out);
-        std::io::copy(&mut src, &mut out).map_err(|e| Error::io(p.display(), e))?;
-        Ok(Some(out.written()))
+        let p = self.path(key);
+        let meta = src.metadata().map_err(|e| Error::io(p.display(), e))?;
+        let fp =
+            fingerprint_of(&meta).unwrap_or_else(|| Fingerprint(format!("sha-{}", sent.sha256)));
+        Ok(Some((sent, fp)))
     }
 
     fn put_if(

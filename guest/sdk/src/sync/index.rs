@@ -115,14 +115,19 @@ pub fn scrub_pending(pending: &mut BTreeMap<String, Option<IndexEntry>>) {
 /// Returns how many were dropped.
 pub fn scrub(entries: &mut BTreeMap<String, IndexEntry>) -> usize {
     let before = entries.len();
-    entries.retain(|rel, e| {
-        let safe = RelPath::is_normal(rel);
-        if safe && e.key != *rel {
-            e.key = rel.clone();
-        }
-        safe && !rules::is_never_synced(rel)
-    });
+    entries.retain(|rel, e| keep_entry(rel, e));
     before - entries.len()
+}
+
+/// [`scrub`] of one entry listed under `rel`: false when it is dropped;
+/// else its `key` is made `rel`. For readers that see one entry at a time
+/// (`engine/monolith_file.rs`).
+pub fn keep_entry(rel: &str, e: &mut IndexEntry) -> bool {
+    let safe = RelPath::is_normal(rel);
+    if safe && e.key != rel {
+        e.key = rel.to_string();
+    }
+    safe && !rules::is_never_synced(rel)
 }
 
 impl Default for Index {

@@ -183,6 +183,16 @@ pub enum Fresh {
     Now(Option<(Vec<u8>, Fingerprint)>),
 }
 
+/// Create (or truncate) `dest` and write `bytes` into it; their hash and
+/// length.
+fn write_new_file(dest: &Path, bytes: &[u8]) -> Result<Sent> {
+    let mut f =
+        crate::write_file::WriteFile::create(dest).map_err(|e| Error::io(dest.display(), e))?;
+    f.write_all(bytes)
+        .map_err(|e| Error::io(dest.display(), e))?;
+    Ok(Sent::of(bytes))
+}
+
 /// A remote object store. Keys are forward-slash paths relative to the
 /// store's root (a bucket prefix, a share directory).
 ///
@@ -262,11 +272,36 @@ pub trait RemoteStore {
         let Some(bytes) = self.get(key)? else {
             return Ok(None);
         };
-        let mut f =
-            crate::write_file::WriteFile::create(dest).map_err(|e| Error::io(dest.display(), e))?;
-        f.write_all(&bytes)
-            .map_err(|e| Error::io(dest.display(), e))?;
-        Ok(Some(Sent::of(&bytes)))
+        write_new_file(dest, &bytes).map(Some)
+    }
+
+    /// [`get_to_file`](Self::get_to_file) with the fingerprint of exactly
+    /// the bytes written, for the v1 monolith index, which the engine
+    /// keeps on disk rather than in memory (`engine/monolith_file.rs`).
+    /// The default holds the object in memory on the way; a store that can
+    /// stream a body with its version overrides it.
+    fn get_to_file_versioned(
+        &mut self,
+        key: &str,
+        dest: &Path,
+    ) -> Result<Option<(Sent, Fingerprint)>> {
+        let Some((bytes, fp)) = self.get_versioned(key)? else {
+            return Ok(None);
+        };
+        Ok(Some((write_new_file(dest, &bytes)?, fp)))
+    }
+
+    /// [`put_if`](Self::put_if) of the bytes of the file at `path`. The
+    /// default reads the file into memory; a store overrides it to hold
+    /// no more than one copy of the body at a time.
+    fn put_file_if(
+        &mut self,
+        key: &str,
+        path: &Path,
+        expected: Option<&Fingerprint>,
+    ) -> Result<CasOutcome> {
+        let bytes = fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+        self.put_if(key, &bytes, expected)
     }
 
     /// Upload a batch; one result per item, in order.

@@ -14,7 +14,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::remote_index::{KnownMonolith, Layout, MetaRead, RemoteState, ShardRead};
+use super::monolith_file::{MonolithFile, WORK_DIR};
+use super::remote_index::{KnownMonolith, Layout, MetaRead, Monolith, RemoteState, ShardRead};
 use super::{MAX_CAS_ATTEMPTS, Root, SyncEngine, backoff};
 use crate::error::{Error, Result};
 use crate::sync::index::{Index, IndexEntry};
@@ -50,6 +51,50 @@ fn shared(e: &IndexEntry) -> IndexEntry {
     e
 }
 
+/// What swamp's v1 dual write needs of a merged monolith, gathered an
+/// entry at a time as the merge writes it: every partition key, and the
+/// entries of the partitions the push touched (`dirty`).
+struct ShardMirror {
+    dirty: BTreeSet<String>,
+    all: BTreeSet<String>,
+    touched: BTreeMap<String, BTreeMap<String, IndexEntry>>,
+    /// The directory of the entry seen last and its partition key: the
+    /// key depends on a rel's directory only, and the files of one
+    /// directory usually come one after another, so it is computed once
+    /// per directory, not once per entry.
+    last: Option<(String, Option<String>)>,
+}
+
+impl ShardMirror {
+    fn new<'a>(rels: impl Iterator<Item = &'a str>) -> ShardMirror {
+        ShardMirror {
+            dirty: rels.filter_map(rules::partition_key).collect(),
+            all: BTreeSet::new(),
+            touched: BTreeMap::new(),
+            last: None,
+        }
+    }
+
+    fn see(&mut self, e: &IndexEntry) {
+        let dir = e.key.rsplit_once('/').map_or("", |(d, _)| d);
+        if self.last.as_ref().is_none_or(|(d, _)| d != dir) {
+            let pk = rules::partition_key(&e.key);
+            if let Some(pk) = &pk {
+                self.all.insert(pk.clone());
+            }
+            self.last = Some((dir.to_string(), pk));
+        }
+        if let Some((_, Some(pk))) = &self.last
+            && self.dirty.contains(pk)
+        {
+            self.touched
+                .entry(pk.clone())
+                .or_default()
+                .insert(e.key.clone(), shared(e));
+        }
+    }
+}
+
 impl<R: RemoteStore> SyncEngine<R> {
     /// Merge `uploaded` and `deleted` into the current remote index.
     /// `planned`: the state the push was planned against (its reads serve
@@ -78,23 +123,28 @@ impl<R: RemoteStore> SyncEngine<R> {
                         let (index, fp) = self.load_remote_index(root)?;
                         RemoteState {
                             index,
-                            layout: Layout::Monolith { fp, meta },
+                            layout: Layout::Monolith {
+                                fp,
+                                meta,
+                                disk: None,
+                            },
                         }
                     }
                 },
             };
             match st.layout {
-                Layout::Monolith { fp, meta } => {
-                    let (new, replaced, merged) =
-                        self.merge_monolith(root, st.index, fp, uploaded, deleted)?;
-                    let rels = uploaded
-                        .keys()
-                        .map(String::as_str)
-                        .chain(deleted.iter().map(String::as_str));
-                    match self.dual_write(root, &merged, meta, rels) {
+                Layout::Monolith { fp, meta, disk } => {
+                    let first = match (disk, fp) {
+                        (Some(file), _) => Some(Monolith::OnDisk(file)),
+                        (None, Some(fp)) => Some(Monolith::Whole(st.index, fp)),
+                        (None, None) => None,
+                    };
+                    let (replaced, merged, mirror) =
+                        self.merge_monolith(root, first, uploaded, deleted)?;
+                    let new = merged.fp().clone();
+                    match self.dual_write(root, mirror, meta) {
                         None => {
-                            self.known_monolith =
-                                KnownMonolith::of(root.index_key(), new.clone(), merged);
+                            self.known_monolith = KnownMonolith::of(root.index_key(), merged);
                             return Ok(Committed {
                                 new: Synced::Monolith(new),
                                 replaced: replaced.map(Synced::Monolith),
@@ -134,35 +184,75 @@ impl<R: RemoteStore> SyncEngine<R> {
         )))
     }
 
-    /// CAS-merge into the monolith. The first attempt uses `first` (the
-    /// index read when planning); conflicts re-read. Returns the new
-    /// fingerprint, the one replaced, and the merged index.
+    /// CAS-merge into the monolith, in memory or (kept on disk) from file
+    /// to file (`monolith_file.rs`). The first attempt uses `first` (the
+    /// monolith read when planning; `None`: absent); conflicts re-read.
+    /// Returns the fingerprint replaced, the monolith as now stored, and
+    /// what the dual write needs of it.
     fn merge_monolith(
         &mut self,
         root: &Root,
-        first: Index,
-        first_fp: Option<Fingerprint>,
+        first: Option<Monolith>,
         uploaded: &BTreeMap<String, IndexEntry>,
         deleted: &[String],
-    ) -> Result<(Fingerprint, Option<Fingerprint>, Index)> {
+    ) -> Result<(Option<Fingerprint>, Monolith, ShardMirror)> {
         let key = root.index_key();
-        let mut current = (first, first_fp);
+        let source = self.remote.describe(&key);
+        let uploaded: BTreeMap<String, IndexEntry> = uploaded
+            .iter()
+            .map(|(r, e)| (r.clone(), shared(e)))
+            .collect();
+        let rels = || {
+            uploaded
+                .keys()
+                .map(String::as_str)
+                .chain(deleted.iter().map(String::as_str))
+        };
+        let mut current = first;
         for attempt in 0..MAX_CAS_ATTEMPTS {
-            let (mut idx, fp) = current;
-            for (rel, e) in uploaded {
-                idx.entries.insert(rel.clone(), shared(e));
-            }
-            for rel in deleted {
-                idx.entries.remove(rel);
-            }
-            match self.remote.put_if(&key, &idx.to_compact(), fp.as_ref())? {
-                CasOutcome::Written(new) => return Ok((new, fp, idx)),
-                CasOutcome::Conflict => {
-                    backoff(attempt);
-                    // An absent index is created by this write.
-                    current = self.read_remote_index(root)?.unwrap_or_default();
+            let fp = current.as_ref().map(|m| m.fp().clone());
+            let mut mirror = ShardMirror::new(rels());
+            let written = match current {
+                Some(Monolith::OnDisk(file)) => {
+                    let merged = MonolithFile::merge_into(
+                        Some(&file),
+                        &root.local.join(WORK_DIR),
+                        &source,
+                        &uploaded,
+                        deleted,
+                        |e| mirror.see(e),
+                    )?;
+                    drop(file);
+                    match self.remote.put_file_if(&key, merged.path(), fp.as_ref())? {
+                        CasOutcome::Written(new) => Some(Monolith::OnDisk(merged.stored(new)?)),
+                        CasOutcome::Conflict => None,
+                    }
                 }
+                whole => {
+                    let mut idx = match whole {
+                        Some(Monolith::Whole(idx, _)) => idx,
+                        // An absent index is created by this write.
+                        _ => Index::default(),
+                    };
+                    idx.entries
+                        .extend(uploaded.iter().map(|(r, e)| (r.clone(), e.clone())));
+                    for rel in deleted {
+                        idx.entries.remove(rel);
+                    }
+                    match self.remote.put_if(&key, &idx.to_compact(), fp.as_ref())? {
+                        CasOutcome::Written(new) => {
+                            idx.entries.values().for_each(|e| mirror.see(e));
+                            Some(Monolith::Whole(idx, new))
+                        }
+                        CasOutcome::Conflict => None,
+                    }
+                }
+            };
+            if let Some(merged) = written {
+                return Ok((fp, merged, mirror));
             }
+            backoff(attempt);
+            current = self.read_monolith(root)?;
         }
         Err(Error::Conflict(format!(
             "the remote index {} kept changing under {MAX_CAS_ATTEMPTS} attempts to update it; the uploaded files are safe, push again",
@@ -177,12 +267,11 @@ impl<R: RemoteStore> SyncEngine<R> {
     /// landing between the meta read and the shard writes goes unnoticed
     /// when no meta write follows (as in swamp's own writer); closing that
     /// would cost a read per shard on every v1 push.
-    fn dual_write<'a>(
+    fn dual_write(
         &mut self,
         root: &Root,
-        merged: &Index,
+        mirror: ShardMirror,
         planned_meta: MetaRead,
-        rels: impl Iterator<Item = &'a str>,
     ) -> Option<(Meta, Fingerprint)> {
         // A migration to v2 may have landed since the push was planned:
         // then the shards are the index, and must not be overwritten here.
@@ -193,39 +282,16 @@ impl<R: RemoteStore> SyncEngine<R> {
             return Some((m.clone(), fp.clone()));
         }
         // Every partition of the index goes into the meta; only the touched
-        // ones are written, so only their entries are copied.
-        let dirty: BTreeSet<String> = rels.filter_map(rules::partition_key).collect();
-        let mut all: BTreeSet<String> = BTreeSet::new();
-        let mut touched: BTreeMap<&str, BTreeMap<String, IndexEntry>> = BTreeMap::new();
-        // The partition key depends on a rel's directory only, and entries
-        // come in key order, so files of one directory are consecutive: the
-        // key is computed once per directory, not once per entry.
-        let mut last: Option<(&str, Option<String>)> = None;
-        for e in merged.entries.values() {
-            let dir = e.key.rsplit_once('/').map_or("", |(d, _)| d);
-            let pk = match &last {
-                Some((d, pk)) if *d == dir => pk,
-                _ => {
-                    let pk = rules::partition_key(&e.key);
-                    if let Some(pk) = &pk {
-                        all.insert(pk.clone());
-                    }
-                    &last.insert((dir, pk)).1
-                }
-            };
-            let Some(pk) = pk else {
-                continue;
-            };
-            if let Some(d) = dirty.get(pk) {
-                touched
-                    .entry(d.as_str())
-                    .or_default()
-                    .insert(e.key.clone(), shared(e));
-            }
-        }
+        // ones are written, so only their entries were copied.
+        let ShardMirror {
+            dirty,
+            all,
+            mut touched,
+            ..
+        } = mirror;
         for pk in &dirty {
             let shard = Shard {
-                entries: touched.remove(pk.as_str()).unwrap_or_default(),
+                entries: touched.remove(pk).unwrap_or_default(),
                 ..Shard::default()
             };
             // The monolith is authoritative; a failed mirror write is only

@@ -3,6 +3,7 @@
 //! live in their own files.
 
 mod commit;
+mod monolith_file;
 mod plan;
 mod plan_walk;
 mod pull;
@@ -12,6 +13,8 @@ mod remote_index;
 mod shared;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_monolith;
 #[cfg(test)]
 mod tests_parts;
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::remote_index::Need;
+use super::remote_index::{KnownMonolith, Layout, Monolith, Need, RemoteState};
 use super::transfer::first_failure;
 use super::{Deadline, Root, SyncEngine};
 use crate::error::{Error, Result};
@@ -141,11 +141,38 @@ impl<R: RemoteStore> SyncEngine<R> {
             let meta = m.clone();
             return self.pull_by_parts(&root, options, quick, meta, &dl);
         }
-        let need = match &scope {
-            Some(s) => Need::Paths(s.dirs()),
-            None => Need::All,
+        // So does one of a v1 monolith large enough to be kept on disk.
+        let mut read = None;
+        if scope.is_none()
+            && root.files.base_is_partitioned()
+            && meta.as_ref().is_none_or(|(m, _)| !m.is_v2())
+        {
+            match self.read_monolith(&root)? {
+                Some(Monolith::OnDisk(file)) => {
+                    return self.pull_monolith_by_parts(&root, options, quick, file, &dl);
+                }
+                Some(Monolith::Whole(index, fp)) => read = Some((index, fp)),
+                // Absent: discovered from a listing by `load_state`.
+                None => {}
+            }
+        }
+        let state = match read {
+            Some((index, fp)) => RemoteState {
+                index,
+                layout: Layout::Monolith {
+                    fp: Some(fp),
+                    meta,
+                    disk: None,
+                },
+            },
+            None => {
+                let need = match &scope {
+                    Some(s) => Need::Paths(s.dirs()),
+                    None => Need::All,
+                };
+                self.load_state(&root, meta, need)?
+            }
         };
-        let state = self.load_state(&root, meta, need)?;
         // Only the base partitions that may disagree with the remote index
         // are read (`sync::base_summary`): in the others every file has the
         // base's hash and size remotely, which the loop below would skip.
@@ -162,10 +189,23 @@ impl<R: RemoteStore> SyncEngine<R> {
         let (downloaded, errors) =
             self.reconcile(&root, options, scope.as_ref(), &side, part, &dl)?;
         first_failure(errors, "downloads")?;
+        let version = state.version();
+        // The monolith read is kept for the next push, which then only
+        // HEADs it while it is current (`KnownMonolith`).
+        if let Layout::Monolith {
+            fp: Some(fp), disk, ..
+        } = state.layout
+        {
+            let copy = match disk {
+                Some(file) => Monolith::OnDisk(file),
+                None => Monolith::Whole(state.index, fp),
+            };
+            self.known_monolith = KnownMonolith::of(root.index_key(), copy);
+        }
         // Only a whole-tree pull reconciles the cache with this index.
         if scope.is_none() {
             let mut side = root.files.load_sidecar()?;
-            side.set_synced(state.version());
+            side.set_synced(version);
             side.lazy_pull_active = options.metadata_only;
             root.files.save_sidecar(&mut side)?;
         }

@@ -1,11 +1,13 @@
-//! A whole-tree pull of a v2 (shard-first) index, a part at a time: the
-//! shards of a group of partitions are read, then the base partitions of
-//! the same group (`sync::base`, split by the same partition function),
-//! and that part of the tree is reconciled (`reconcile` in `pull.rs`)
-//! before the next group is read. The guest holds one group's entries,
-//! never the whole index, so a pull's memory does not grow with the index
-//! (read whole, 100,000 entries took over 100 MiB of guest memory in
-//! `make bench`, figure f).
+//! A whole-tree pull a part at a time: the remote entries of a group of
+//! partitions are read, then the base partitions of the same group
+//! (`sync::base`, split by the same partition function), and that part of
+//! the tree is reconciled (`reconcile` in `pull.rs`) before the next group
+//! is read. The guest holds one group's entries, never the whole index, so
+//! a pull's memory does not grow with the index (read whole, 100,000
+//! entries took over 100 MiB of guest memory in `make bench`, figure f).
+//! The groups come from a v2 (shard-first) index's shards, read a batch at
+//! a time, or from swamp's v1 monolith kept on disk and split into a file
+//! per partition in one streaming pass (`monolith_file.rs`).
 //!
 //! What keeps a partial view safe: a base entry with no remote entry is
 //! taken as deleted remotely, so every path must be decided in the group
@@ -21,7 +23,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::monolith_file::{MonolithFile, Split, WORK_DIR};
 use super::pull::{Part, settle_pending};
+use super::remote_index::{KnownMonolith, Monolith};
 use super::transfer::first_failure;
 use super::{Deadline, Root, SyncEngine};
 use crate::error::{Error, Result};
@@ -90,6 +94,72 @@ impl<R: RemoteStore> SyncEngine<R> {
         meta: Meta,
         dl: &Deadline,
     ) -> Result<u32> {
+        let listed: BTreeSet<String> = meta.partitions.iter().map(|pk| stem_of(pk)).collect();
+        let source = self.remote.describe(&root.meta_key());
+        let mut pks = meta.partitions.iter();
+        let synced = Synced::Sharded(meta.commit_seq.unwrap_or(0));
+        self.pull_groups(root, options, quick, synced, dl, |this, done| {
+            let mut group = Group::default();
+            while group.remote.len() < GROUP_ENTRIES {
+                let batch: Vec<String> = pks.by_ref().take(READ_BATCH).cloned().collect();
+                if batch.is_empty() {
+                    break;
+                }
+                dl.check()?;
+                for (pk, (shard, _)) in this.read_shards(root, &batch, true)? {
+                    group.take(&pk, shard, &listed, done, &source)?;
+                }
+            }
+            Ok(group)
+        })
+    }
+
+    /// pull-changed of the whole tree from the v1 monolith read into
+    /// `file`, which is kept afterwards for the next push (a HEAD then
+    /// tells whether it is still current).
+    pub(super) fn pull_monolith_by_parts(
+        &mut self,
+        root: &Root,
+        options: &SyncOptions,
+        quick: Sidecar,
+        file: MonolithFile,
+        dl: &Deadline,
+    ) -> Result<u32> {
+        let key = root.index_key();
+        let split = Split::of(
+            &file,
+            root.local.join(WORK_DIR).join("split"),
+            &self.remote.describe(&key),
+        )?;
+        let stems: Vec<&String> = split.counts().keys().collect();
+        let mut next = stems.into_iter();
+        let synced = Synced::Monolith(file.fp.clone());
+        let pulled = self.pull_groups(root, options, quick, synced, dl, |_, _| {
+            let mut group = Group::default();
+            while group.remote.len() < GROUP_ENTRIES
+                && let Some(stem) = next.next()
+            {
+                split.read(stem, &mut group.remote)?;
+                group.stems.insert(stem.clone());
+            }
+            Ok(group)
+        })?;
+        self.known_monolith = KnownMonolith::of(key, Monolith::OnDisk(file));
+        Ok(pulled)
+    }
+
+    /// The pull by parts of the groups `next` reads (an empty group ends
+    /// them; it is given the partitions done so far), recorded as
+    /// reconciled with `synced` once every group succeeded.
+    fn pull_groups(
+        &mut self,
+        root: &Root,
+        options: &SyncOptions,
+        quick: Sidecar,
+        synced: Synced,
+        dl: &Deadline,
+        mut next: impl FnMut(&mut Self, &BTreeSet<String>) -> Result<Group>,
+    ) -> Result<u32> {
         let mut side = quick;
         let (mut journal, ok) = root.files.load_base_journal()?;
         StateFiles::distrust_unless(&mut side, ok);
@@ -98,24 +168,11 @@ impl<R: RemoteStore> SyncEngine<R> {
         }
         drop(journal);
 
-        let listed: BTreeSet<String> = meta.partitions.iter().map(|pk| stem_of(pk)).collect();
-        let source = self.remote.describe(&root.meta_key());
         let mut done: BTreeSet<String> = BTreeSet::new();
         let mut downloaded = 0u32;
         let mut errors = Vec::new();
-        let mut pks = meta.partitions.iter();
         loop {
-            let mut group = Group::default();
-            while group.remote.len() < GROUP_ENTRIES {
-                let batch: Vec<String> = pks.by_ref().take(READ_BATCH).cloned().collect();
-                if batch.is_empty() {
-                    break;
-                }
-                dl.check()?;
-                for (pk, (shard, _)) in self.read_shards(root, &batch, true)? {
-                    group.take(&pk, shard, &listed, &done, &source)?;
-                }
-            }
+            let group = next(self, &done)?;
             if group.stems.is_empty() {
                 break;
             }
@@ -142,7 +199,7 @@ impl<R: RemoteStore> SyncEngine<R> {
         }
         first_failure(errors, "downloads")?;
         let mut side = root.files.load_sidecar()?;
-        side.set_synced(Some(Synced::Sharded(meta.commit_seq.unwrap_or(0))));
+        side.set_synced(Some(synced));
         side.lazy_pull_active = options.metadata_only;
         root.files.save_sidecar(&mut side)?;
         Ok(downloaded)

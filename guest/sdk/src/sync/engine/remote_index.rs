@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::monolith_file::{MonolithFile, STREAM_ABOVE, WORK_DIR};
 use super::{Root, SyncEngine};
 use crate::error::{Error, Result};
 use crate::namespace;
@@ -21,7 +22,7 @@ pub(super) type MetaRead = Option<(Meta, Fingerprint)>;
 pub(super) type ShardRead = (Shard, Option<Fingerprint>);
 
 /// Which layout the remote index is in, as read.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) enum Layout {
     /// Meta absent or v1: the monolith is authoritative.
     Monolith {
@@ -29,6 +30,10 @@ pub(super) enum Layout {
         fp: Option<Fingerprint>,
         /// The (v1 or absent) meta this layout was decided on.
         meta: MetaRead,
+        /// The monolith read, when it was kept on disk (`monolith_file.rs`):
+        /// then the [`RemoteState`]'s index holds only the entries asked
+        /// for, and a commit merges into this file.
+        disk: Option<MonolithFile>,
     },
     /// Meta v2: the listed shards are the index.
     Sharded {
@@ -40,7 +45,7 @@ pub(super) enum Layout {
 }
 
 /// The remote index (or the part of it a call needed) and its layout.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct RemoteState {
     /// Entries read: the whole index, or (v2, `Need::Paths`) the entries of
     /// the shards that can hold the paths asked for.
@@ -59,29 +64,50 @@ impl RemoteState {
     }
 }
 
-/// The monolith as this engine last committed it: the index it wrote and
-/// the fingerprint the store gave those bytes. swamp's v1 index is one
-/// object of about 200 bytes per file, and a push after one edit read and
-/// parsed it whole (at 10,000 entries 7 ms for the GET and 6.5 ms to parse,
-/// a fifth of that push; `make bench`, figure h). While the store still
-/// holds exactly those bytes (a HEAD answers the same fingerprint), the
-/// next read takes this instead. Kept only up to [`KEEP_ENTRIES`], so that
-/// an instance over a large index does not hold it between calls beside
-/// what the next call parses.
+/// The monolith as read: parsed whole, or (above
+/// [`STREAM_ABOVE`] bytes) kept on disk (`monolith_file.rs`).
+#[derive(Debug)]
+pub(super) enum Monolith {
+    Whole(Index, Fingerprint),
+    OnDisk(MonolithFile),
+}
+
+impl Monolith {
+    /// The fingerprint of the bytes read.
+    pub fn fp(&self) -> &Fingerprint {
+        match self {
+            Monolith::Whole(_, fp) => fp,
+            Monolith::OnDisk(f) => &f.fp,
+        }
+    }
+}
+
+/// The monolith as this engine last committed it, with the fingerprint
+/// the store gave those bytes. swamp's v1 index is one object of about
+/// 200 bytes per file, and a push after one edit read and parsed it whole
+/// (at 10,000 entries 7 ms for the GET and 6.5 ms to parse, a fifth of that
+/// push; `make bench`, figure h). While the store still holds exactly
+/// those bytes (a HEAD answers the same fingerprint), the next read takes
+/// this instead. In memory only up to [`KEEP_ENTRIES`], so that an instance
+/// over a large index does not hold it between calls; a monolith kept on
+/// disk is kept as its file.
 #[derive(Debug)]
 pub(super) struct KnownMonolith {
     key: String,
-    fp: Fingerprint,
-    index: Index,
+    copy: Monolith,
 }
 
-/// The most entries a [`KnownMonolith`] holds (about 8 MiB of JSON).
+/// The most entries a [`KnownMonolith`] holds in memory (about 8 MiB of
+/// JSON).
 const KEEP_ENTRIES: usize = 40_000;
 
 impl KnownMonolith {
-    /// What a commit of `index` as `fp` under `key` leaves to keep.
-    pub(super) fn of(key: String, fp: Fingerprint, index: Index) -> Option<KnownMonolith> {
-        (index.entries.len() <= KEEP_ENTRIES).then_some(KnownMonolith { key, fp, index })
+    /// What a commit of `copy` under `key` leaves to keep.
+    pub(super) fn of(key: String, copy: Monolith) -> Option<KnownMonolith> {
+        match &copy {
+            Monolith::Whole(index, _) if index.entries.len() > KEEP_ENTRIES => None,
+            _ => Some(KnownMonolith { key, copy }),
+        }
     }
 }
 
@@ -247,10 +273,27 @@ impl<R: RemoteStore> SyncEngine<R> {
                 })
             }
             meta => {
-                let (index, fp) = self.load_remote_index(root)?;
+                let source = self.remote.describe(&root.index_key());
+                // Only a read of some paths can leave the monolith on disk.
+                let read = match need {
+                    Need::Paths(paths) => self.read_monolith(root)?.map(|m| (m, paths)),
+                    Need::All => None,
+                };
+                let (index, fp, disk) = match read {
+                    Some((Monolith::OnDisk(file), paths)) => {
+                        let index = file.entries_under(&source, paths)?;
+                        (index, Some(file.fp.clone()), Some(file))
+                    }
+                    Some((Monolith::Whole(index, fp), _)) => (index, Some(fp), None),
+                    // Whole, or absent (then discovered from a listing).
+                    None => {
+                        let (index, fp) = self.load_remote_index(root)?;
+                        (index, fp, None)
+                    }
+                };
                 Ok(RemoteState {
                     index,
-                    layout: Layout::Monolith { fp, meta },
+                    layout: Layout::Monolith { fp, meta, disk },
                 })
             }
         }
@@ -318,28 +361,52 @@ impl<R: RemoteStore> SyncEngine<R> {
         )))
     }
 
+    /// The monolith whole, with its fingerprint (`None`: absent).
     pub(super) fn read_remote_index(
         &mut self,
         root: &Root,
     ) -> Result<Option<(Index, Option<Fingerprint>)>> {
+        match self.read_monolith(root)? {
+            None => Ok(None),
+            Some(Monolith::Whole(idx, fp)) => Ok(Some((idx, Some(fp)))),
+            Some(Monolith::OnDisk(file)) => {
+                // Entry by entry into the map: the file's bytes are never
+                // held beside it.
+                let mut idx = Index::default();
+                let source = self.remote.describe(&root.index_key());
+                file.for_each(&source, |e| {
+                    idx.entries.insert(e.key.clone(), e);
+                    Ok(())
+                })?;
+                Ok(Some((idx, Some(file.fp.clone()))))
+            }
+        }
+    }
+
+    /// The monolith as read (`None`: absent): the copy this engine kept
+    /// of its last commit while a HEAD says it is current, else a GET
+    /// into a file of the root's work directory, parsed whole if small.
+    pub(super) fn read_monolith(&mut self, root: &Root) -> Result<Option<Monolith>> {
         let key = root.index_key();
         // Taken, not copied: the caller consumes the index, and a commit
         // keeps what it wrote.
         if let Some(known) = self.known_monolith.take().filter(|k| k.key == key) {
             match self.remote.fingerprint(&key)? {
-                Some(fp) if fp == known.fp => return Ok(Some((known.index, Some(fp)))),
+                Some(fp) if &fp == known.copy.fp() => return Ok(Some(known.copy)),
                 None => return Ok(None),
                 // Someone else committed since: read theirs.
                 Some(_) => {}
             }
         }
-        match self.remote.get_versioned(&key)? {
-            None => Ok(None),
-            Some((bytes, fp)) => {
-                let (idx, _scrubbed) = Index::parse(&bytes, &self.remote.describe(&key))?;
-                Ok(Some((idx, Some(fp))))
-            }
+        let dir = root.local.join(WORK_DIR);
+        let Some(file) = MonolithFile::download(&mut self.remote, &key, &dir)? else {
+            return Ok(None);
+        };
+        if file.size > STREAM_ABOVE {
+            return Ok(Some(Monolith::OnDisk(file)));
         }
+        let idx = file.read_whole(&self.remote.describe(&key))?;
+        Ok(Some(Monolith::Whole(idx, file.fp.clone())))
     }
 
     /// Build an index from a listing of the root (solo: leaving out every

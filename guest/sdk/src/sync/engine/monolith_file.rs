@@ -1,0 +1,437 @@
+//! swamp's v1 index kept on disk rather than in memory.
+//!
+//! The v1 index is one object, `.datastore-index.json`, of about 210 bytes
+//! per file. Read and parsed whole, it took 130 MiB of guest memory at
+//! 100,000 entries (`make bench`, figure f): its bytes, its parsed map and
+//! (in a push) the merged copy being serialised, all at once. Above
+//! [`STREAM_ABOVE`] bytes the engine holds none of that:
+//!
+//! * the GET goes straight into a [`MonolithFile`] in the root's work
+//!   directory ([`WORK_DIR`]), with the fingerprint of exactly those bytes;
+//! * a whole-tree pull splits it in one streaming pass into a file per
+//!   partition ([`Split`], by the base's partition function) and
+//!   reconciles a group of partitions at a time (`pull_parts.rs`);
+//! * a push reads only the entries of the paths it decides
+//!   ([`MonolithFile::entries_under`]), and its commit streams the file into
+//!   a new one with the changes merged ([`MonolithFile::merge_into`]),
+//!   which is uploaded with the read's fingerprint as its condition;
+//! * the file of the last commit is kept for the next push while a HEAD
+//!   says it is current, as the in-memory copy is for small indexes
+//!   (`remote_index.rs`, `KnownMonolith`).
+//!
+//! Entries are parsed one at a time (serde's streaming visitor over the
+//! `entries` map; serde_json has no event parser of its own), so memory
+//! holds one entry, one group of partitions, or the small per-partition
+//! counts, never the index. Below [`STREAM_ABOVE`] the whole parse stays:
+//! it is faster, and its memory is small.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
+
+use crate::atomic_file;
+use crate::error::{Error, Result};
+use crate::iso_time;
+use crate::nonce;
+use crate::sync::base::stem_of_rel;
+use crate::sync::index::{Index, IndexEntry, keep_entry};
+use crate::sync::remote::{Fingerprint, RemoteStore};
+
+/// The work directory of one root, relative to it (internal: `_index/`
+/// never syncs, see `sync::base`).
+pub(super) const WORK_DIR: &str = "_index/.monolith";
+
+/// A monolith larger than this many bytes (about 40,000 entries) is kept
+/// on disk; a smaller one is parsed whole. Unit tests stream every one.
+pub(super) const STREAM_ABOVE: u64 = if cfg!(test) { 0 } else { 8 << 20 };
+
+/// Bytes of split entries held before they are appended to their files.
+const SPLIT_HELD: usize = if cfg!(test) { 256 } else { 4 << 20 };
+
+/// A file this module created, removed when dropped (on every path out,
+/// errors included). A process killed meanwhile leaves it behind; the next
+/// download clears the work directory.
+#[derive(Debug)]
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+fn scratch_in(dir: &Path, what: &str) -> Result<Scratch> {
+    atomic_file::create_dir_all(dir)?;
+    Ok(Scratch(
+        dir.join(format!("{what}-{}.json", nonce::new_nonce())),
+    ))
+}
+
+/// The monolith's bytes in a file, and the fingerprint the store gave
+/// exactly those bytes.
+#[derive(Debug)]
+pub(super) struct MonolithFile {
+    file: Scratch,
+    pub fp: Fingerprint,
+    pub size: u64,
+}
+
+impl MonolithFile {
+    /// GET `key` into a new file in `dir`, after clearing what earlier
+    /// calls left there (the caller holds no file of that root any more).
+    /// `None` when the object is absent.
+    pub fn download<R: RemoteStore>(
+        remote: &mut R,
+        key: &str,
+        dir: &Path,
+    ) -> Result<Option<MonolithFile>> {
+        let _ = fs::remove_dir_all(dir);
+        let file = scratch_in(dir, "monolith")?;
+        Ok(remote
+            .get_to_file_versioned(key, &file.0)?
+            .map(|(sent, fp)| MonolithFile {
+                file,
+                fp,
+                size: sent.size,
+            }))
+    }
+
+    /// Every entry, scrubbed as [`Index::parse`] scrubs (`keep_entry`),
+    /// in the file's order. Unparseable text or a version other than 1 is
+    /// `corrupt-data` naming `source`, as for a whole parse; `f` may have
+    /// seen some entries by then, so callers act on none of them before
+    /// this returns.
+    pub fn for_each(
+        &self,
+        source: &str,
+        mut f: impl FnMut(IndexEntry) -> Result<()>,
+    ) -> Result<()> {
+        let path = &self.file.0;
+        let reader = BufReader::with_capacity(
+            64 * 1024,
+            fs::File::open(path).map_err(|e| Error::io(path.display(), e))?,
+        );
+        let mut failed = None;
+        let mut each = |rel: String, mut e: IndexEntry| {
+            if keep_entry(&rel, &mut e) {
+                f(e)
+            } else {
+                Ok(())
+            }
+        };
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        let top = Top {
+            each: &mut each,
+            failed: &mut failed,
+        };
+        let parsed = top.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        match parsed {
+            Ok(Some(1)) => Ok(()),
+            Ok(Some(v)) => Err(Error::CorruptData(format!(
+                "index {source} has unsupported version {v}; it was left untouched"
+            ))),
+            Ok(None) => Err(not_index(source, "missing field `version`")),
+            Err(e) => Err(not_index(source, e)),
+        }
+    }
+
+    /// The whole index, parsed in one piece (a small monolith).
+    pub fn read_whole(&self, source: &str) -> Result<Index> {
+        let path = &self.file.0;
+        let bytes = fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+        Ok(Index::parse(&bytes, source)?.0)
+    }
+
+    /// The entries equal to or below `paths` (with a later duplicate of a
+    /// key winning, as in a whole parse).
+    pub fn entries_under(&self, source: &str, paths: &[String]) -> Result<Index> {
+        let wanted: BTreeSet<&str> = paths.iter().map(String::as_str).collect();
+        let mut idx = Index::default();
+        self.for_each(source, |e| {
+            if covered(&e.key, &wanted) {
+                idx.entries.insert(e.key.clone(), e);
+            }
+            Ok(())
+        })?;
+        Ok(idx)
+    }
+
+    /// Stream this monolith (`None`: an absent one) into a new file in
+    /// `dir` with `uploaded` put in and `deleted` left out, handing every
+    /// entry written to `seen`. The entries keep the file's order; the
+    /// new ones follow (swamp's readers and ours build a map of them).
+    pub fn merge_into(
+        this: Option<&MonolithFile>,
+        dir: &Path,
+        source: &str,
+        uploaded: &BTreeMap<String, IndexEntry>,
+        deleted: &[String],
+        mut seen: impl FnMut(&IndexEntry),
+    ) -> Result<MergedFile> {
+        let file = scratch_in(dir, "merged")?;
+        let path = file.0.clone();
+        let out = crate::write_file::WriteFile::create(&path)
+            .map_err(|e| Error::io(path.display(), e))?;
+        let mut w = EntryWriter::start(BufWriter::with_capacity(64 * 1024, out), &path)?;
+        let gone: BTreeSet<&str> = deleted.iter().map(String::as_str).collect();
+        if let Some(this) = this {
+            this.for_each(source, |e| {
+                if uploaded.contains_key(&e.key) || gone.contains(e.key.as_str()) {
+                    return Ok(());
+                }
+                seen(&e);
+                w.entry(&e)
+            })?;
+        }
+        for e in uploaded.values() {
+            seen(e);
+            w.entry(e)?;
+        }
+        w.finish()?;
+        Ok(MergedFile { file })
+    }
+}
+
+/// A merged monolith written by [`MonolithFile::merge_into`], not yet
+/// uploaded.
+#[derive(Debug)]
+pub(super) struct MergedFile {
+    file: Scratch,
+}
+
+impl MergedFile {
+    pub fn path(&self) -> &Path {
+        &self.file.0
+    }
+    /// These bytes as the store now holds them under `fp`.
+    pub fn stored(self, fp: Fingerprint) -> Result<MonolithFile> {
+        let path = &self.file.0;
+        let size = fs::metadata(path)
+            .map_err(|e| Error::io(path.display(), e))?
+            .len();
+        Ok(MonolithFile {
+            file: self.file,
+            fp,
+            size,
+        })
+    }
+}
+
+/// True when `rel` is equal to or below one of `wanted` (`rel` and each
+/// of its ancestors is looked up, instead of testing every wanted path).
+fn covered(rel: &str, wanted: &BTreeSet<&str>) -> bool {
+    wanted.contains(rel)
+        || rel
+            .match_indices('/')
+            .any(|(i, _)| wanted.contains(&rel[..i]))
+}
+
+fn not_index(source: &str, e: impl std::fmt::Display) -> Error {
+    Error::CorruptData(format!(
+        "index {source} is not valid index JSON ({e}); it was left untouched"
+    ))
+}
+
+/// Writes the compact JSON of a monolith an entry at a time, in swamp's
+/// shape (`Index::to_compact` writes the same from a map in memory).
+struct EntryWriter<'p, W: Write> {
+    out: W,
+    path: &'p Path,
+    first: bool,
+}
+
+impl<'p, W: Write> EntryWriter<'p, W> {
+    fn start(mut out: W, path: &'p Path) -> Result<EntryWriter<'p, W>> {
+        let head = format!(
+            "{{\"version\":1,\"lastPulled\":\"{}\",\"entries\":{{",
+            iso_time::now_millis()
+        );
+        out.write_all(head.as_bytes())
+            .map_err(|e| Error::io(path.display(), e))?;
+        Ok(EntryWriter {
+            out,
+            path,
+            first: true,
+        })
+    }
+
+    fn entry(&mut self, e: &IndexEntry) -> Result<()> {
+        let io = |e| Error::io(self.path.display(), e);
+        if !std::mem::take(&mut self.first) {
+            self.out.write_all(b",").map_err(io)?;
+        }
+        serde_json::to_writer(&mut self.out, &e.key).map_err(|e| io(e.into()))?;
+        self.out.write_all(b":").map_err(io)?;
+        serde_json::to_writer(&mut self.out, e).map_err(|e| io(e.into()))
+    }
+
+    fn finish(mut self) -> Result<()> {
+        let io = |e| Error::io(self.path.display(), e);
+        self.out.write_all(b"}}").map_err(io)?;
+        self.out.flush().map_err(io)
+    }
+}
+
+/// A monolith split into a file per base partition (JSON lines of
+/// entries), with the number of entries of each; the files go with it.
+pub(super) struct Split {
+    dir: PathBuf,
+    counts: BTreeMap<String, usize>,
+    held: BTreeMap<String, Vec<u8>>,
+    held_bytes: usize,
+}
+
+impl Drop for Split {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Split {
+    /// Split `file` into the directory `dir` (emptied first).
+    pub fn of(file: &MonolithFile, dir: PathBuf, source: &str) -> Result<Split> {
+        let _ = fs::remove_dir_all(&dir);
+        atomic_file::create_dir_all(&dir)?;
+        let mut split = Split {
+            dir,
+            counts: BTreeMap::new(),
+            held: BTreeMap::new(),
+            held_bytes: 0,
+        };
+        file.for_each(source, |e| split.add(&e))?;
+        split.flush()?;
+        Ok(split)
+    }
+
+    fn add(&mut self, e: &IndexEntry) -> Result<()> {
+        let stem = stem_of_rel(&e.key);
+        let buf = self.held.entry(stem.clone()).or_default();
+        let before = buf.len();
+        serde_json::to_writer(&mut *buf, e).map_err(|e| Error::Internal(e.to_string()))?;
+        buf.push(b'\n');
+        self.held_bytes += buf.len() - before;
+        *self.counts.entry(stem).or_default() += 1;
+        if self.held_bytes > SPLIT_HELD {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Append what is held to the partitions' files.
+    fn flush(&mut self) -> Result<()> {
+        for (stem, bytes) in std::mem::take(&mut self.held) {
+            let path = self.file(&stem);
+            let mut f = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| Error::io(path.display(), e))?;
+            f.write_all(&bytes)
+                .map_err(|e| Error::io(path.display(), e))?;
+        }
+        self.held_bytes = 0;
+        Ok(())
+    }
+
+    fn file(&self, stem: &str) -> PathBuf {
+        self.dir.join(format!("{stem}.jsonl"))
+    }
+
+    /// The partitions (by base file stem) and how many entries each has.
+    pub fn counts(&self) -> &BTreeMap<String, usize> {
+        &self.counts
+    }
+
+    /// The entries of partition `stem` into `into` (a later duplicate of a
+    /// key winning, as in a whole parse).
+    pub fn read(&self, stem: &str, into: &mut BTreeMap<String, IndexEntry>) -> Result<()> {
+        let path = self.file(stem);
+        let f = fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
+        for line in BufReader::new(f).lines() {
+            let line = line.map_err(|e| Error::io(path.display(), e))?;
+            let e: IndexEntry = serde_json::from_str(&line)
+                .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+            into.insert(e.key.clone(), e);
+        }
+        Ok(())
+    }
+}
+
+/// The top level of a monolith: `version` kept, `entries` handed on one
+/// at a time, anything else skipped. A failure of the callback stops the
+/// parse and is kept in `failed`.
+struct Top<'a, F> {
+    each: &'a mut F,
+    failed: &'a mut Option<Error>,
+}
+
+impl<'de, F: FnMut(String, IndexEntry) -> Result<()>> DeserializeSeed<'de> for Top<'_, F> {
+    type Value = Option<u32>;
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Option<u32>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(String, IndexEntry) -> Result<()>> Visitor<'de> for Top<'_, F> {
+    type Value = Option<u32>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an index object")
+    }
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Option<u32>, A::Error> {
+        let mut version = None;
+        while let Some(k) = map.next_key::<String>()? {
+            match k.as_str() {
+                "version" => version = Some(map.next_value::<u32>()?),
+                "entries" => map.next_value_seed(Entries {
+                    each: &mut *self.each,
+                    failed: &mut *self.failed,
+                })?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(version)
+    }
+}
+
+/// The `entries` map, one entry at a time.
+struct Entries<'a, F> {
+    each: &'a mut F,
+    failed: &'a mut Option<Error>,
+}
+
+impl<'de, F: FnMut(String, IndexEntry) -> Result<()>> DeserializeSeed<'de> for Entries<'_, F> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(String, IndexEntry) -> Result<()>> Visitor<'de> for Entries<'_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a map of index entries")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        while let Some((rel, e)) = map.next_entry::<String, IndexEntry>()? {
+            if let Err(e) = (self.each)(rel, e) {
+                *self.failed = Some(e);
+                return Err(A::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
+}
