@@ -7,13 +7,14 @@ use std::io::Write;
 use std::time::Duration;
 
 /// One HTTP request, fully described (the body is in memory: callers keep
-/// bodies bounded, e.g. one multipart part).
+/// bodies bounded, e.g. one multipart part). The body is shared with the
+/// call it was built from, so an attempt costs no copy of it.
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
 }
 
 /// One HTTP response. `body` is empty when it was streamed into a sink.

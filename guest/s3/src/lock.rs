@@ -294,7 +294,7 @@ mod tests {
                             Some(_) => {}
                         }
                     }
-                    let etag = self.put(&key, req.body.clone());
+                    let etag = self.put(&key, req.body.to_vec());
                     HttpResponse {
                         status: 200,
                         headers: vec![date, ("etag".into(), etag)],

@@ -57,7 +57,7 @@ impl<T: Transport> S3Client<T> {
             key: Some(key),
             query: vec![("uploads".into(), String::new())],
             headers: content_type_header(content_type).into_iter().collect(),
-            body: vec![],
+            body: bytes::Bytes::new(),
             retry: true,
         };
         let r = self
@@ -86,7 +86,7 @@ impl<T: Transport> S3Client<T> {
                         ("uploadId".into(), upload_id_ref.clone()),
                     ],
                     headers: vec![],
-                    body,
+                    body: body.into(),
                     retry: true,
                 };
                 let r = self
@@ -114,7 +114,7 @@ impl<T: Transport> S3Client<T> {
             key: Some(key),
             query: vec![("uploadId".into(), upload_id.clone())],
             headers: vec![("content-type".into(), "application/xml".into())],
-            body: xml::complete_body(done),
+            body: xml::complete_body(done).into(),
             retry: true,
         };
         let r = match self.execute(call, deadline, None).await? {
@@ -149,7 +149,7 @@ impl<T: Transport> S3Client<T> {
             key: Some(key),
             query: vec![("uploadId".into(), upload_id.to_string())],
             headers: vec![],
-            body: vec![],
+            body: bytes::Bytes::new(),
             retry: true,
         };
         // Best effort: a bucket lifecycle rule cleans up what this misses.

@@ -294,7 +294,7 @@ impl<T: Transport> S3Client<T> {
             key: Some(key),
             query: vec![],
             headers,
-            body,
+            body: body.into(),
             retry: *cond == Cond::None,
         };
         Ok(self
@@ -316,7 +316,7 @@ impl<T: Transport> S3Client<T> {
             key: Some(key),
             query: vec![],
             headers: Self::cond_headers(cond),
-            body: vec![],
+            body: bytes::Bytes::new(),
             retry: *cond == Cond::None,
         };
         Ok(match self.execute(call, deadline, None).await? {
@@ -338,7 +338,7 @@ impl<T: Transport> S3Client<T> {
             key: None,
             query: vec![],
             headers: vec![],
-            body: vec![],
+            body: bytes::Bytes::new(),
             retry: true,
         };
         Ok(self.execute(call, deadline, None).await?.map(|_| ()))
@@ -366,7 +366,7 @@ impl<T: Transport> S3Client<T> {
                 key: None,
                 query,
                 headers: vec![],
-                body: vec![],
+                body: bytes::Bytes::new(),
                 retry: true,
             };
             let r = match self.execute(call, deadline, None).await? {

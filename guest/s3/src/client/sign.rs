@@ -25,7 +25,7 @@ pub(super) struct Call<'a> {
     pub(super) key: Option<&'a str>,
     pub(super) query: Vec<(String, String)>,
     pub(super) headers: Vec<(String, String)>,
-    pub(super) body: Vec<u8>,
+    pub(super) body: bytes::Bytes,
     /// Retry on retryable failures (off for writes whose effect must be
     /// disambiguated by the caller).
     pub(super) retry: bool,
@@ -40,7 +40,7 @@ impl<'a> Call<'a> {
             key: Some(key),
             query: vec![],
             headers: vec![],
-            body: vec![],
+            body: bytes::Bytes::new(),
             retry: true,
         }
     }
@@ -283,7 +283,7 @@ mod tests {
                 key: Some("k"),
                 query: vec![],
                 headers: vec![],
-                body: vec![7u8; size],
+                body: vec![7u8; size].into(),
                 retry: true,
             };
             let r = c.build(&call).unwrap();
@@ -308,7 +308,7 @@ mod tests {
             key: Some("k"),
             query: vec![],
             headers: vec![],
-            body: vec![7u8; 64 * 1024 + 1],
+            body: vec![7u8; 64 * 1024 + 1].into(),
             retry: true,
         };
         let r = c.build(&call).unwrap();

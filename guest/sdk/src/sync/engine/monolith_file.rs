@@ -48,6 +48,13 @@ pub(super) const WORK_DIR: &str = "_index/.monolith";
 /// on disk; a smaller one is parsed whole. Unit tests stream every one.
 pub(super) const STREAM_ABOVE: u64 = if cfg!(test) { 0 } else { 8 << 20 };
 
+/// A monolith up to this many bytes is read into memory for each pass
+/// and parsed from there, a larger one straight from the file. serde_json
+/// parses a slice several times faster than a reader (which it takes a
+/// byte at a time), and a push holds the monolith's bytes anyway while it
+/// uploads them (one PUT); above this size, a pass holds one entry.
+const READ_WHOLE: u64 = if cfg!(test) { 1024 } else { 32 << 20 };
+
 /// Bytes of split entries held before they are appended to their files.
 const SPLIT_HELD: usize = if cfg!(test) { 256 } else { 4 << 20 };
 
@@ -104,16 +111,20 @@ impl MonolithFile {
     /// `corrupt-data` naming `source`, as for a whole parse; `f` may have
     /// seen some entries by then, so callers act on none of them before
     /// this returns.
-    pub fn for_each(
+    pub fn for_each(&self, source: &str, f: impl FnMut(IndexEntry) -> Result<()>) -> Result<()> {
+        self.for_each_where(source, |_| true, f)
+    }
+
+    /// [`for_each`](Self::for_each) of the entries listed under a rel
+    /// that `want` accepts; the others are skipped unparsed (a push wants
+    /// a few of them, and building every entry was most of the pass).
+    fn for_each_where(
         &self,
         source: &str,
+        want: impl Fn(&str) -> bool,
         mut f: impl FnMut(IndexEntry) -> Result<()>,
     ) -> Result<()> {
         let path = &self.file.0;
-        let reader = BufReader::with_capacity(
-            64 * 1024,
-            fs::File::open(path).map_err(|e| Error::io(path.display(), e))?,
-        );
         let mut failed = None;
         let mut each = |rel: String, mut e: IndexEntry| {
             if keep_entry(&rel, &mut e) {
@@ -122,12 +133,19 @@ impl MonolithFile {
                 Ok(())
             }
         };
-        let mut de = serde_json::Deserializer::from_reader(reader);
         let top = Top {
+            want: &want,
             each: &mut each,
             failed: &mut failed,
         };
-        let parsed = top.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+        let parsed = if self.size <= READ_WHOLE {
+            let bytes = fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+            parse(&mut serde_json::Deserializer::from_slice(&bytes), top)
+        } else {
+            let file = fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
+            let reader = BufReader::with_capacity(64 * 1024, file);
+            parse(&mut serde_json::Deserializer::from_reader(reader), top)
+        };
         if let Some(e) = failed {
             return Err(e);
         }
@@ -153,10 +171,9 @@ impl MonolithFile {
     pub fn entries_under(&self, source: &str, paths: &[String]) -> Result<Index> {
         let wanted: BTreeSet<&str> = paths.iter().map(String::as_str).collect();
         let mut idx = Index::default();
-        self.for_each(source, |e| {
-            if covered(&e.key, &wanted) {
-                idx.entries.insert(e.key.clone(), e);
-            }
+        let want = |rel: &str| covered(rel, &wanted);
+        self.for_each_where(source, want, |e| {
+            idx.entries.insert(e.key.clone(), e);
             Ok(())
         })?;
         Ok(idx)
@@ -230,6 +247,21 @@ fn covered(rel: &str, wanted: &BTreeSet<&str>) -> bool {
         || rel
             .match_indices('/')
             .any(|(i, _)| wanted.contains(&rel[..i]))
+}
+
+/// Run `top` over the whole input of `de`.
+fn parse<'de, R, W, F>(
+    de: &mut serde_json::Deserializer<R>,
+    top: Top<'_, W, F>,
+) -> serde_json::Result<Option<u32>>
+where
+    R: serde_json::de::Read<'de>,
+    W: Fn(&str) -> bool,
+    F: FnMut(String, IndexEntry) -> Result<()>,
+{
+    let version = top.deserialize(&mut *de)?;
+    de.end()?;
+    Ok(version)
 }
 
 fn not_index(source: &str, e: impl std::fmt::Display) -> Error {
@@ -366,12 +398,15 @@ impl Split {
 /// The top level of a monolith: `version` kept, `entries` handed on one
 /// at a time, anything else skipped. A failure of the callback stops the
 /// parse and is kept in `failed`.
-struct Top<'a, F> {
+struct Top<'a, W, F> {
+    want: &'a W,
     each: &'a mut F,
     failed: &'a mut Option<Error>,
 }
 
-impl<'de, F: FnMut(String, IndexEntry) -> Result<()>> DeserializeSeed<'de> for Top<'_, F> {
+impl<'de, W: Fn(&str) -> bool, F: FnMut(String, IndexEntry) -> Result<()>> DeserializeSeed<'de>
+    for Top<'_, W, F>
+{
     type Value = Option<u32>;
     fn deserialize<D: serde::Deserializer<'de>>(
         self,
@@ -381,7 +416,9 @@ impl<'de, F: FnMut(String, IndexEntry) -> Result<()>> DeserializeSeed<'de> for T
     }
 }
 
-impl<'de, F: FnMut(String, IndexEntry) -> Result<()>> Visitor<'de> for Top<'_, F> {
+impl<'de, W: Fn(&str) -> bool, F: FnMut(String, IndexEntry) -> Result<()>> Visitor<'de>
+    for Top<'_, W, F>
+{
     type Value = Option<u32>;
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("an index object")
@@ -395,6 +432,7 @@ impl<'de, F: FnMut(String, IndexEntry) -> Result<()>> Visitor<'de> for Top<'_, F
             match k.as_str() {
                 "version" => version = Some(map.next_value::<u32>()?),
                 "entries" => map.next_value_seed(Entries {
+                    want: self.want,
                     each: &mut *self.each,
                     failed: &mut *self.failed,
                 })?,
@@ -408,30 +446,189 @@ impl<'de, F: FnMut(String, IndexEntry) -> Result<()>> Visitor<'de> for Top<'_, F
 }
 
 /// The `entries` map, one entry at a time.
-struct Entries<'a, F> {
+struct Entries<'a, W, F> {
+    want: &'a W,
     each: &'a mut F,
     failed: &'a mut Option<Error>,
 }
 
-impl<'de, F: FnMut(String, IndexEntry) -> Result<()>> DeserializeSeed<'de> for Entries<'_, F> {
+impl<'de, W: Fn(&str) -> bool, F: FnMut(String, IndexEntry) -> Result<()>> DeserializeSeed<'de>
+    for Entries<'_, W, F>
+{
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de, F: FnMut(String, IndexEntry) -> Result<()>> Visitor<'de> for Entries<'_, F> {
+impl<'de, W: Fn(&str) -> bool, F: FnMut(String, IndexEntry) -> Result<()>> Visitor<'de>
+    for Entries<'_, W, F>
+{
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a map of index entries")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
-        while let Some((rel, e)) = map.next_entry::<String, IndexEntry>()? {
+        while let Some(rel) = map.next_key::<String>()? {
+            if !(self.want)(&rel) {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let e = map.next_value::<IndexEntry>()?;
             if let Err(e) = (self.each)(rel, e) {
                 *self.failed = Some(e);
                 return Err(A::Error::custom("stopped"));
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `text` as a monolith file, read from memory (`whole`) or from the
+    /// file as it goes.
+    fn file(dir: &Path, text: &str, whole: bool) -> MonolithFile {
+        let f = scratch_in(dir, "t").unwrap();
+        fs::write(&f.0, text).unwrap();
+        MonolithFile {
+            file: f,
+            fp: Fingerprint("fp".into()),
+            size: if whole { 0 } else { u64::MAX },
+        }
+    }
+
+    fn e(k: &str, size: u64) -> String {
+        format!(r#"{{"key":"{k}","size":{size},"lastModified":"t","sha256":"ab"}}"#)
+    }
+
+    fn keys_and_sizes(f: &MonolithFile) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        f.for_each("src", |e| {
+            out.push((e.key, e.size));
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn both_ways_of_reading_give_every_entry_scrubbed_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            r#"{{"entries":{{"b/x":{},"a/y":{},"../up":{},"a/y":{},"c":{}}},"extra":[1,{{"z":2}}],"version":1}}"#,
+            e("b/x", 1),
+            e("a/y", 2),
+            e("../up", 3),
+            e("a/y", 4),
+            e("wrong-key", 5)
+        );
+        let want = vec![
+            ("b/x".to_string(), 1),
+            ("a/y".to_string(), 2),
+            ("a/y".to_string(), 4),
+            ("c".to_string(), 5),
+        ];
+        for whole in [true, false] {
+            assert_eq!(keys_and_sizes(&file(dir.path(), &text, whole)), want);
+        }
+        // A later duplicate wins, as in a whole parse.
+        let under = file(dir.path(), &text, false)
+            .entries_under("src", &["a".to_string()])
+            .unwrap();
+        assert_eq!(under.entries.len(), 1);
+        assert_eq!(under.entries["a/y"].size, 4);
+    }
+
+    #[test]
+    fn entries_under_takes_a_path_and_what_is_below_it_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let rels = ["d/a", "d/a/x", "d/a/y/z", "d/ab", "d/b", "e"];
+        let body: Vec<String> = rels
+            .iter()
+            .map(|r| format!("\"{r}\":{}", e(r, 1)))
+            .collect();
+        let text = format!(r#"{{"version":1,"entries":{{{}}}}}"#, body.join(","));
+        let f = file(dir.path(), &text, true);
+        let got = f.entries_under("src", &["d/a".into(), "e".into()]).unwrap();
+        let keys: Vec<&str> = got.entries.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["d/a", "d/a/x", "d/a/y/z", "e"]);
+    }
+
+    #[test]
+    fn a_broken_monolith_is_corrupt_data_naming_it_and_a_callback_error_is_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"{"version":1,"entries":{"a":{"size":1}}}"#,
+            r#"{"version":1,"entries":{}} trailing"#,
+            r#"{"version":3,"entries":{}}"#,
+            r#"{"entries":{}}"#,
+        ] {
+            for whole in [true, false] {
+                match file(dir.path(), bad, whole).for_each("s3://b/idx", |_| Ok(())) {
+                    Err(Error::CorruptData(m)) => assert!(m.contains("s3://b/idx"), "{bad}: {m}"),
+                    other => panic!("{bad}: {other:?}"),
+                }
+            }
+        }
+        let text = format!(r#"{{"version":1,"entries":{{"a":{}}}}}"#, e("a", 1));
+        for whole in [true, false] {
+            let got = file(dir.path(), &text, whole)
+                .for_each("src", |_| Err(Error::Unavailable("disk full".into())));
+            assert!(matches!(got, Err(Error::Unavailable(_))), "{got:?}");
+        }
+    }
+
+    #[test]
+    fn a_merge_keeps_the_others_replaces_and_adds_the_uploaded_and_drops_the_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let body: Vec<String> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|r| format!("\"{r}\":{}", e(r, 1)))
+            .collect();
+        let text = format!(r#"{{"version":1,"entries":{{{}}}}}"#, body.join(","));
+        let mut up = BTreeMap::new();
+        for (k, size) in [("b", 7), ("z", 9)] {
+            let entry: IndexEntry = serde_json::from_str(&e(k, size)).unwrap();
+            up.insert(k.to_string(), entry);
+        }
+        for source in [Some(file(dir.path(), &text, false)), None] {
+            let mut seen = Vec::new();
+            let merged = MonolithFile::merge_into(
+                source.as_ref(),
+                dir.path(),
+                "src",
+                &up,
+                &["c".to_string()],
+                |e| seen.push(e.key.clone()),
+            )
+            .unwrap();
+            let (idx, _) = Index::parse(&fs::read(merged.path()).unwrap(), "m").unwrap();
+            let got: Vec<(&str, u64)> = idx
+                .entries
+                .iter()
+                .map(|(k, e)| (k.as_str(), e.size))
+                .collect();
+            let want: &[(&str, u64)] = match source {
+                Some(_) => &[("a", 1), ("b", 7), ("d", 1), ("z", 9)],
+                None => &[("b", 7), ("z", 9)],
+            };
+            assert_eq!(got, want);
+            seen.sort();
+            assert_eq!(
+                seen,
+                want.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>()
+            );
+            let path = merged.path().to_path_buf();
+            let stored = merged.stored(Fingerprint("new".into())).unwrap();
+            assert_eq!(stored.size, fs::metadata(&path).unwrap().len());
+            drop(stored);
+            assert!(!path.exists(), "a dropped file is removed");
+        }
     }
 }
