@@ -343,8 +343,9 @@ pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
          data object). One pull through the component adopts the index without downloading. \
          Then from the same cache: {} zero-diff pushes, as many zero-diff pulls, and {} pushes \
          after one mark-dirty and edit of one file (v1 layout: the push reads the monolith, or \
-         only HEADs it while the copy the instance kept of the one it last committed is current \
-         (up to 40,000 entries), merges and writes it back by CAS); finally the index is migrated to the v2 shard-first layout \
+         only HEADs it while the copy the instance kept of the one it last read or committed is \
+         current, merges and writes it back by CAS); finally the index is migrated to the v2 \
+         shard-first layout \
          (as swamp's migration does), reconciled by one pull, and zero-diff pulls and pushes after \
          one edit timed again (v2: the push rewrites the touched shard and bumps the meta). \
          Requests are counted by the host (every wasi:http request the sandbox let through); \
@@ -403,10 +404,17 @@ pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
          is kept by partition (`guest/sdk/src/sync/base/`): a push after one mark reads and \
          rewrites only that file's partition, so on v2 it took {:.1} ms at {} entries against \
          {:.1} ms at {}. On v1 the push merges into and uploads the whole monolith, which \
-         swamp's format makes one object, and downloads it too unless its kept copy is current \
-         (none is kept above 40,000 entries; {} entries: {:.0} ms). The first pull adopting an index \
-         hashes every local file through WASI (open, stat, read, close per file) and writes every \
-         partition of the base: {:.2} s at {} entries.",
+         swamp's format makes one object ({} entries: {:.0} ms), and downloads it too unless \
+         the copy it kept is current. A monolith above 8 MiB (about 40,000 entries) is kept on \
+         disk, not in the guest's memory (`guest/sdk/src/sync/engine/monolith_file.rs`): the \
+         GET goes into a file, the adopting pull splits it into a file per partition in one \
+         streaming pass and reconciles a group of partitions at a time, and a push reads only \
+         the entries of the paths it pushes and merges file to file; so at {} entries the \
+         instance's linear memory stayed at {:.1} MiB (130 MiB on 2026-12-07, when the \
+         monolith was parsed whole), most of it the monolith's bytes, which a push holds once at \
+         a time (while a pass parses them from memory, then as the body of its one PUT). The \
+         first pull adopting an index hashes every local file through WASI (open, stat, read, close per \
+         file) and writes every partition of the base: {:.2} s at {} entries.",
         large.one_push_requests,
         large.one_push_v2_requests,
         measure::ms(large.one_push_v2.median()),
@@ -415,6 +423,8 @@ pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
         small.entries,
         large.entries,
         measure::ms(large.one_push.median()),
+        large.entries,
+        large.memory_bytes as f64 / (1024.0 * 1024.0),
         large.setup.as_secs_f64(),
         large.entries,
     ));
@@ -439,14 +449,14 @@ pub async fn run(run: &Run) -> Result<Vec<Fragment>> {
     }
     if missed("sync instance linear memory at") {
         why.push(format!(
-            "the first series' memory is the high-water mark of its calls, set by those that hold \
-             swamp's v1 monolith whole in the guest (one object, parsed whole: the adopting pull \
-             and every v1 push), {:.0} MiB of linear memory at {} entries (the default limit is \
-             256 MiB, so a v1 index much above {} entries needs a larger `Limits::memory_bytes`); \
-             on the v2 layout nothing holds the whole index (the second series: {:.1} MiB at {} \
-             entries), since a pull reads and reconciles a group of shards at a time \
-             (`guest/sdk/src/sync/engine/pull_parts.rs`) and a push after a bulk mark walks the \
-             tree a part at a time (`plan_walk.rs`); streaming the v1 monolith is not built",
+            "the first series' memory is the high-water mark of its calls, {:.0} MiB of linear \
+             memory at {} entries (the default limit is 256 MiB, so a v1 index much above {} \
+             entries needs a larger `Limits::memory_bytes`): a v1 push still holds the monolith \
+             once, as the body of its one PUT, and a push after a bulk mark or a commit-push \
+             reads it whole; on the v2 layout nothing holds the whole index (the second series: \
+             {:.1} MiB at {} entries), since a pull reads and reconciles a group of shards at a \
+             time (`guest/sdk/src/sync/engine/pull_parts.rs`) and a push after a bulk mark walks \
+             the tree a part at a time (`plan_walk.rs`)",
             large.memory_bytes as f64 / (1024.0 * 1024.0),
             large.entries,
             // Entries that fit in the default limit at this size per entry.
