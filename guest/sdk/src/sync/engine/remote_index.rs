@@ -82,8 +82,8 @@ impl Monolith {
     }
 }
 
-/// The monolith as this engine last committed it, with the fingerprint
-/// the store gave those bytes. swamp's v1 index is one object of about
+/// The monolith as this engine last committed it (or a pull last read
+/// it), with the fingerprint the store gave those bytes. swamp's v1 index is one object of about
 /// 200 bytes per file, and a push after one edit read and parsed it whole
 /// (at 10,000 entries 7 ms for the GET and 6.5 ms to parse, a fifth of that
 /// push; `make bench`, figure h). While the store still holds exactly
@@ -102,7 +102,7 @@ pub(super) struct KnownMonolith {
 const KEEP_ENTRIES: usize = 40_000;
 
 impl KnownMonolith {
-    /// What a commit of `copy` under `key` leaves to keep.
+    /// What a commit (or pull) of `copy` under `key` leaves to keep.
     pub(super) fn of(key: String, copy: Monolith) -> Option<KnownMonolith> {
         match &copy {
             Monolith::Whole(index, _) if index.entries.len() > KEEP_ENTRIES => None,
@@ -384,7 +384,7 @@ impl<R: RemoteStore> SyncEngine<R> {
     }
 
     /// The monolith as read (`None`: absent): the copy this engine kept
-    /// of its last commit while a HEAD says it is current, else a GET
+    /// ([`KnownMonolith`]) while a HEAD says it is current, else a GET
     /// into a file of the root's work directory, parsed whole if small.
     pub(super) fn read_monolith(&mut self, root: &Root) -> Result<Option<Monolith>> {
         let key = root.index_key();
