@@ -58,6 +58,18 @@ impl Cache {
     pub(super) fn pull(&mut self) -> u32 {
         self.engine.pull(&opts()).unwrap()
     }
+    /// Every file of `files` (rel: body) holds its body, but `edited`,
+    /// which holds `edit` (a local edit that a pull must keep).
+    pub(super) fn assert_holds(
+        &self,
+        files: &std::collections::BTreeMap<String, String>,
+        (edited, edit): (&str, &str),
+    ) {
+        for (rel, body) in files {
+            let want = if rel == edited { edit } else { body.as_str() };
+            assert_eq!(self.read(rel).as_deref(), Some(want), "{rel}");
+        }
+    }
 }
 
 pub(super) fn opts() -> SyncOptions {

@@ -99,14 +99,7 @@ fn a_pull_splits_a_monolith_in_any_order_and_takes_in_edits_and_deletions() {
     b.save(&rel(1, 1), "local edit");
 
     assert_eq!(b.pull(), 3, "two edits and one new file");
-    for (rel_, body) in &files {
-        let want = if *rel_ == rel(1, 1) {
-            "local edit"
-        } else {
-            body.as_str()
-        };
-        assert_eq!(b.read(rel_).as_deref(), Some(want), "{rel_}");
-    }
+    b.assert_holds(&files, (&rel(1, 1), "local edit"));
     assert_eq!(b.read(&rel(3, 1)), None, "deleted remotely");
     for n in 0..3 {
         assert_eq!(b.read(&rel(7, n)), None, "its partition is gone");

@@ -103,14 +103,7 @@ fn a_pull_in_groups_takes_in_edits_deletions_and_partitions_that_come_and_go() {
     b.save(&rel(1, 1), "local edit");
 
     assert_eq!(b.pull(), 5, "three edits and two new files");
-    for (rel_, body) in &files {
-        let want = if *rel_ == rel(1, 1) {
-            "local edit"
-        } else {
-            body.as_str()
-        };
-        assert_eq!(b.read(rel_).as_deref(), Some(want), "{rel_}");
-    }
+    b.assert_holds(&files, (&rel(1, 1), "local edit"));
     assert_eq!(b.read(&rel(5, 0)), None, "deleted remotely");
     for n in 0..3 {
         assert_eq!(b.read(&rel(9, n)), None, "its partition is gone");
