@@ -60,7 +60,9 @@ const SPLIT_HELD: usize = if cfg!(test) { 256 } else { 4 << 20 };
 
 /// A file this module created, removed when dropped (on every path out,
 /// errors included). A process killed meanwhile leaves it behind; the next
-/// download clears the work directory.
+/// download clears the work directory. Its name is a temporary file's
+/// (`atomic_file::is_temp_name`), so that no reader of the cache takes a
+/// half-written one for a state file.
 #[derive(Debug)]
 struct Scratch(PathBuf);
 
@@ -72,9 +74,11 @@ impl Drop for Scratch {
 
 fn scratch_in(dir: &Path, what: &str) -> Result<Scratch> {
     atomic_file::create_dir_all(dir)?;
-    Ok(Scratch(
-        dir.join(format!("{what}-{}.json", nonce::new_nonce())),
-    ))
+    Ok(Scratch(dir.join(format!(
+        ".{what}-{}{}",
+        nonce::new_nonce(),
+        atomic_file::TMP_SUFFIX
+    ))))
 }
 
 /// The monolith's bytes in a file, and the fingerprint the store gave
@@ -371,8 +375,10 @@ impl Split {
         Ok(())
     }
 
+    /// A temporary file's name too (see [`Scratch`]).
     fn file(&self, stem: &str) -> PathBuf {
-        self.dir.join(format!("{stem}.jsonl"))
+        self.dir
+            .join(format!(".{stem}.jsonl{}", atomic_file::TMP_SUFFIX))
     }
 
     /// The partitions (by base file stem) and how many entries each has.

@@ -82,7 +82,8 @@ fn a_pull_splits_a_monolith_in_any_order_and_takes_in_edits_and_deletions() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(work.len(), 1, "{work:?}");
-    assert!(work[0].starts_with("monolith-"), "{work:?}");
+    assert!(work[0].starts_with(".monolith-"), "{work:?}");
+    assert!(crate::atomic_file::is_temp_name(&work[0]), "{work:?}");
 
     // Remotely: two edits, one file deleted, model 7 gone, a new model 9;
     // listed in yet another order (reversed).
